@@ -1,0 +1,567 @@
+/*
+ * The master process.  It binds every socket, creates the state segment,
+ * forks the workers the config asks for and then only waits: it restarts a
+ * worker that dies (with back-off when one keeps dying), replaces them all
+ * on SIGHUP, stops them on SIGTERM, and never parses network input.
+ *
+ * Each worker owns one slot of the state segment; the master's view of a
+ * slot is a struct master_slot with the same index.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "natserver.h"
+
+#define MASTER_QUICK_DEATH_MS	2000	/* died younger: back off */
+#define MASTER_BACKOFF_MIN_MS	250
+#define MASTER_BACKOFF_MAX_MS	30000
+#define MASTER_HEARTBEAT_MS	10000	/* silent longer: hung, kill it */
+
+enum slot_status {
+	SLOT_FREE,
+	SLOT_RUNNING,
+	SLOT_WAITING,		/* dead, respawn timer set */
+	SLOT_RETIRING,		/* replaced by reload or stop; not respawned */
+	SLOT_FAILED,		/* exited with WORKER_EXIT_NORESPAWN */
+};
+
+struct master_slot {
+	enum slot_status	 status;
+	int			 kind;
+	pid_t			 pid;
+	int64_t			 started_ms;
+	int			 quick_deaths;
+	struct event		*timer;
+};
+
+static struct master {
+	struct event_base	*base;
+	const char		*conf_path;
+	int			 conf_must_exist;
+	struct server_conf	 conf;
+	struct listeners	 ls;
+	struct state		*state;
+	struct master_slot	 slots[STATE_SLOTS_MAX];
+	uid_t			 uid;
+	gid_t			 gid;
+	int			 pidfd;
+	int			 stopping;
+	int			 exitcode;
+	uint32_t		 sweep_cursor;
+	struct event		*grace;
+} m;
+
+static int	master_user(const struct server_conf *, uid_t *, gid_t *,
+		    char *, size_t);
+static void	master_nofile(void);
+static void	master_spawn(int);
+static void	master_fill(void);
+static void	master_child_cleanup(void *);
+static int	master_alive(void);
+static void	master_stop(void);
+static void	master_reload(void);
+static void	master_reap(void);
+static void	master_signal_cb(evutil_socket_t, short, void *);
+static void	master_respawn_cb(evutil_socket_t, short, void *);
+static void	master_tick_cb(evutil_socket_t, short, void *);
+static void	master_grace_cb(evutil_socket_t, short, void *);
+
+/*
+ * The uid and gid workers run as.  The default user may be missing (a
+ * build not installed by a package): then nobody, with a warning.
+ */
+static int
+master_user(const struct server_conf *c, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
+		return 0;
+	}
+	if ((pw = getpwnam(c->user)) == NULL) {
+		if (strcmp(c->user, "natserver") != 0 ||
+		    (pw = getpwnam("nobody")) == NULL) {
+			snprintf(err, errlen, "server.user: no user '%s'",
+			    c->user);
+			return -1;
+		}
+		log_warnx("user '%s' does not exist: workers run as nobody",
+		    c->user);
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/*
+ * Raise RLIMIT_NOFILE to what the connection limits need: the hard limit
+ * too when root may (CAP_SYS_RESOURCE), else the soft one up to the hard.
+ */
+static void
+master_nofile(void)
+{
+	rlim_t need = server_conf_nofile(&m.conf, m.ls.n);
+	struct rlimit rl, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	want.rlim_cur = need;
+	want.rlim_max = need > rl.rlim_max ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &want) == -1) {
+		want.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+		want.rlim_max = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == -1)
+			want.rlim_cur = rl.rlim_cur;
+	}
+	if (want.rlim_cur < need)
+		log_warnx("open files limited to %llu, the limits need %llu",
+		    (unsigned long long)want.rlim_cur,
+		    (unsigned long long)need);
+	else
+		log_debug("open files limit raised to %llu",
+		    (unsigned long long)need);
+}
+
+/* In a new worker: let go of what belongs to the master alone. */
+static void
+master_child_cleanup(void *arg)
+{
+	(void)arg;
+	/* Reinit first: freeing the base must not touch the master's epoll. */
+	event_reinit(m.base);
+	event_base_free(m.base);
+	logfile_close_in_worker();
+	if (m.pidfd >= 0)
+		close(m.pidfd);
+}
+
+/* Fork the worker for slot i. */
+static void
+master_spawn(int i)
+{
+	struct master_slot *s = &m.slots[i];
+	struct timeval retry = { 1, 0 };
+	struct worker w;
+	sigset_t all, old;
+	pid_t pid;
+
+	memset(&w, 0, sizeof(w));
+	w.kind = s->kind;
+	w.index = i;
+	w.conf = &m.conf;
+	w.ls = &m.ls;
+	w.state = m.state;
+	w.slot = &m.state->slots[i];
+	w.slot->kind = s->kind;
+	w.slot->heartbeat_ms = table_now_ms();
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = proc_spawn(&roles[s->kind], &w, getpid(), m.uid, m.gid,
+	    master_child_cleanup, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		log_warn("fork %s worker", roles[s->kind].name);
+		s->status = SLOT_WAITING;
+		evtimer_add(s->timer, &retry);
+		return;
+	}
+	s->pid = pid;
+	s->status = SLOT_RUNNING;
+	s->started_ms = table_now_ms();
+	w.slot->pid = pid;
+	log_debug("started %s worker %d, pid %ld", roles[s->kind].name, i,
+	    (long)pid);
+}
+
+/* Start workers until every kind has as many as the config asks for. */
+static void
+master_fill(void)
+{
+	int kind, i, have;
+
+	if (m.stopping)
+		return;
+	for (kind = 0; kind < WORKER_KINDS; kind++) {
+		have = 0;
+		for (i = 0; i < STATE_SLOTS_MAX; i++)
+			if (m.slots[i].kind == kind &&
+			    (m.slots[i].status == SLOT_RUNNING ||
+			    m.slots[i].status == SLOT_WAITING ||
+			    m.slots[i].status == SLOT_FAILED))
+				have++;
+		for (i = 0; i < STATE_SLOTS_MAX &&
+		    have < server_conf_workers(&m.conf, kind); i++) {
+			if (m.slots[i].status != SLOT_FREE)
+				continue;
+			m.slots[i].kind = kind;
+			m.slots[i].quick_deaths = 0;
+			master_spawn(i);
+			have++;
+		}
+	}
+}
+
+/* Workers running or about to be respawned. */
+static int
+master_alive(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < STATE_SLOTS_MAX; i++)
+		if (m.slots[i].status == SLOT_RUNNING ||
+		    m.slots[i].status == SLOT_WAITING ||
+		    m.slots[i].status == SLOT_RETIRING)
+			n++;
+	return n;
+}
+
+/*
+ * Stop accepting, ask every worker to finish, and kill what is left when
+ * the grace period ends.  The loop ends once the last worker is reaped.
+ */
+static void
+master_stop(void)
+{
+	struct timeval grace = { m.conf.shutdown_grace, 0 };
+	int i;
+
+	if (m.stopping)
+		return;
+	m.stopping = 1;
+	log_info("stopping");
+	listeners_close(&m.ls);
+	for (i = 0; i < STATE_SLOTS_MAX; i++) {
+		struct master_slot *s = &m.slots[i];
+
+		if (s->status == SLOT_RUNNING || s->status == SLOT_RETIRING) {
+			kill(s->pid, SIGTERM);
+			s->status = SLOT_RETIRING;
+		} else if (s->status != SLOT_FREE) {
+			evtimer_del(s->timer);
+			s->status = SLOT_FREE;
+		}
+	}
+	if (master_alive() == 0)
+		event_base_loopexit(m.base, NULL);
+	else
+		evtimer_add(m.grace, &grace);
+}
+
+/*
+ * SIGHUP: read the config again.  A broken config, or one whose sockets
+ * cannot be bound, is refused and the running one keeps serving.
+ */
+static void
+master_reload(void)
+{
+	struct server_conf nc;
+	struct listeners nls;
+	char err[CONF_ERR_MAX];
+	uid_t uid;
+	gid_t gid;
+	int i;
+
+	log_info("reloading %s", m.conf_path ? m.conf_path : "defaults");
+	if (server_conf_load(&nc, m.conf_path, m.conf_must_exist, err,
+	    sizeof(err)) == -1 ||
+	    master_user(&nc, &uid, &gid, err, sizeof(err)) == -1) {
+		log_warnx("reload refused: %s; still serving the old "
+		    "configuration", err);
+		return;
+	}
+	/* These are set up once; changing them needs a restart. */
+	if (nc.state_records != m.conf.state_records ||
+	    strcmp(nc.pidfile, m.conf.pidfile) != 0 ||
+	    strcmp(nc.log_file, m.conf.log_file) != 0)
+		log_warnx("reload: server.state_records, server.pidfile and "
+		    "server.log_file change only on restart");
+	nc.state_records = m.conf.state_records;
+	memcpy(nc.pidfile, m.conf.pidfile, sizeof(nc.pidfile));
+	memcpy(nc.log_file, m.conf.log_file, sizeof(nc.log_file));
+	if (listeners_open(&nc, &m.ls, &nls, err, sizeof(err)) == -1) {
+		log_warnx("reload refused: %s; still serving the old "
+		    "configuration", err);
+		return;
+	}
+	listeners_close_unused(&m.ls, &nls);
+	m.ls = nls;
+	m.conf = nc;
+	m.uid = uid;
+	m.gid = gid;
+	master_nofile();
+	for (i = 0; i < STATE_SLOTS_MAX; i++) {
+		struct master_slot *s = &m.slots[i];
+
+		if (s->status == SLOT_RUNNING) {
+			kill(s->pid, SIGTERM);
+			s->status = SLOT_RETIRING;
+		} else if (s->status == SLOT_WAITING ||
+		    s->status == SLOT_FAILED) {
+			evtimer_del(s->timer);
+			s->status = SLOT_FREE;
+		}
+	}
+	master_fill();
+	log_info("reloaded: %d tracker, %d rendezvous, %d relay workers",
+	    m.conf.tracker_workers, m.conf.rendezvous_workers,
+	    m.conf.relay_workers);
+}
+
+/* Next respawn delay: none after a long life, doubling while they die young. */
+static int
+master_backoff(struct master_slot *s, int64_t now)
+{
+	int ms;
+
+	if (now - s->started_ms >= MASTER_QUICK_DEATH_MS) {
+		s->quick_deaths = 0;
+		return 0;
+	}
+	if (s->quick_deaths < 16)
+		s->quick_deaths++;
+	ms = MASTER_BACKOFF_MIN_MS << (s->quick_deaths - 1);
+	return ms > MASTER_BACKOFF_MAX_MS ? MASTER_BACKOFF_MAX_MS : ms;
+}
+
+/* Collect dead workers and decide what follows for each. */
+static void
+master_reap(void)
+{
+	char how[64];
+	int status, i;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct master_slot *s = NULL;
+		struct timeval tv;
+		int ms;
+
+		for (i = 0; i < STATE_SLOTS_MAX && s == NULL; i++)
+			if (m.slots[i].pid == pid &&
+			    m.slots[i].status != SLOT_FREE)
+				s = &m.slots[i];
+		if (s == NULL)
+			continue;
+		i = (int)(s - m.slots);
+		s->pid = 0;
+		m.state->slots[i].pid = 0;
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "was killed by signal %d",
+			    WTERMSIG(status));
+		else
+			snprintf(how, sizeof(how), "exited with code %d",
+			    WEXITSTATUS(status));
+		if (s->status == SLOT_RETIRING) {
+			log_debug("%s worker %d (pid %ld) %s",
+			    roles[s->kind].name, i, (long)pid, how);
+			s->status = SLOT_FREE;
+			continue;
+		}
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == WORKER_EXIT_NORESPAWN) {
+			log_warnx("%s worker %d (pid %ld) %s, the code for a "
+			    "fatal error: not respawning it",
+			    roles[s->kind].name, i, (long)pid, how);
+			s->status = SLOT_FAILED;
+			continue;
+		}
+		ms = master_backoff(s, table_now_ms());
+		log_warnx("%s worker %d (pid %ld) %s: respawning in %d ms",
+		    roles[s->kind].name, i, (long)pid, how, ms);
+		s->status = SLOT_WAITING;
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evtimer_add(s->timer, &tv);
+	}
+	if (m.stopping) {
+		if (master_alive() == 0)
+			event_base_loopexit(m.base, NULL);
+		return;
+	}
+	if (master_alive() == 0) {
+		log_warnx("no worker is left running: exiting");
+		m.exitcode = 1;
+		master_stop();
+		return;
+	}
+	master_fill();
+}
+
+static void
+master_signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGCHLD:
+		master_reap();
+		break;
+	case SIGHUP:
+		if (!m.stopping)
+			master_reload();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		master_stop();
+		break;
+	case SIGUSR1:
+		if (logfile_reopen() == -1)
+			log_warn("reopen %s", m.conf.log_file);
+		else if (m.conf.log_file[0] != '\0')
+			log_info("log file reopened");
+		break;
+	}
+}
+
+static void
+master_respawn_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct master_slot *s = arg;
+
+	(void)fd;
+	(void)ev;
+	if (s->status == SLOT_WAITING && !m.stopping)
+		master_spawn((int)(s - m.slots));
+}
+
+/* Once a second: kill hung workers, sweep a slice of the table. */
+static void
+master_tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	int64_t now = table_now_ms();
+	uint32_t windows = table_slots(m.state->table) / TABLE_WINDOW;
+	int i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < STATE_SLOTS_MAX; i++) {
+		struct master_slot *s = &m.slots[i];
+
+		if (s->status == SLOT_RUNNING &&
+		    now - m.state->slots[i].heartbeat_ms > MASTER_HEARTBEAT_MS &&
+		    now - s->started_ms > MASTER_HEARTBEAT_MS) {
+			log_warnx("%s worker %d (pid %ld) is not responding: "
+			    "killing it", roles[s->kind].name, i, (long)s->pid);
+			kill(s->pid, SIGKILL);
+		}
+	}
+	/* The whole table about once a minute. */
+	table_sweep(m.state->table, &m.sweep_cursor, windows / 60 + 1, now);
+}
+
+static void
+master_grace_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	int i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	log_warnx("grace period over: killing the remaining workers");
+	for (i = 0; i < STATE_SLOTS_MAX; i++)
+		if (m.slots[i].status == SLOT_RETIRING && m.slots[i].pid > 0)
+			kill(m.slots[i].pid, SIGKILL);
+}
+
+/*
+ * Set up and run until stopped.  Errors before the workers start go to
+ * stderr and return 1; conf is the config already loaded from conf_path.
+ */
+int
+master_run(const char *conf_path, int must_exist, struct server_conf *conf,
+    int foreground)
+{
+	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT,
+	    SIGUSR1 };
+	struct timeval second = { 1, 0 };
+	struct table_config tc;
+	char err[CONF_ERR_MAX];
+	struct event *ev;
+	size_t i;
+
+	m.conf_path = conf_path;
+	m.conf_must_exist = must_exist;
+	m.conf = *conf;
+	if (master_user(&m.conf, &m.uid, &m.gid, err, sizeof(err)) == -1 ||
+	    (m.pidfd = pidfile_lock(m.conf.pidfile, err, sizeof(err))) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (listeners_open(&m.conf, NULL, &m.ls, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		pidfile_remove(m.conf.pidfile, m.pidfd);
+		return 1;
+	}
+	memset(&tc, 0, sizeof(tc));
+	tc.capacity = (uint32_t)m.conf.state_records;
+	tc.stripes = 1024;
+	tc.quota_pct[TABLE_KIND_GROUP] = 40;
+	tc.quota_pct[TABLE_KIND_TRACKER] = 2;
+	tc.quota_pct[TABLE_KIND_NAMED] = 15;
+	tc.quota_pct[TABLE_KIND_N4] = 15;
+	tc.quota_pct[TABLE_KIND_RELAY_PORT] = 8;
+	tc.quota_pct[TABLE_KIND_BUCKET] = 20;
+	if (getrandom(tc.seed, sizeof(tc.seed), 0) != sizeof(tc.seed))
+		fatal("getrandom");
+	m.state = state_create(&tc);
+	master_nofile();
+
+	if (m.conf.log_file[0] != '\0') {
+		if (logfile_open(m.conf.log_file, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			pidfile_remove(m.conf.pidfile, m.pidfd);
+			return 1;
+		}
+	} else if (!foreground)
+		log_init("natserver", LOG_DEST_SYSLOG, log_get_verbose());
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	if (pidfile_write(m.pidfd) == -1)
+		fatal("pidfile %s", m.conf.pidfile);
+	proctitle_set("master");
+	log_info("started: %d tracker, %d rendezvous, %d relay workers",
+	    m.conf.tracker_workers, m.conf.rendezvous_workers,
+	    m.conf.relay_workers);
+
+	if ((m.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev = evsignal_new(m.base, sigs[i], master_signal_cb, NULL);
+		if (ev == NULL || evsignal_add(ev, NULL) == -1)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < STATE_SLOTS_MAX; i++)
+		if ((m.slots[i].timer = evtimer_new(m.base, master_respawn_cb,
+		    &m.slots[i])) == NULL)
+			fatalx("evtimer_new failed");
+	ev = event_new(m.base, -1, EV_PERSIST, master_tick_cb, NULL);
+	if (ev == NULL || evtimer_add(ev, &second) == -1 ||
+	    (m.grace = evtimer_new(m.base, master_grace_cb, NULL)) == NULL)
+		fatalx("cannot set up the master's timers");
+	logfile_pump(m.base);
+
+	master_fill();
+	event_base_dispatch(m.base);
+
+	pidfile_remove(m.conf.pidfile, m.pidfd);
+	log_info("stopped");
+	return m.exitcode;
+}

@@ -1,0 +1,10 @@
+/* The worker kinds natserver runs, in one table (OpenBSD style). */
+#include "config.h"
+
+#include "natserver.h"
+
+const struct role roles[WORKER_KINDS] = {
+	{ WORKER_TRACKER, "tracker", tracker_main },
+	{ WORKER_RENDEZVOUS, "rendezvous", rendezvous_main },
+	{ WORKER_RELAY, "relay", relay_main },
+};

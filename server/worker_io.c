@@ -1,0 +1,121 @@
+/*
+ * Event plumbing that every worker kind needs: a read event on each of its
+ * datagram sockets and an accept loop on each of its stream sockets.  The
+ * kinds differ only in what they do with a datagram or a connection.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "natserver.h"
+
+/* Connections taken in one callback, so one busy socket cannot starve. */
+#define WORKER_ACCEPT_BATCH 64
+
+struct worker_sock {
+	struct worker		*w;
+	struct listener		*l;
+	worker_dgram_fn		 dgram;
+	worker_accept_fn	 accept;
+};
+
+static void	worker_read_cb(evutil_socket_t, short, void *);
+static void	worker_accept_cb(evutil_socket_t, short, void *);
+
+static void
+worker_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker_sock *ws = arg;
+
+	(void)fd;
+	(void)ev;
+	ws->dgram(ws->w, ws->l);
+}
+
+static void
+worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker_sock *ws = arg;
+	struct sockaddr_storage ss;
+	struct addr peer;
+	socklen_t len;
+	int i, c;
+
+	(void)ev;
+	for (i = 0; i < WORKER_ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		c = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c == -1) {
+			if (errno == EMFILE || errno == ENFILE) {
+				log_warn("accept");
+				proc_count(ws->w, STAT_TCP_REFUSED);
+			}
+			return;
+		}
+		if (addr_from_sa(&peer, (struct sockaddr *)&ss, len) == -1) {
+			close(c);
+			continue;
+		}
+		proc_count(ws->w, STAT_TCP_ACCEPTED);
+		ws->accept(ws->w, ws->l, c, &peer);
+	}
+}
+
+/* Watch every socket of this worker's kind. */
+void
+worker_listen(struct worker *w, worker_dgram_fn dgram, worker_accept_fn acc)
+{
+	int i;
+
+	for (i = 0; i < w->ls->n; i++) {
+		struct listener *l = &w->ls->v[i];
+		struct worker_sock *ws;
+		struct event *ev;
+
+		if (l->kind != w->kind || l->fd == -1)
+			continue;
+		if ((ws = calloc(1, sizeof(*ws))) == NULL)
+			fatal("worker_listen");
+		ws->w = w;
+		ws->l = l;
+		ws->dgram = dgram;
+		ws->accept = acc;
+		ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST,
+		    l->type == SOCK_DGRAM ? worker_read_cb : worker_accept_cb,
+		    ws);
+		if (ev == NULL || event_add(ev, NULL) == -1)
+			fatalx("cannot watch a listening socket");
+	}
+}
+
+/* For kinds whose datagram protocol is not served yet: read and count. */
+void
+worker_drop_dgram(struct worker *w, struct listener *l)
+{
+	char buf[1];
+	int i;
+
+	for (i = 0; i < WORKER_ACCEPT_BATCH; i++) {
+		if (recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) ==
+		    -1)
+			return;
+		proc_count(w, STAT_DROP_JUNK);
+	}
+}
+
+/* For kinds whose stream protocol is not served yet: close at once. */
+void
+worker_refuse_conn(struct worker *w, struct listener *l, int fd,
+    const struct addr *peer)
+{
+	(void)l;
+	(void)peer;
+	proc_count(w, STAT_TCP_REFUSED);
+	close(fd);
+}
