@@ -1,0 +1,26 @@
+/* natclient's config keys (/etc/natclient.conf); natclient.1 lists them. */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "conf.h"
+#include "natclient.h"
+
+#define OFF(f) offsetof(struct client_opts, f)
+
+static const struct conf_key client_conf_keys[] = {
+	{ "client", "server", CONF_STR, OFF(server),
+	    sizeof(((struct client_opts *)0)->server), 0, 0, 0, "" },
+	{ "client", "interface", CONF_STR, OFF(interface),
+	    sizeof(((struct client_opts *)0)->interface), 0, 0, 0, "" },
+	{ "client", "timeout", CONF_INT, OFF(timeout), 0, 1, 3600, 0, "5" },
+	{ NULL, NULL, 0, 0, 0, 0, 0, 0, NULL }
+};
+
+int
+client_conf_load(struct client_opts *o, const char *path, int must_exist,
+    char *err, size_t errlen)
+{
+	return conf_load(client_conf_keys, o, path, must_exist, err, errlen);
+}

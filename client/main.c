@@ -1,0 +1,140 @@
+/*
+ * natclient: find your public address, and (as features land) punch
+ * through NATs and expose services.  There is no built-in server: it is
+ * named with -s or in natclient.conf.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "natclient.h"
+
+#ifndef NATCLIENT_CONF
+#define NATCLIENT_CONF "/etc/natclient.conf"
+#endif
+
+struct command {
+	const char	*name;
+	int		(*run)(struct client_opts *, int, char **);
+	const char	*help;
+};
+
+static const struct command commands[] = {
+	{ "nat", cmd_nat, "print the public address the server sees" },
+	{ NULL, NULL, NULL }
+};
+
+static void	usage(FILE *, int) __attribute__((noreturn));
+
+static void
+usage(FILE *fp, int code)
+{
+	const struct command *c;
+
+	fprintf(fp, "usage: natclient [-46hv] [-c file] [-s host[:port]] "
+	    "[--json] [--timeout s]\n"
+	    "                 [--interface ifname] command [args]\n"
+	    "commands:\n");
+	for (c = commands; c->name != NULL; c++)
+		fprintf(fp, "  %-10s %s\n", c->name, c->help);
+	exit(code);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "server", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "interface", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = NATCLIENT_CONF, *server = NULL, *iface = NULL;
+	char err[CONF_ERR_MAX], *end;
+	const struct command *c;
+	struct client_opts o;
+	int ch, must_exist = 0, json = 0, family = AF_UNSPEC;
+	long timeout = 0;
+
+	while ((ch = getopt_long(argc, argv, "46c:hs:v", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'c':
+			path = optarg;
+			must_exist = 1;
+			break;
+		case 's':
+			server = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'T':
+			timeout = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || timeout < 1 ||
+			    timeout > 3600) {
+				fprintf(stderr, "natclient: --timeout: must be "
+				    "1 to 3600 seconds, not '%s'\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'I':
+			iface = optarg;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 'v':
+			printf("natclient %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(stderr, 2);
+	memset(&o, 0, sizeof(o));
+	if (client_conf_load(&o, path, must_exist, err, sizeof(err)) == -1) {
+		fprintf(stderr, "natclient: %s\n", err);
+		return 2;
+	}
+	o.json = json;
+	o.family = family;
+	if (timeout > 0)
+		o.timeout = (int)timeout;
+	if (server != NULL && strlen(server) >= sizeof(o.server)) {
+		fprintf(stderr, "natclient: -s: longer than %zu bytes\n",
+		    sizeof(o.server) - 1);
+		return 2;
+	}
+	if (iface != NULL && strlen(iface) >= sizeof(o.interface)) {
+		fprintf(stderr, "natclient: --interface: longer than %zu "
+		    "bytes\n", sizeof(o.interface) - 1);
+		return 2;
+	}
+	if (server != NULL)
+		strcpy(o.server, server);
+	if (iface != NULL)
+		strcpy(o.interface, iface);
+	for (c = commands; c->name != NULL; c++)
+		if (strcmp(c->name, argv[0]) == 0)
+			return c->run(&o, argc, argv);
+	fprintf(stderr, "natclient: unknown command '%s'\n", argv[0]);
+	usage(stderr, 2);
+}

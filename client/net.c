@@ -1,0 +1,112 @@
+/* Reaching the server: name lookup, sockets, one UDP question. */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "natclient.h"
+
+/* Resolve -s HOST[:PORT], with defport when no port is given. */
+int
+client_resolve(const struct client_opts *o, uint16_t defport, struct addr *a)
+{
+	struct addrinfo hints, *res;
+	char host[ADDR_HOSTLEN];
+	const char *why;
+	uint16_t port;
+	int rv;
+
+	if (o->server[0] == '\0')
+		client_fail(o, "no server: use -s HOST[:PORT] or set server "
+		    "in natclient.conf");
+	if (addr_split(o->server, host, sizeof(host), &port, defport,
+	    &why) == -1)
+		client_fail(o, "server '%s': %s", o->server, why);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = o->family;
+	hints.ai_socktype = SOCK_DGRAM;
+	if ((rv = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		client_fail(o, "server '%s': %s", host, gai_strerror(rv));
+	if (addr_from_sa(a, res->ai_addr, res->ai_addrlen) == -1) {
+		freeaddrinfo(res);
+		client_fail(o, "server '%s': not an IP address", host);
+	}
+	freeaddrinfo(res);
+	if (addr_family(a) == AF_INET)
+		((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+	return 0;
+}
+
+/* A UDP socket connected to the server, so only its answers arrive. */
+int
+client_udp_socket(const struct client_opts *o, const struct addr *srv)
+{
+	int fd;
+
+	if ((fd = socket(addr_family(srv), SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		client_fail(o, "socket: %s", strerror(errno));
+	if (o->interface[0] != '\0' && setsockopt(fd, SOL_SOCKET,
+	    SO_BINDTODEVICE, o->interface, (socklen_t)strlen(o->interface)) ==
+	    -1)
+		client_fail(o, "interface %s: %s", o->interface,
+		    strerror(errno));
+	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) == -1)
+		client_fail(o, "connect: %s", strerror(errno));
+	return fd;
+}
+
+static int64_t
+client_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Send req and wait for one answer, resending every second (UDP may lose
+ * either).  Returns the answer's length, or -1 on timeout (errno
+ * ETIMEDOUT) or error.
+ */
+int
+client_udp_ask(int fd, const void *req, size_t len, char *ans, size_t anslen,
+    int timeout_s)
+{
+	int64_t deadline = client_now_ms() + (int64_t)timeout_s * 1000;
+	int64_t now, resend = 0;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	while ((now = client_now_ms()) < deadline) {
+		int wait;
+
+		if (now >= resend) {
+			/* ECONNREFUSED from an earlier try: send again. */
+			if (send(fd, req, len, 0) == -1 &&
+			    errno != ECONNREFUSED)
+				return -1;
+			resend = now + 1000;
+		}
+		wait = (int)((resend < deadline ? resend : deadline) - now);
+		if (poll(&pfd, 1, wait) <= 0)
+			continue;
+		n = recv(fd, ans, anslen - 1, 0);
+		if (n >= 0) {
+			ans[n] = '\0';
+			return (int)n;
+		}
+		if (errno != ECONNREFUSED && errno != EINTR)
+			return -1;
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}

@@ -1,0 +1,67 @@
+/*
+ * Printing results: plain lines for people, or with --json one object
+ * (jansson) for scripts.  Failures print a message and exit 1.
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natclient.h"
+
+/*
+ * Print a result given as NULL-terminated key, value string pairs: for
+ * people the value of plain_key alone, with --json every pair in one object.
+ */
+void
+client_print(const struct client_opts *o, const char *plain_key, ...)
+{
+	json_t *obj = json_object();
+	const char *k, *v, *plain = NULL;
+	va_list ap;
+
+	va_start(ap, plain_key);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		json_object_set_new(obj, k, json_string(v));
+		if (strcmp(k, plain_key) == 0)
+			plain = v;
+	}
+	va_end(ap);
+	if (o->json) {
+		char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		if (s != NULL)
+			puts(s);
+		free(s);
+	} else if (plain != NULL)
+		puts(plain);
+	json_decref(obj);
+	fflush(stdout);
+}
+
+/* Report a failure and exit 1; with --json as {"error": ...}. */
+void
+client_fail(const struct client_opts *o, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o != NULL && o->json) {
+		json_t *obj = json_pack("{s:s}", "error", msg);
+		char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+		if (s != NULL)
+			puts(s);
+		free(s);
+		json_decref(obj);
+	}
+	fprintf(stderr, "natclient: %s\n", msg);
+	exit(1);
+}
