@@ -1,0 +1,38 @@
+# natserver -t: good and broken configs, and the file:line of an error.
+. "$TESTLIB"
+
+pick_ports
+write_conf "$T/good.conf"
+out=$("$NATSERVER" -t -c "$T/good.conf" 2>&1) || fail "-t on a good config: $out"
+echo "$out" | grep -q "OK" || fail "-t said: $out"
+pass "good config"
+
+cp "$T/good.conf" "$T/bad.conf"
+sed -i 's/^workers = 2$/workers = lots/' "$T/bad.conf"
+line=$(grep -n "workers = lots" "$T/bad.conf" | cut -d: -f1)
+out=$("$NATSERVER" -t -c "$T/bad.conf" 2>&1); rc=$?
+[ $rc -ne 0 ] || fail "-t on a broken config exited 0"
+echo "$out" | grep -q "$T/bad.conf:$line: tracker.workers: must be" ||
+    fail "error does not name file, line and key: $out"
+pass "broken value: $out"
+
+printf '[tracker]\nlisten = 127.0.0.1:99999\n' >"$T/bad2.conf"
+out=$("$NATSERVER" -t -c "$T/bad2.conf" 2>&1) && fail "bad port accepted"
+echo "$out" | grep -q "bad2.conf:2: tracker.listen: bad port" ||
+    fail "bad port: $out"
+printf '[trackr]\nworkers = 1\n' >"$T/bad3.conf"
+out=$("$NATSERVER" -t -c "$T/bad3.conf" 2>&1) && fail "bad section accepted"
+echo "$out" | grep -q "bad3.conf:1: unknown section \[trackr\]" ||
+    fail "bad section: $out"
+printf '[tracker]\nworkers = 0\n[rendezvous]\nworkers = 0\n[relay]\nworkers = 0\n' \
+    >"$T/bad4.conf"
+out=$("$NATSERVER" -t -c "$T/bad4.conf" 2>&1) && fail "no workers accepted"
+echo "$out" | grep -q "no workers" || fail "no workers: $out"
+out=$("$NATSERVER" -t -c "$T/missing.conf" 2>&1) && fail "missing file accepted"
+echo "$out" | grep -q "missing.conf: No such file" || fail "missing: $out"
+pass "other broken configs"
+
+# The shipped sample config is valid, and so is one with no file at all.
+"$NATSERVER" -t -c "$SRCDIR/etc/natserver.conf" >/dev/null ||
+    fail "etc/natserver.conf does not pass -t"
+pass "sample config"

@@ -1,0 +1,140 @@
+# Shared by the integration tests: a private directory, free ports, a
+# natserver started in the foreground and always stopped again.
+# Each test sources this file with NATSERVER, NATCLIENT and PROBE set by
+# make check (see Makefile.am).
+
+set -u
+
+: "${NATSERVER:?run from make check}"
+: "${NATCLIENT:?run from make check}"
+: "${PROBE:?run from make check}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/natkit-test.XXXXXX")
+MASTER=
+STARTED=()
+
+cleanup() {
+	local p
+	for p in ${STARTED[@]+"${STARTED[@]}"}; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in ${STARTED[@]+"${STARTED[@]}"}; do
+		wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	if [ -f "$T/log" ]; then
+		echo "--- natserver log (last 30 lines) ---"
+		tail -n 30 "$T/log"
+	fi
+	exit 1
+}
+
+pass() {
+	echo "ok: $*"
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# wait_for N CMD...: run CMD every 0.1 s, up to N times, until it succeeds.
+wait_for() {
+	local n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+dead() { ! kill -0 "$1" 2>/dev/null; }
+wait_gone() { wait_for "${2:-50}" dead "$1"; }
+
+# Ports: a random block of four, so parallel test runs do not meet.
+pick_ports() {
+	local base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+	TRACKER_PORT=$base
+	N4_PORT=$((base + 1))
+	NAMED_PORT=$((base + 2))
+	RELAY_PORT=$((base + 3))
+}
+
+# write_conf FILE [extra lines...]: a config on loopback, v4 and v6.
+write_conf() {
+	local f=$1
+	shift
+	cat >"$f" <<CONF
+[server]
+pidfile = $T/natserver.pid
+shutdown_grace = 5
+[tracker]
+listen = 127.0.0.1:$TRACKER_PORT [::1]:$TRACKER_PORT
+workers = ${TRACKER_WORKERS:-2}
+[rendezvous]
+listen = 127.0.0.1:$N4_PORT
+named_listen = 127.0.0.1:$NAMED_PORT [::1]:$NAMED_PORT
+workers = ${RENDEZVOUS_WORKERS:-1}
+[relay]
+listen = 127.0.0.1:$RELAY_PORT
+workers = ${RELAY_WORKERS:-1}
+CONF
+	# Extra "section.key = value" lines go under their section.
+	local line sec rest
+	for line in "$@"; do
+		sec=${line%%.*}
+		rest=${line#*.}
+		sed -i "/^\[$sec\]\$/a $rest" "$f"
+	done
+}
+
+# nat_ok [PORT] [HOST]: the tracker answers //nat.
+nat_ok() {
+	"$NATCLIENT" --timeout 2 -s "${2:-127.0.0.1}:${1:-$TRACKER_PORT}" nat
+}
+
+# started: the tracker answers, or the master died (the caller checks).
+started() {
+	alive "$MASTER" || return 0
+	"$NATCLIENT" --timeout 1 -s "127.0.0.1:$TRACKER_PORT" nat
+}
+
+# start_server [extra config lines...]: start natserver -f -d on fresh
+# ports (retrying if they are taken) and wait until it answers.
+start_server() {
+	local try
+	for try in 1 2 3 4 5; do
+		pick_ports
+		write_conf "$T/natserver.conf" "$@"
+		"$NATSERVER" -d -c "$T/natserver.conf" >"$T/log" 2>&1 &
+		MASTER=$!
+		STARTED+=("$MASTER")
+		if wait_for 100 started && alive "$MASTER"; then
+			return 0
+		fi
+		grep -q "Address already in use" "$T/log" || break
+	done
+	fail "natserver did not start"
+}
+
+# workers KIND: pids of the master's workers of one kind.
+workers() {
+	pgrep -P "$MASTER" -f "^natserver: $1 worker" | sort
+}
+
+count_workers() {
+	workers "$1" | wc -l
+}
+
+# has_workers KIND N: exactly N workers of KIND run.
+has_workers() {
+	[ "$(count_workers "$1")" -eq "$2" ]
+}

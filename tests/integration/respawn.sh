@@ -1,0 +1,36 @@
+# A killed worker comes back at once; what was queued on the shared socket
+# is still answered; a worker that keeps dying is respawned with back-off.
+. "$TESTLIB"
+
+TRACKER_WORKERS=1 start_server
+
+# Let the worker live past the quick-death limit (2 s), so that its death
+# is not counted as a crash loop.
+sleep 2.2
+old=$(workers tracker)
+kill -KILL "$old"
+# Sent while no tracker worker exists: it waits in the socket's queue.
+"$PROBE" 127.0.0.1 "$TRACKER_PORT" 5000 '//nat' >"$T/answer" &
+probe=$!
+new_worker() { [ -n "$(workers tracker)" ] && [ "$(workers tracker)" != "$old" ]; }
+wait_for 10 new_worker || fail "no new tracker worker within a second"
+new=$(workers tracker)
+pass "worker $old killed, $new started within a second"
+wait "$probe" || fail "the request sent during the respawn got no answer"
+grep -Eq '^127\.0\.0\.1:[0-9]+$' "$T/answer" || fail "answer: $(cat "$T/answer")"
+nat_ok || fail "no answer after the respawn"
+grep -q "tracker worker 0 (pid $old) was killed by signal 9: respawning in 0 ms" \
+    "$T/log" || fail "the master did not log the death"
+pass "queued request answered, death logged"
+
+# A crash loop: each quick death doubles the delay.
+for delay in 250 500 1000; do
+	old=$(workers tracker)
+	kill -KILL "$old"
+	wait_for 50 grep -q "(pid $old) was killed by signal 9: respawning in $delay ms" "$T/log" ||
+	    fail "no back-off of $delay ms"
+	wait_for 50 new_worker || fail "not respawned after $delay ms"
+done
+pass "back-off 250, 500, 1000 ms"
+# Other kinds were not touched.
+has_workers rendezvous 1 && has_workers relay 1 || fail "other workers died"

@@ -1,0 +1,77 @@
+/*
+ * Test helper: send one datagram and print the answer.
+ *	udp_probe HOST PORT TIMEOUT_MS PAYLOAD
+ * PAYLOAD takes \n, \r, \0 and \xHH escapes.  Exits 0 with the answer on
+ * stdout, 1 when none came within TIMEOUT_MS, 2 on bad arguments.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static size_t
+unescape(const char *s, char *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*s != '\0' && n < max) {
+		if (s[0] == '\\' && s[1] == 'n') {
+			out[n++] = '\n';
+			s += 2;
+		} else if (s[0] == '\\' && s[1] == 'r') {
+			out[n++] = '\r';
+			s += 2;
+		} else if (s[0] == '\\' && s[1] == '0') {
+			out[n++] = '\0';
+			s += 2;
+		} else if (s[0] == '\\' && s[1] == 'x' && s[2] && s[3]) {
+			char hex[3] = { s[2], s[3], 0 };
+
+			out[n++] = (char)strtol(hex, NULL, 16);
+			s += 4;
+		} else
+			out[n++] = *s++;
+	}
+	return n;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct addrinfo hints, *res;
+	char req[65536], ans[65536];
+	struct pollfd pfd;
+	ssize_t n;
+	size_t len;
+	int fd;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: udp_probe host port timeout_ms "
+		    "payload\n");
+		return 2;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(argv[1], argv[2], &hints, &res) != 0)
+		return 2;
+	fd = socket(res->ai_family, SOCK_DGRAM, 0);
+	if (fd == -1 || connect(fd, res->ai_addr, res->ai_addrlen) == -1)
+		return 2;
+	len = unescape(argv[4], req, sizeof(req));
+	if (send(fd, req, len, 0) == -1)
+		return 1;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, atoi(argv[3])) != 1)
+		return 1;
+	if ((n = recv(fd, ans, sizeof(ans), 0)) < 0)
+		return 1;
+	fwrite(ans, 1, (size_t)n, stdout);
+	return 0;
+}

@@ -1,0 +1,45 @@
+# Bad command lines: usage and exit 2; -v and -h work.
+. "$TESTLIB"
+
+out=$("$NATSERVER" -x 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "natserver -x exited $rc, not 2"
+echo "$out" | grep -q "usage: natserver" || fail "natserver -x: no usage"
+"$NATSERVER" extra >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "natserver with an argument exited $rc"
+"$NATSERVER" -c >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "natserver -c without a file exited $rc"
+"$NATSERVER" -v | grep -q "^natserver [0-9]" || fail "natserver -v"
+"$NATSERVER" -h | grep -q "usage: natserver" || fail "natserver -h"
+pass "natserver usage"
+
+"$NATCLIENT" --bogus nat >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "natclient --bogus exited $rc"
+"$NATCLIENT" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "natclient without a command exited $rc"
+out=$("$NATCLIENT" frobnicate 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "natclient frobnicate exited $rc"
+echo "$out" | grep -q "unknown command 'frobnicate'" || fail "no message: $out"
+out=$("$NATCLIENT" --timeout abc nat 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "natclient --timeout abc exited $rc"
+echo "$out" | grep -q -- "--timeout" || fail "no message: $out"
+out=$("$NATCLIENT" -s "$(head -c 600 /dev/zero | tr '\0' a):1" nat 2>&1)
+[ $? -eq 2 ] || fail "an over-long -s was not refused: $out"
+"$NATCLIENT" -v | grep -q "^natclient [0-9]" || fail "natclient -v"
+pass "natclient usage"
+
+# No server anywhere: a clear message, no default on the internet.
+: >"$T/empty.conf"
+out=$("$NATCLIENT" -c "$T/empty.conf" nat 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "natclient nat without a server exited $rc"
+echo "$out" | grep -q "no server" || fail "no message: $out"
+out=$("$NATCLIENT" -c "$T/empty.conf" --json nat 2>/dev/null)
+echo "$out" | grep -q '^{"error": *"no server' || fail "--json error: $out"
+pass "natclient without a server"
+
+# natclient's own config errors name file and line.
+printf '[client]\nserver = 127.0.0.1\ntimeout = never\n' >"$T/bad.conf"
+out=$("$NATCLIENT" -c "$T/bad.conf" nat 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "bad natclient.conf exited $rc"
+echo "$out" | grep -q "$T/bad.conf:3: client.timeout" ||
+    fail "bad natclient.conf message: $out"
+pass "natclient config errors"
