@@ -9,14 +9,13 @@
 
 #define OFF(f) offsetof(struct client_opts, f)
 
-static const struct conf_key client_conf_keys[] = {
-	{ "client", "server", CONF_STR, OFF(server),
-	    sizeof(((struct client_opts *)0)->server), 0, 0, 0, "" },
-	{ "client", "interface", CONF_STR, OFF(interface),
-	    sizeof(((struct client_opts *)0)->interface), 0, 0, 0, "" },
-	{ "client", "timeout", CONF_INT, OFF(timeout), 0, 1, 3600, 0, "5" },
-	{ NULL, NULL, 0, 0, 0, 0, 0, 0, NULL }
-};
+static const struct conf_key client_conf_keys[] =
+    {{"client", "server", CONF_STR, OFF(server),
+	 sizeof(((struct client_opts *)0)->server), 0, 0, 0, ""},
+	{"client", "interface", CONF_STR, OFF(interface),
+	    sizeof(((struct client_opts *)0)->interface), 0, 0, 0, ""},
+	{"client", "timeout", CONF_INT, OFF(timeout), 0, 1, 3600, 0, "5"},
+	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 int
 client_conf_load(struct client_opts *o, const char *path, int must_exist,

@@ -19,24 +19,24 @@
 #endif
 
 struct command {
-	const char	*name;
-	int		(*run)(struct client_opts *, int, char **);
-	const char	*help;
+	const char *name;
+	int (*run)(struct client_opts *, int, char **);
+	const char *help;
 };
 
-static const struct command commands[] = {
-	{ "nat", cmd_nat, "print the public address the server sees" },
-	{ NULL, NULL, NULL }
-};
+static const struct command commands[] =
+    {{"nat", cmd_nat, "print the public address the server sees"},
+	{NULL, NULL, NULL}};
 
-static void	usage(FILE *, int) __attribute__((noreturn));
+static void usage(FILE *, int) __attribute__((noreturn));
 
 static void
 usage(FILE *fp, int code)
 {
 	const struct command *c;
 
-	fprintf(fp, "usage: natclient [-46hv] [-c file] [-s host[:port]] "
+	fprintf(fp,
+	    "usage: natclient [-46hv] [-c file] [-s host[:port]] "
 	    "[--json] [--timeout s]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
@@ -48,25 +48,23 @@ usage(FILE *fp, int code)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "server", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "interface", required_argument, NULL, 'I' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option longopts[] = {{"config", required_argument,
+						     NULL, 'c'},
+	    {"server", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"interface", required_argument, NULL, 'I'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
 	const char *path = NATCLIENT_CONF, *server = NULL, *iface = NULL;
-	char err[CONF_ERR_MAX], *end;
+	char	    err[CONF_ERR_MAX], *end;
 	const struct command *c;
-	struct client_opts o;
-	int ch, must_exist = 0, json = 0, family = AF_UNSPEC;
-	long timeout = 0;
+	struct client_opts    o;
+	int		      ch, must_exist = 0, json = 0, family = AF_UNSPEC;
+	long		      timeout = 0;
 
-	while ((ch = getopt_long(argc, argv, "46c:hs:v", longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "46c:hs:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '4':
 			family = AF_INET;
@@ -88,8 +86,10 @@ main(int argc, char *argv[])
 			timeout = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || timeout < 1 ||
 			    timeout > 3600) {
-				fprintf(stderr, "natclient: --timeout: must be "
-				    "1 to 3600 seconds, not '%s'\n", optarg);
+				fprintf(stderr,
+				    "natclient: --timeout: must be "
+				    "1 to 3600 seconds, not '%s'\n",
+				    optarg);
 				exit(2);
 			}
 			break;
@@ -124,8 +124,10 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (iface != NULL && strlen(iface) >= sizeof(o.interface)) {
-		fprintf(stderr, "natclient: --interface: longer than %zu "
-		    "bytes\n", sizeof(o.interface) - 1);
+		fprintf(stderr,
+		    "natclient: --interface: longer than %zu "
+		    "bytes\n",
+		    sizeof(o.interface) - 1);
 		return 2;
 	}
 	if (server != NULL)

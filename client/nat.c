@@ -20,10 +20,10 @@ nat_sanitize(char *s)
 int
 cmd_nat(struct client_opts *o, int argc, char **argv)
 {
-	char ans[512], srvstr[ADDR_STRLEN];
+	char	    ans[512], srvstr[ADDR_STRLEN];
 	struct addr srv, pub;
 	const char *why;
-	int fd;
+	int	    fd;
 
 	(void)argv;
 	if (argc != 1)
@@ -31,8 +31,7 @@ cmd_nat(struct client_opts *o, int argc, char **argv)
 	client_resolve(o, CLIENT_PORT_TRACKER, &srv);
 	addr_format(&srv, srvstr, sizeof(srvstr));
 	fd = client_udp_socket(o, &srv);
-	if (client_udp_ask(fd, "//nat", 5, ans, sizeof(ans), o->timeout) ==
-	    -1)
+	if (client_udp_ask(fd, "//nat", 5, ans, sizeof(ans), o->timeout) == -1)
 		client_fail(o, "no answer from %s: %s", srvstr,
 		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
 	close(fd);

@@ -16,16 +16,17 @@ int
 client_resolve(const struct client_opts *o, uint16_t defport, struct addr *a)
 {
 	struct addrinfo hints, *res;
-	char host[ADDR_HOSTLEN];
-	const char *why;
-	uint16_t port;
-	int rv;
+	char		host[ADDR_HOSTLEN];
+	const char     *why;
+	uint16_t	port;
+	int		rv;
 
 	if (o->server[0] == '\0')
-		client_fail(o, "no server: use -s HOST[:PORT] or set server "
+		client_fail(o,
+		    "no server: use -s HOST[:PORT] or set server "
 		    "in natclient.conf");
-	if (addr_split(o->server, host, sizeof(host), &port, defport,
-	    &why) == -1)
+	if (addr_split(o->server, host, sizeof(host), &port, defport, &why) ==
+	    -1)
 		client_fail(o, "server '%s': %s", o->server, why);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = o->family;
@@ -50,12 +51,11 @@ client_udp_socket(const struct client_opts *o, const struct addr *srv)
 {
 	int fd;
 
-	if ((fd = socket(addr_family(srv), SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
-	    -1)
+	if ((fd = socket(addr_family(srv), SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		client_fail(o, "socket: %s", strerror(errno));
-	if (o->interface[0] != '\0' && setsockopt(fd, SOL_SOCKET,
-	    SO_BINDTODEVICE, o->interface, (socklen_t)strlen(o->interface)) ==
-	    -1)
+	if (o->interface[0] != '\0' &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->interface,
+		(socklen_t)strlen(o->interface)) == -1)
 		client_fail(o, "interface %s: %s", o->interface,
 		    strerror(errno));
 	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) == -1)
@@ -81,10 +81,10 @@ int
 client_udp_ask(int fd, const void *req, size_t len, char *ans, size_t anslen,
     int timeout_s)
 {
-	int64_t deadline = client_now_ms() + (int64_t)timeout_s * 1000;
-	int64_t now, resend = 0;
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	ssize_t n;
+	int64_t	      deadline = client_now_ms() + (int64_t)timeout_s * 1000;
+	int64_t	      now, resend = 0;
+	struct pollfd pfd = {fd, POLLIN, 0};
+	ssize_t	      n;
 
 	while ((now = client_now_ms()) < deadline) {
 		int wait;

@@ -19,9 +19,9 @@
 void
 client_print(const struct client_opts *o, const char *plain_key, ...)
 {
-	json_t *obj = json_object();
+	json_t	   *obj = json_object();
 	const char *k, *v, *plain = NULL;
-	va_list ap;
+	va_list	    ap;
 
 	va_start(ap, plain_key);
 	while ((k = va_arg(ap, const char *)) != NULL) {
@@ -47,7 +47,7 @@ client_print(const struct client_opts *o, const char *plain_key, ...)
 void
 client_fail(const struct client_opts *o, const char *fmt, ...)
 {
-	char msg[1024];
+	char	msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -55,7 +55,7 @@ client_fail(const struct client_opts *o, const char *fmt, ...)
 	va_end(ap);
 	if (o != NULL && o->json) {
 		json_t *obj = json_pack("{s:s}", "error", msg);
-		char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+		char   *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
 		if (s != NULL)
 			puts(s);

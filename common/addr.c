@@ -46,7 +46,7 @@ addr_split(const char *s, char *host, size_t hostlen, uint16_t *port,
     uint16_t defport, const char **why)
 {
 	const char *h = s, *colon, *p = NULL;
-	size_t hl;
+	size_t	    hl;
 
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
@@ -97,9 +97,9 @@ addr_split(const char *s, char *host, size_t hostlen, uint16_t *port,
 int
 addr_parse(const char *s, uint16_t defport, struct addr *a, const char **why)
 {
-	char host[ADDR_HOSTLEN];
-	uint16_t port = 0;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+	char		     host[ADDR_HOSTLEN];
+	uint16_t	     port = 0;
+	struct sockaddr_in  *sin = (struct sockaddr_in *)&a->ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
 
 	memset(a, 0, sizeof(*a));

@@ -8,22 +8,22 @@
 #include <stdint.h>
 
 /* Room for "[v6-address]:65535" and its NUL. */
-#define ADDR_STRLEN (INET6_ADDRSTRLEN + 8)
+#define ADDR_STRLEN  (INET6_ADDRSTRLEN + 8)
 #define ADDR_HOSTLEN 256
 
 struct addr {
-	struct sockaddr_storage	ss;
+	struct sockaddr_storage ss;
 	socklen_t		len;
 };
 
-int	addr_split(const char *, char *, size_t, uint16_t *, uint16_t,
-	    const char **);
-int	addr_parse(const char *, uint16_t, struct addr *, const char **);
-int	addr_from_sa(struct addr *, const struct sockaddr *, socklen_t);
+int
+addr_split(const char *, char *, size_t, uint16_t *, uint16_t, const char **);
+int	 addr_parse(const char *, uint16_t, struct addr *, const char **);
+int	 addr_from_sa(struct addr *, const struct sockaddr *, socklen_t);
 char	*addr_format(const struct addr *, char *, size_t);
 char	*addr_format_sa(const struct sockaddr *, char *, size_t);
-int	addr_equal(const struct addr *, const struct addr *);
-int	addr_family(const struct addr *);
+int	 addr_equal(const struct addr *, const struct addr *);
+int	 addr_family(const struct addr *);
 uint16_t addr_port(const struct addr *);
 
 #endif

@@ -15,13 +15,13 @@
 
 #include "conf.h"
 
-static char	*conf_trim(char *);
-static int	 conf_parse_int(const char *, long, long, long *);
-static int	 conf_parse_listen(const char *, int, struct conf_listen *,
-		    const char **);
-static int	 conf_set(const struct conf_key *, void *, const char *, char *,
-		    size_t);
-static int	 conf_section_known(const struct conf_key *, const char *);
+static char *conf_trim(char *);
+static int   conf_parse_int(const char *, long, long, long *);
+static int
+conf_parse_listen(const char *, int, struct conf_listen *, const char **);
+static int
+conf_set(const struct conf_key *, void *, const char *, char *, size_t);
+static int conf_section_known(const struct conf_key *, const char *);
 
 /* Strip leading and trailing white space in place. */
 static char *
@@ -42,12 +42,11 @@ static int
 conf_parse_int(const char *s, long min, long max, long *out)
 {
 	char *end;
-	long v;
+	long  v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min ||
-	    v > max)
+	if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -67,9 +66,9 @@ conf_parse_listen(const char *s, int protos, struct conf_listen *l,
 	}
 	strcpy(buf, s);
 	for (tok = strtok_r(buf, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
+	     tok = strtok_r(NULL, " \t,", &save)) {
 		struct conf_listen_addr *la;
-		int p = protos;
+		int			 p = protos;
 
 		if (l->n == CONF_LISTEN_MAX) {
 			*why = "too many addresses";
@@ -96,15 +95,17 @@ static int
 conf_set(const struct conf_key *k, void *dst, const char *val, char *err,
     size_t errlen)
 {
-	char *p = (char *)dst + k->offset;
+	char	   *p = (char *)dst + k->offset;
 	const char *why = NULL;
-	long v;
+	long	    v;
 
 	switch (k->type) {
 	case CONF_INT:
 		if (conf_parse_int(val, k->min, k->max, &v) == -1) {
-			snprintf(err, errlen, "must be a whole number from %ld "
-			    "to %ld, not '%s'", k->min, k->max, val);
+			snprintf(err, errlen,
+			    "must be a whole number from %ld "
+			    "to %ld, not '%s'",
+			    k->min, k->max, val);
 			return -1;
 		}
 		*(int *)p = (int)v;
@@ -131,31 +132,34 @@ conf_set(const struct conf_key *k, void *dst, const char *val, char *err,
 		strcpy(p, val);
 		return 0;
 	case CONF_LISTEN:
-		if (conf_parse_listen(val, k->protos,
-		    (struct conf_listen *)p, &why) == -1) {
+		if (conf_parse_listen(val, k->protos, (struct conf_listen *)p,
+			&why) == -1) {
 			snprintf(err, errlen, "%s in '%s'", why, val);
 			return -1;
 		}
 		return 0;
 	case CONF_RANGE: {
 		struct conf_range *r = (struct conf_range *)p;
-		char buf[64], *dash;
-		long lo, hi;
+		char		   buf[64], *dash;
+		long		   lo, hi;
 
 		if (strlen(val) >= sizeof(buf) ||
 		    (dash = strchr(strcpy(buf, val), '-')) == NULL)
 			goto badrange;
 		*dash = '\0';
 		if (conf_parse_int(conf_trim(buf), k->min, k->max, &lo) == -1 ||
-		    conf_parse_int(conf_trim(dash + 1), k->min, k->max,
-		    &hi) == -1 || lo > hi)
+		    conf_parse_int(conf_trim(dash + 1), k->min, k->max, &hi) ==
+			-1 ||
+		    lo > hi)
 			goto badrange;
 		r->low = (int)lo;
 		r->high = (int)hi;
 		return 0;
- badrange:
-		snprintf(err, errlen, "must be LOW-HIGH within %ld-%ld, not "
-		    "'%s'", k->min, k->max, val);
+	badrange:
+		snprintf(err, errlen,
+		    "must be LOW-HIGH within %ld-%ld, not "
+		    "'%s'",
+		    k->min, k->max, val);
 		return -1;
 	}
 	}
@@ -193,9 +197,9 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 {
 	char line[CONF_LINE_MAX + 2], section[64] = "", why[CONF_ERR_MAX];
 	const struct conf_key *k;
-	int seen[256] = { 0 };
-	unsigned int lineno = 0;
-	FILE *fp;
+	int		       seen[256] = {0};
+	unsigned int	       lineno = 0;
+	FILE		      *fp;
 
 	for (k = keys; k->name != NULL; k++) {
 		if (k - keys >= (long)(sizeof(seen) / sizeof(seen[0])))
@@ -219,8 +223,10 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			snprintf(err, errlen, "%s:%u: line longer than %d "
-			    "bytes", path, lineno, CONF_LINE_MAX);
+			snprintf(err, errlen,
+			    "%s:%u: line longer than %d "
+			    "bytes",
+			    path, lineno, CONF_LINE_MAX);
 			goto fail;
 		}
 		if ((s = strchr(line, '#')) != NULL)
@@ -232,43 +238,52 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 			char *close = strchr(s, ']');
 
 			if (close == NULL || close[1] != '\0') {
-				snprintf(err, errlen, "%s:%u: bad section "
-				    "header '%s'", path, lineno, s);
+				snprintf(err, errlen,
+				    "%s:%u: bad section "
+				    "header '%s'",
+				    path, lineno, s);
 				goto fail;
 			}
 			*close = '\0';
 			s = conf_trim(s + 1);
 			if (!conf_section_known(keys, s) ||
 			    strlen(s) >= sizeof(section)) {
-				snprintf(err, errlen, "%s:%u: unknown section "
-				    "[%s]", path, lineno, s);
+				snprintf(err, errlen,
+				    "%s:%u: unknown section "
+				    "[%s]",
+				    path, lineno, s);
 				goto fail;
 			}
 			strcpy(section, s);
 			continue;
 		}
 		if ((eq = strchr(s, '=')) == NULL) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value', "
-			    "got '%s'", path, lineno, s);
+			snprintf(err, errlen,
+			    "%s:%u: expected 'key = value', "
+			    "got '%s'",
+			    path, lineno, s);
 			goto fail;
 		}
 		*eq = '\0';
 		name = conf_trim(s);
 		val = conf_trim(eq + 1);
 		if (section[0] == '\0') {
-			snprintf(err, errlen, "%s:%u: %s: key outside any "
-			    "[section]", path, lineno, name);
+			snprintf(err, errlen,
+			    "%s:%u: %s: key outside any "
+			    "[section]",
+			    path, lineno, name);
 			goto fail;
 		}
 		if ((k = conf_find(keys, section, name)) == NULL) {
-			snprintf(err, errlen, "%s:%u: %s.%s: unknown key",
-			    path, lineno, section, name);
+			snprintf(err, errlen, "%s:%u: %s.%s: unknown key", path,
+			    lineno, section, name);
 			goto fail;
 		}
 		if (seen[k - keys] != 0) {
-			snprintf(err, errlen, "%s:%u: %s.%s: set again (first "
-			    "at line %d)", path, lineno, section, name,
-			    seen[k - keys]);
+			snprintf(err, errlen,
+			    "%s:%u: %s.%s: set again (first "
+			    "at line %d)",
+			    path, lineno, section, name, seen[k - keys]);
 			goto fail;
 		}
 		seen[k - keys] = (int)lineno;
@@ -284,7 +299,7 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 	}
 	fclose(fp);
 	return 0;
- fail:
+fail:
 	fclose(fp);
 	return -1;
 }

@@ -19,11 +19,11 @@
 /* A log line is written with one write(2), so lines never interleave. */
 #define LOG_LINE_MAX 1024
 
-static const char *log_ident = "natkit";
-static const char *log_role = "main";
+static const char   *log_ident = "natkit";
+static const char   *log_role = "main";
 static enum log_dest log_dest = LOG_DEST_STDERR;
-static int log_fd = -1;
-static int log_verbose;
+static int	     log_fd = -1;
+static int	     log_verbose;
 
 static void log_vwrite(int, const char *, const char *, va_list);
 
@@ -69,7 +69,7 @@ static void
 log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 128];
-	int n;
+	int  n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_dest == LOG_DEST_SYSLOG) {
@@ -80,9 +80,9 @@ log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 		return;
 	}
 	if (log_dest == LOG_DEST_FD) {
-		char stamp[32];
+		char	  stamp[32];
 		struct tm tm;
-		time_t now = time(NULL);
+		time_t	  now = time(NULL);
 
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
 		    localtime_r(&now, &tm));
@@ -99,8 +99,8 @@ log_vwrite(int pri, const char *errstr, const char *fmt, va_list ap)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	if (write(log_dest == LOG_DEST_FD ? log_fd : STDERR_FILENO, line,
-	    n) == -1) {
+	if (write(log_dest == LOG_DEST_FD ? log_fd : STDERR_FILENO, line, n) ==
+	    -1) {
 		/* Nowhere left to report it. */
 	}
 }
@@ -109,7 +109,7 @@ void
 log_warn(const char *fmt, ...)
 {
 	va_list ap;
-	int saved = errno;
+	int	saved = errno;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, strerror(saved), fmt, ap);
@@ -153,7 +153,7 @@ void
 fatal(const char *fmt, ...)
 {
 	va_list ap;
-	int saved = errno;
+	int	saved = errno;
 
 	va_start(ap, fmt);
 	log_vwrite(LOG_CRIT, strerror(saved), fmt, ap);

@@ -11,18 +11,16 @@ enum log_dest {
 	LOG_DEST_FD,
 };
 
-void	log_init(const char *ident, enum log_dest, int verbose);
-void	log_set_fd(int fd);
-void	log_set_role(const char *role);
-void	log_set_verbose(int verbose);
-int	log_get_verbose(void);
-void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	fatal(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-void	fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+void log_init(const char *ident, enum log_dest, int verbose);
+void log_set_fd(int fd);
+void log_set_role(const char *role);
+void log_set_verbose(int verbose);
+int  log_get_verbose(void);
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

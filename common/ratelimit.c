@@ -14,14 +14,14 @@
 #define RL_MILLI 1000
 
 struct ratelimit_bucket {
-	uint64_t	tokens;		/* thousandths of a request */
-	int64_t		last_ms;
+	uint64_t tokens; /* thousandths of a request */
+	int64_t	 last_ms;
 };
 
 struct ratelimit_req {
-	const struct ratelimit_rule	*rule;
-	int64_t				 now;
-	int				 allowed;
+	const struct ratelimit_rule *rule;
+	int64_t			     now;
+	int			     allowed;
 };
 
 static enum table_action ratelimit_update_fn(void *, size_t *, int, void *);
@@ -30,9 +30,9 @@ static enum table_action ratelimit_update_fn(void *, size_t *, int, void *);
 static enum table_action
 ratelimit_update_fn(void *val, size_t *vallen, int found, void *arg)
 {
-	struct ratelimit_req *rq = arg;
+	struct ratelimit_req   *rq = arg;
 	struct ratelimit_bucket b;
-	uint64_t cap = (uint64_t)rq->rule->burst * RL_MILLI;
+	uint64_t		cap = (uint64_t)rq->rule->burst * RL_MILLI;
 
 	if (found && *vallen == sizeof(b)) {
 		memcpy(&b, val, sizeof(b));
@@ -61,14 +61,14 @@ int
 ratelimit_take_key(struct table *t, const void *key, size_t keylen,
     const struct ratelimit_rule *rule, int64_t now)
 {
-	struct ratelimit_req rq = { rule, now, 0 };
-	int64_t ttl;
+	struct ratelimit_req rq = {rule, now, 0};
+	int64_t		     ttl;
 
 	if (rule->per_minute == 0 || rule->burst == 0)
 		return rule->burst != 0;
 	ttl = (int64_t)rule->burst * 60000 / rule->per_minute + 1;
-	if (table_update(t, TABLE_KIND_BUCKET, key, keylen,
-	    ratelimit_update_fn, &rq, ttl, now) == -1)
+	if (table_update(t, TABLE_KIND_BUCKET, key, keylen, ratelimit_update_fn,
+		&rq, ttl, now) == -1)
 		return 0;
 	return rq.allowed;
 }
@@ -79,7 +79,7 @@ ratelimit_take(struct table *t, int action, const struct sockaddr *sa,
     const struct ratelimit_rule *rule, int64_t now)
 {
 	uint8_t key[1 + 16];
-	size_t len = 1;
+	size_t	len = 1;
 
 	key[0] = (uint8_t)action;
 	if (sa->sa_family == AF_INET) {

@@ -15,14 +15,14 @@
 #include "state.h"
 
 static const char *stat_names[STAT_MAX] = {
-	[STAT_REQUESTS] = "requests",
-	[STAT_REPLIES] = "replies",
-	[STAT_ERRORS] = "errors",
-	[STAT_DROP_JUNK] = "drops_junk",
-	[STAT_DROP_RATELIMIT] = "drops_ratelimit",
-	[STAT_DROP_SEND] = "drops_send",
-	[STAT_TCP_ACCEPTED] = "tcp_accepted",
-	[STAT_TCP_REFUSED] = "tcp_refused",
+    [STAT_REQUESTS] = "requests",
+    [STAT_REPLIES] = "replies",
+    [STAT_ERRORS] = "errors",
+    [STAT_DROP_JUNK] = "drops_junk",
+    [STAT_DROP_RATELIMIT] = "drops_ratelimit",
+    [STAT_DROP_SEND] = "drops_send",
+    [STAT_TCP_ACCEPTED] = "tcp_accepted",
+    [STAT_TCP_REFUSED] = "tcp_refused",
 };
 
 const char *
@@ -35,9 +35,9 @@ stat_name(int c)
 struct state *
 state_create(const struct table_config *tc)
 {
-	size_t slots = STATE_SLOTS_MAX * sizeof(struct state_slot);
+	size_t	      slots = STATE_SLOTS_MAX * sizeof(struct state_slot);
 	struct state *st;
-	void *p;
+	void	     *p;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		fatal("state");
@@ -48,8 +48,8 @@ state_create(const struct table_config *tc)
 		fatal("state: mmap %zu bytes", st->len);
 	st->base = p;
 	st->slots = p;
-	if ((st->table = table_init((char *)p + slots, st->len - slots,
-	    tc)) == NULL)
+	if ((st->table = table_init((char *)p + slots, st->len - slots, tc)) ==
+	    NULL)
 		fatalx("state: cannot lay out the table");
 	return st;
 }

@@ -10,36 +10,36 @@
 
 #include "table.h"
 
-#define STATE_SLOTS_MAX	256
+#define STATE_SLOTS_MAX 256
 
 /* Per-worker counters; each worker writes only its own slot. */
 enum stat_counter {
-	STAT_REQUESTS,		/* requests parsed */
-	STAT_REPLIES,		/* replies sent */
-	STAT_ERRORS,		/* requests answered with an error */
-	STAT_DROP_JUNK,		/* datagrams that were no request at all */
-	STAT_DROP_RATELIMIT,	/* requests refused by a rate limit */
-	STAT_DROP_SEND,		/* replies the kernel would not send */
-	STAT_TCP_ACCEPTED,	/* connections accepted */
-	STAT_TCP_REFUSED,	/* connections closed at once: over a limit */
+	STAT_REQUESTS,	     /* requests parsed */
+	STAT_REPLIES,	     /* replies sent */
+	STAT_ERRORS,	     /* requests answered with an error */
+	STAT_DROP_JUNK,	     /* datagrams that were no request at all */
+	STAT_DROP_RATELIMIT, /* requests refused by a rate limit */
+	STAT_DROP_SEND,	     /* replies the kernel would not send */
+	STAT_TCP_ACCEPTED,   /* connections accepted */
+	STAT_TCP_REFUSED,    /* connections closed at once: over a limit */
 	STAT_MAX
 };
 
 struct state_slot {
-	pid_t		pid;		/* 0 when free */
-	int		kind;		/* the worker kind, the master's enum */
-	int64_t		heartbeat_ms;	/* table_now_ms() of the last beat */
-	uint64_t	counter[STAT_MAX];
+	pid_t	 pid;	       /* 0 when free */
+	int	 kind;	       /* the worker kind, the master's enum */
+	int64_t	 heartbeat_ms; /* table_now_ms() of the last beat */
+	uint64_t counter[STAT_MAX];
 } __attribute__((aligned(128)));
 
 struct state {
-	struct state_slot	*slots;
-	struct table		*table;
-	void			*base;
-	size_t			 len;
+	struct state_slot *slots;
+	struct table	  *table;
+	void		  *base;
+	size_t		   len;
 };
 
-struct state	*state_create(const struct table_config *);
-const char	*stat_name(int);
+struct state *state_create(const struct table_config *);
+const char   *stat_name(int);
 
 #endif

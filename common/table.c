@@ -5,11 +5,13 @@
  *
  *	header | stripes[nstripes] | tags[nslots] | records[nslots]
  *
- * Slots are grouped in windows of TABLE_WINDOW; a key hashes (SipHash with
- * a per-segment random key) to one window and lives in one of its slots,
- * so a lookup reads one 64-byte line of tags and then only the records
- * whose tag matches.  When a window is full the oldest record of the same
- * kind in it is evicted: memory never grows with input.
+ * Slots are grouped in windows of TABLE_WINDOW.  A key hashes (SipHash with
+ * a per-segment random key) to two windows of the same stripe and lives in
+ * one of their slots; a new key goes to the emptier window ("two choices"),
+ * which lets the table fill to about 97% before it must evict.  A lookup
+ * reads one or two 64-byte lines of tags and then only the records whose
+ * tag matches.  When both windows are full the oldest record of the same
+ * kind in them is evicted: memory never grows with input.
  *
  * Locking: window w is guarded by stripe w & (nstripes - 1), a robust
  * process-shared mutex.  Every read and write of a window's tags and
@@ -38,70 +40,69 @@
 #include "siphash.h"
 #include "table.h"
 
-#define TABLE_MAGIC	0x4e4b5442u	/* "NKTB" */
-#define TABLE_VERSION	1
-#define TABLE_ALIGN	128
+#define TABLE_MAGIC   0x4e4b5442u /* "NKTB" */
+#define TABLE_VERSION 1
+#define TABLE_ALIGN   128
 
 struct table_rec {
-	uint32_t	seq;		/* odd while being written */
-	uint8_t		kind;		/* TABLE_KIND_NONE when free */
-	uint8_t		keylen;
-	uint16_t	vallen;
-	int64_t		last_seen;	/* ms, CLOCK_MONOTONIC */
-	int64_t		expires;	/* ms; 0 = never */
-	uint8_t		key[TABLE_KEY_MAX];
-	uint8_t		val[TABLE_VAL_MAX];
+	uint32_t seq;  /* odd while being written */
+	uint8_t	 kind; /* TABLE_KIND_NONE when free */
+	uint8_t	 keylen;
+	uint16_t vallen;
+	int64_t	 last_seen; /* ms, CLOCK_MONOTONIC */
+	int64_t	 expires;   /* ms; 0 = never */
+	uint8_t	 key[TABLE_KEY_MAX];
+	uint8_t	 val[TABLE_VAL_MAX];
 };
 
 struct table_stripe {
-	pthread_mutex_t	mtx;
+	pthread_mutex_t mtx;
 	uint32_t	count[TABLE_KIND_MAX];
 	uint32_t	evicted, refused, torn, recovered, expired;
 } __attribute__((aligned(TABLE_ALIGN)));
 
 struct table_hdr {
-	uint32_t	magic;
-	uint32_t	version;
-	uint32_t	nwindows;
-	uint32_t	nstripes;
-	uint32_t	quota[TABLE_KIND_MAX];	/* records per stripe */
-	uint8_t		seed[16];
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nwindows;
+	uint32_t nstripes;
+	uint32_t quota[TABLE_KIND_MAX]; /* records per stripe */
+	uint8_t	 seed[16];
 } __attribute__((aligned(TABLE_ALIGN)));
 
 struct table {
-	struct table_hdr	*hdr;
-	struct table_stripe	*stripes;
-	uint32_t		*tags;
-	struct table_rec	*recs;
-	uint32_t		 nwindows;
-	uint32_t		 stripe_mask;
+	struct table_hdr    *hdr;
+	struct table_stripe *stripes;
+	uint32_t	    *tags;
+	struct table_rec    *recs;
+	uint32_t	     nwindows;
+	uint32_t	     stripe_mask;
 };
 
-/* Where a key lives. */
+/* Where a key may live: two windows of one stripe (they may be one). */
 struct table_pos {
-	uint32_t	window;
-	uint32_t	tag;
-	uint32_t	stripe;
+	uint32_t window[2];
+	uint32_t tag;
+	uint32_t stripe;
 };
 
 void (*table_midwrite_hook)(void);
 
-static uint32_t	table_nwindows(const struct table_config *);
-static uint32_t	table_nstripes(const struct table_config *, uint32_t);
+static uint32_t table_nwindows(const struct table_config *);
+static uint32_t table_nstripes(const struct table_config *, uint32_t);
 static void	table_locate(const struct table *, int, const void *, size_t,
-		    struct table_pos *);
+	struct table_pos *);
 static void	table_lock(struct table *, uint32_t);
 static void	table_unlock(struct table *, uint32_t);
 static void	table_repair(struct table *, uint32_t);
 static long	table_find(struct table *, const struct table_pos *, int,
-		    const void *, size_t, int64_t);
-static long	table_slot_for(struct table *, const struct table_pos *, int,
-		    int64_t);
-static void	table_clear(struct table *, uint32_t, uint32_t);
-static int	table_dead(struct table *, uint32_t, uint32_t, int64_t);
-static void	table_write(struct table *, uint32_t, const struct table_pos *,
-		    int, const void *, size_t, const void *, size_t, int64_t,
-		    int64_t);
+	const void *, size_t, int64_t);
+static long
+table_slot_for(struct table *, const struct table_pos *, int, int64_t);
+static void table_clear(struct table *, uint32_t, uint32_t);
+static int  table_dead(struct table *, uint32_t, uint32_t, int64_t);
+static void table_write(struct table *, uint32_t, const struct table_pos *, int,
+    const void *, size_t, const void *, size_t, int64_t, int64_t);
 
 int64_t
 table_now_ms(void)
@@ -121,13 +122,13 @@ table_nwindows(const struct table_config *c)
 	return n == 0 ? 1 : n;
 }
 
-/* A power of two, no more than the windows. */
+/* A power of two, leaving at least 16 windows to every stripe. */
 static uint32_t
 table_nstripes(const struct table_config *c, uint32_t nwindows)
 {
 	uint32_t n = 1;
 
-	while (n * 2 <= c->stripes && n * 2 <= nwindows)
+	while (n * 2 <= c->stripes && n * 2 * 16 <= nwindows)
 		n *= 2;
 	return n;
 }
@@ -136,7 +137,7 @@ size_t
 table_size(const struct table_config *c)
 {
 	uint32_t nw = table_nwindows(c);
-	size_t nslots = (size_t)nw * TABLE_WINDOW;
+	size_t	 nslots = (size_t)nw * TABLE_WINDOW;
 
 	return sizeof(struct table_hdr) +
 	    table_nstripes(c, nw) * sizeof(struct table_stripe) +
@@ -147,11 +148,11 @@ table_size(const struct table_config *c)
 struct table *
 table_init(void *mem, size_t len, const struct table_config *c)
 {
-	struct table_hdr *h = mem;
+	struct table_hdr   *h = mem;
 	pthread_mutexattr_t attr;
-	struct table *t;
-	uint32_t i, per_stripe;
-	int k;
+	struct table	   *t;
+	uint32_t	    i, per_stripe;
+	int		    k;
 
 	if (len < table_size(c))
 		return NULL;
@@ -161,7 +162,9 @@ table_init(void *mem, size_t len, const struct table_config *c)
 	h->nwindows = table_nwindows(c);
 	h->nstripes = table_nstripes(c, h->nwindows);
 	memcpy(h->seed, c->seed, sizeof(h->seed));
-	per_stripe = h->nwindows / h->nstripes * TABLE_WINDOW;
+	/* Stripes hold whole windows; the fullest one sets the quota. */
+	per_stripe =
+	    (h->nwindows + h->nstripes - 1) / h->nstripes * TABLE_WINDOW;
 	for (k = 1; k < TABLE_KIND_MAX; k++) {
 		h->quota[k] = per_stripe * c->quota_pct[k] / 100;
 		if (h->quota[k] == 0 && c->quota_pct[k] > 0)
@@ -185,8 +188,8 @@ struct table *
 table_attach(void *mem)
 {
 	struct table_hdr *h = mem;
-	struct table *t;
-	size_t nslots;
+	struct table	 *t;
+	size_t		  nslots;
 
 	if (h->magic != TABLE_MAGIC || h->version != TABLE_VERSION)
 		return NULL;
@@ -214,22 +217,38 @@ table_slots(const struct table *t)
 	return t->nwindows * TABLE_WINDOW;
 }
 
-/* Hash (kind, key) to its window, tag and stripe. */
+/*
+ * Hash (kind, key) to its tag, stripe and two windows.  The stripe's
+ * windows are stripe, stripe + S, stripe + 2S, ... (S stripes); the second
+ * window is another of them, so one lock covers both.
+ */
 static void
 table_locate(const struct table *t, int kind, const void *key, size_t keylen,
     struct table_pos *p)
 {
-	uint8_t buf[1 + TABLE_KEY_MAX];
+	uint8_t	 buf[1 + TABLE_KEY_MAX];
+	uint32_t nstripes = t->stripe_mask + 1, count, j1, j2;
 	uint64_t h;
 
 	buf[0] = (uint8_t)kind;
 	memcpy(buf + 1, key, keylen);
 	h = siphash24(t->hdr->seed, buf, keylen + 1);
-	p->window = (uint32_t)(((h & 0xffffffffu) * t->nwindows) >> 32);
+	p->window[0] = (uint32_t)(((h & 0xffffffffu) * t->nwindows) >> 32);
 	p->tag = (uint32_t)(h >> 32);
 	if (p->tag == 0)
 		p->tag = 1;
-	p->stripe = p->window & t->stripe_mask;
+	p->stripe = p->window[0] & t->stripe_mask;
+	count = (t->nwindows - p->stripe + nstripes - 1) / nstripes;
+	j1 = p->window[0] / nstripes;
+	j2 = j1;
+	if (count > 1)
+		j2 = (j1 + 1 + (p->tag * 0x9e3779b1u >> 8) % (count - 1)) %
+		    count;
+	p->window[1] = p->stripe + j2 * nstripes;
+	/* Start the cache misses now; the lock is taken meanwhile. */
+	__builtin_prefetch(&t->tags[p->window[0] * TABLE_WINDOW]);
+	__builtin_prefetch(&t->tags[p->window[1] * TABLE_WINDOW]);
+	__builtin_prefetch(&t->stripes[p->stripe]);
 }
 
 static void
@@ -260,8 +279,8 @@ static void
 table_repair(struct table *t, uint32_t s)
 {
 	struct table_stripe *st = &t->stripes[s];
-	struct table_pos p;
-	uint32_t w, i;
+	struct table_pos     p;
+	uint32_t	     w, i;
 
 	memset(st->count, 0, sizeof(st->count));
 	for (w = s; w < t->nwindows; w += t->stripe_mask + 1) {
@@ -319,51 +338,71 @@ table_dead(struct table *t, uint32_t s, uint32_t i, int64_t now)
 	return 0;
 }
 
+/* First slot of the key's window w (0 or 1); -1 when 1 is the same as 0. */
+static long
+table_window(const struct table_pos *p, int w)
+{
+	if (w == 1 && p->window[1] == p->window[0])
+		return -1;
+	return (long)p->window[w] * TABLE_WINDOW;
+}
+
 /* The slot holding (kind, key), or -1; expired records do not count. */
 static long
 table_find(struct table *t, const struct table_pos *p, int kind,
     const void *key, size_t keylen, int64_t now)
 {
-	uint32_t base = p->window * TABLE_WINDOW, i;
+	long base, i;
+	int  w;
 
-	for (i = base; i < base + TABLE_WINDOW; i++) {
-		struct table_rec *r = &t->recs[i];
+	for (w = 0; w < 2 && (base = table_window(p, w)) != -1; w++) {
+		for (i = base; i < base + TABLE_WINDOW; i++) {
+			struct table_rec *r = &t->recs[i];
 
-		if (t->tags[i] != p->tag || r->kind != kind ||
-		    r->keylen != keylen || memcmp(r->key, key, keylen) != 0)
-			continue;
-		if (table_dead(t, p->stripe, i, now))
-			return -1;
-		return (long)i;
+			if (t->tags[i] != p->tag || r->kind != kind ||
+			    r->keylen != keylen ||
+			    memcmp(r->key, key, keylen) != 0)
+				continue;
+			if (table_dead(t, p->stripe, (uint32_t)i, now))
+				return -1;
+			return i;
+		}
 	}
 	return -1;
 }
 
 /*
- * A slot for a new record of this kind: a free (or dead) one while the
- * kind is under its quota, else the oldest record of the same kind in the
- * window.  -1 when neither exists.
+ * A slot for a new record of this kind: a free (or dead) one in the
+ * emptier window while the kind is under its quota, else the oldest record
+ * of the same kind in the two windows.  -1 when neither exists.
  */
 static long
 table_slot_for(struct table *t, const struct table_pos *p, int kind,
     int64_t now)
 {
 	struct table_stripe *st = &t->stripes[p->stripe];
-	uint32_t base = p->window * TABLE_WINDOW, i;
-	long freeslot = -1, oldest = -1;
+	long		     freeslot[2] = {-1, -1}, oldest = -1;
+	int		     nfree[2] = {0, 0}, w;
+	long		     base, i;
 
-	for (i = base; i < base + TABLE_WINDOW; i++) {
-		if (t->tags[i] != 0 && table_dead(t, p->stripe, i, now) == 0) {
+	for (w = 0; w < 2 && (base = table_window(p, w)) != -1; w++) {
+		for (i = base; i < base + TABLE_WINDOW; i++) {
 			struct table_rec *r = &t->recs[i];
 
-			if (r->kind == kind && (oldest == -1 ||
-			    r->last_seen < t->recs[oldest].last_seen))
-				oldest = (long)i;
-		} else if (freeslot == -1)
-			freeslot = (long)i;
+			if (t->tags[i] == 0 ||
+			    table_dead(t, p->stripe, (uint32_t)i, now)) {
+				if (freeslot[w] == -1)
+					freeslot[w] = i;
+				nfree[w]++;
+			} else if (r->kind == kind &&
+			    (oldest == -1 ||
+				r->last_seen < t->recs[oldest].last_seen))
+				oldest = i;
+		}
 	}
-	if (freeslot != -1 && st->count[kind] < t->hdr->quota[kind])
-		return freeslot;
+	w = nfree[1] > nfree[0];
+	if (freeslot[w] != -1 && st->count[kind] < t->hdr->quota[kind])
+		return freeslot[w];
 	if (oldest != -1) {
 		st->evicted++;
 		table_clear(t, p->stripe, (uint32_t)oldest);
@@ -376,11 +415,11 @@ table_slot_for(struct table *t, const struct table_pos *p, int kind,
 /* Write a whole record into slot i; seq is odd while it is incomplete. */
 static void
 table_write(struct table *t, uint32_t i, const struct table_pos *p, int kind,
-    const void *key, size_t keylen, const void *val, size_t vallen,
-    int64_t ttl, int64_t now)
+    const void *key, size_t keylen, const void *val, size_t vallen, int64_t ttl,
+    int64_t now)
 {
 	struct table_rec *r = &t->recs[i];
-	int fresh = t->tags[i] == 0;
+	int		  fresh = t->tags[i] == 0;
 
 	r->seq |= 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -414,12 +453,12 @@ table_key_ok(int kind, size_t keylen)
 
 /* Copy the value of (kind, key) out; its length, or -1 (ENOENT). */
 int
-table_get(struct table *t, int kind, const void *key, size_t keylen,
-    void *val, size_t valmax, int64_t now)
+table_get(struct table *t, int kind, const void *key, size_t keylen, void *val,
+    size_t valmax, int64_t now)
 {
 	struct table_pos p;
-	long i;
-	int n = -1;
+	long		 i;
+	int		 n = -1;
 
 	if (!table_key_ok(kind, keylen))
 		return -1;
@@ -427,8 +466,8 @@ table_get(struct table *t, int kind, const void *key, size_t keylen,
 	table_lock(t, p.stripe);
 	if ((i = table_find(t, &p, kind, key, keylen, now)) != -1) {
 		n = t->recs[i].vallen;
-		memcpy(val, t->recs[i].val, (size_t)n < valmax ?
-		    (size_t)n : valmax);
+		memcpy(val, t->recs[i].val,
+		    (size_t)n < valmax ? (size_t)n : valmax);
 	}
 	table_unlock(t, p.stripe);
 	if (n == -1)
@@ -442,7 +481,7 @@ table_put(struct table *t, int kind, const void *key, size_t keylen,
     const void *val, size_t vallen, int64_t ttl, int64_t now)
 {
 	struct table_pos p;
-	long i;
+	long		 i;
 
 	if (!table_key_ok(kind, keylen) || vallen > TABLE_VAL_MAX) {
 		errno = EINVAL;
@@ -468,7 +507,7 @@ int
 table_del(struct table *t, int kind, const void *key, size_t keylen)
 {
 	struct table_pos p;
-	long i;
+	long		 i;
 
 	if (!table_key_ok(kind, keylen))
 		return -1;
@@ -493,12 +532,12 @@ int
 table_update(struct table *t, int kind, const void *key, size_t keylen,
     table_update_fn fn, void *arg, int64_t ttl, int64_t now)
 {
-	uint8_t val[TABLE_VAL_MAX];
-	size_t vallen = 0;
-	struct table_pos p;
+	uint8_t		  val[TABLE_VAL_MAX];
+	size_t		  vallen = 0;
+	struct table_pos  p;
 	enum table_action a;
-	long i;
-	int rv = 0;
+	long		  i;
+	int		  rv = 0;
 
 	if (!table_key_ok(kind, keylen))
 		return -1;
@@ -557,7 +596,7 @@ void
 table_stats(struct table *t, struct table_stats *s)
 {
 	uint32_t i;
-	int k;
+	int	 k;
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i <= t->stripe_mask; i++) {

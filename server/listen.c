@@ -19,10 +19,10 @@
 
 #define LISTEN_BACKLOG 1024
 
-static int	listeners_add(struct listeners *, const struct listeners *, int,
-		    int, const struct conf_listen *, char *, size_t);
-static int	listener_bind(struct listener *, char *, size_t);
-static int	listener_same(const struct listener *, const struct listener *);
+static int listeners_add(struct listeners *, const struct listeners *, int, int,
+    const struct conf_listen *, char *, size_t);
+static int listener_bind(struct listener *, char *, size_t);
+static int listener_same(const struct listener *, const struct listener *);
 
 static const char *
 listener_proto(const struct listener *l)
@@ -45,10 +45,10 @@ static int
 listener_bind(struct listener *l, char *err, size_t errlen)
 {
 	char a[ADDR_STRLEN];
-	int fd, on = 1;
+	int  fd, on = 1;
 
-	fd = socket(addr_family(&l->addr), l->type | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = socket(addr_family(&l->addr),
+	    l->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 && errno == EAFNOSUPPORT &&
 	    addr_family(&l->addr) == AF_INET6) {
 		/* A kernel without IPv6: serve IPv4 rather than nothing. */
@@ -70,7 +70,7 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 		goto fail;
 	l->fd = fd;
 	return 0;
- fail:
+fail:
 	snprintf(err, errlen, "cannot listen on %s %s (%s): %s",
 	    listener_proto(l), addr_format(&l->addr, a, sizeof(a)),
 	    roles[l->kind].name, strerror(errno));
@@ -84,20 +84,22 @@ static int
 listeners_add(struct listeners *ls, const struct listeners *old, int kind,
     int use, const struct conf_listen *cl, char *err, size_t errlen)
 {
-	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
-	int i, t, j;
+	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+	int		 i, t, j;
 
 	for (i = 0; i < cl->n; i++) {
 		for (t = 0; t < 2; t++) {
 			struct listener *l;
-			int proto = types[t] == SOCK_DGRAM ? CONF_PROTO_UDP :
-			    CONF_PROTO_TCP;
+			int proto = types[t] == SOCK_DGRAM ? CONF_PROTO_UDP
+							   : CONF_PROTO_TCP;
 
 			if ((cl->v[i].protos & proto) == 0)
 				continue;
 			if (ls->n == LISTENERS_MAX) {
-				snprintf(err, errlen, "more than %d listening "
-				    "sockets", LISTENERS_MAX);
+				snprintf(err, errlen,
+				    "more than %d listening "
+				    "sockets",
+				    LISTENERS_MAX);
 				return -1;
 			}
 			l = &ls->v[ls->n];
@@ -132,14 +134,17 @@ listeners_open(const struct server_conf *c, const struct listeners *old,
     struct listeners *ls, char *err, size_t errlen)
 {
 	memset(ls, 0, sizeof(*ls));
-	if ((c->tracker_workers > 0 && listeners_add(ls, old, WORKER_TRACKER,
-	    LISTEN_TRACKER, &c->tracker_listen, err, errlen) == -1) ||
-	    (c->rendezvous_workers > 0 && (listeners_add(ls, old,
-	    WORKER_RENDEZVOUS, LISTEN_N4, &c->n4_listen, err, errlen) == -1 ||
-	    listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_NAMED,
-	    &c->named_listen, err, errlen) == -1)) ||
-	    (c->relay_workers > 0 && listeners_add(ls, old, WORKER_RELAY,
-	    LISTEN_RELAY, &c->relay_listen, err, errlen) == -1)) {
+	if ((c->tracker_workers > 0 &&
+		listeners_add(ls, old, WORKER_TRACKER, LISTEN_TRACKER,
+		    &c->tracker_listen, err, errlen) == -1) ||
+	    (c->rendezvous_workers > 0 &&
+		(listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_N4,
+		     &c->n4_listen, err, errlen) == -1 ||
+		    listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_NAMED,
+			&c->named_listen, err, errlen) == -1)) ||
+	    (c->relay_workers > 0 &&
+		listeners_add(ls, old, WORKER_RELAY, LISTEN_RELAY,
+		    &c->relay_listen, err, errlen) == -1)) {
 		listeners_close_unused(ls, old);
 		ls->n = 0;
 		return -1;

@@ -18,8 +18,8 @@
 #include "natserver.h"
 
 static char logfile_path[PATH_MAX];
-static int logfile_fd = -1;
-static int logfile_pipe[2] = { -1, -1 };
+static int  logfile_fd = -1;
+static int  logfile_pipe[2] = {-1, -1};
 
 static void logfile_read_cb(evutil_socket_t, short, void *);
 
@@ -28,11 +28,10 @@ int
 logfile_open(const char *path, char *err, size_t errlen)
 {
 	snprintf(logfile_path, sizeof(logfile_path), "%s", path);
-	logfile_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
+	logfile_fd =
+	    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (logfile_fd == -1 || pipe2(logfile_pipe, O_CLOEXEC) == -1) {
-		snprintf(err, errlen, "log file %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "log file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	fcntl(logfile_pipe[0], F_SETFL, O_NONBLOCK);
@@ -48,8 +47,8 @@ logfile_reopen(void)
 
 	if (logfile_fd == -1)
 		return 0;
-	fd = open(logfile_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
+	fd =
+	    open(logfile_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1)
 		return -1;
 	dup2(fd, logfile_fd);
@@ -73,7 +72,7 @@ logfile_close_in_worker(void)
 static void
 logfile_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	char buf[65536];
+	char	buf[65536];
 	ssize_t n;
 
 	(void)ev;

@@ -16,18 +16,20 @@
 #define NATSERVER_CONF "/etc/natserver.conf"
 #endif
 
-static void	usage(FILE *, int) __attribute__((noreturn));
+static void usage(FILE *, int) __attribute__((noreturn));
 
 static void
 usage(FILE *fp, int code)
 {
-	fprintf(fp, "usage: natserver [-dfhtv] [-c file]\n"
+	fprintf(fp,
+	    "usage: natserver [-dfhtv] [-c file]\n"
 	    "  -c file  config file (default %s)\n"
 	    "  -d       debug: log more, stay in the foreground\n"
 	    "  -f       stay in the foreground, log to stderr\n"
 	    "  -h       this help\n"
 	    "  -t       check the config and exit\n"
-	    "  -v       print the version and exit\n", NATSERVER_CONF);
+	    "  -v       print the version and exit\n",
+	    NATSERVER_CONF);
 	exit(code);
 }
 
@@ -35,7 +37,7 @@ int
 main(int argc, char *argv[])
 {
 	struct server_conf conf;
-	char err[CONF_ERR_MAX], *path = NULL;
+	char		   err[CONF_ERR_MAX], *path = NULL;
 	int ch, foreground = 0, test = 0, verbose = 0, must_exist = 1;
 
 	log_init("natserver", LOG_DEST_STDERR, 0);

@@ -24,59 +24,59 @@
 #include "log.h"
 #include "natserver.h"
 
-#define MASTER_QUICK_DEATH_MS	2000	/* died younger: back off */
-#define MASTER_BACKOFF_MIN_MS	250
-#define MASTER_BACKOFF_MAX_MS	30000
-#define MASTER_HEARTBEAT_MS	10000	/* silent longer: hung, kill it */
+#define MASTER_QUICK_DEATH_MS 2000 /* died younger: back off */
+#define MASTER_BACKOFF_MIN_MS 250
+#define MASTER_BACKOFF_MAX_MS 30000
+#define MASTER_HEARTBEAT_MS   10000 /* silent longer: hung, kill it */
 
 enum slot_status {
 	SLOT_FREE,
 	SLOT_RUNNING,
-	SLOT_WAITING,		/* dead, respawn timer set */
-	SLOT_RETIRING,		/* replaced by reload or stop; not respawned */
-	SLOT_FAILED,		/* exited with WORKER_EXIT_NORESPAWN */
+	SLOT_WAITING,  /* dead, respawn timer set */
+	SLOT_RETIRING, /* replaced by reload or stop; not respawned */
+	SLOT_FAILED,   /* exited with WORKER_EXIT_NORESPAWN */
 };
 
 struct master_slot {
-	enum slot_status	 status;
-	int			 kind;
-	pid_t			 pid;
-	int64_t			 started_ms;
-	int			 quick_deaths;
-	struct event		*timer;
+	enum slot_status status;
+	int		 kind;
+	pid_t		 pid;
+	int64_t		 started_ms;
+	int		 quick_deaths;
+	struct event	*timer;
 };
 
 static struct master {
-	struct event_base	*base;
-	const char		*conf_path;
-	int			 conf_must_exist;
-	struct server_conf	 conf;
-	struct listeners	 ls;
-	struct state		*state;
-	struct master_slot	 slots[STATE_SLOTS_MAX];
-	uid_t			 uid;
-	gid_t			 gid;
-	int			 pidfd;
-	int			 stopping;
-	int			 exitcode;
-	uint32_t		 sweep_cursor;
-	struct event		*grace;
+	struct event_base *base;
+	const char	  *conf_path;
+	int		   conf_must_exist;
+	struct server_conf conf;
+	struct listeners   ls;
+	struct state	  *state;
+	struct master_slot slots[STATE_SLOTS_MAX];
+	uid_t		   uid;
+	gid_t		   gid;
+	int		   pidfd;
+	int		   stopping;
+	int		   exitcode;
+	uint32_t	   sweep_cursor;
+	struct event	  *grace;
 } m;
 
-static int	master_user(const struct server_conf *, uid_t *, gid_t *,
-		    char *, size_t);
-static void	master_nofile(void);
-static void	master_spawn(int);
-static void	master_fill(void);
-static void	master_child_cleanup(void *);
-static int	master_alive(void);
-static void	master_stop(void);
-static void	master_reload(void);
-static void	master_reap(void);
-static void	master_signal_cb(evutil_socket_t, short, void *);
-static void	master_respawn_cb(evutil_socket_t, short, void *);
-static void	master_tick_cb(evutil_socket_t, short, void *);
-static void	master_grace_cb(evutil_socket_t, short, void *);
+static int
+master_user(const struct server_conf *, uid_t *, gid_t *, char *, size_t);
+static void master_nofile(void);
+static void master_spawn(int);
+static void master_fill(void);
+static void master_child_cleanup(void *);
+static int  master_alive(void);
+static void master_stop(void);
+static void master_reload(void);
+static void master_reap(void);
+static void master_signal_cb(evutil_socket_t, short, void *);
+static void master_respawn_cb(evutil_socket_t, short, void *);
+static void master_tick_cb(evutil_socket_t, short, void *);
+static void master_grace_cb(evutil_socket_t, short, void *);
 
 /*
  * The uid and gid workers run as.  The default user may be missing (a
@@ -115,7 +115,7 @@ master_user(const struct server_conf *c, uid_t *uid, gid_t *gid, char *err,
 static void
 master_nofile(void)
 {
-	rlim_t need = server_conf_nofile(&m.conf, m.ls.n);
+	rlim_t	      need = server_conf_nofile(&m.conf, m.ls.n);
 	struct rlimit rl, want;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
@@ -155,10 +155,10 @@ static void
 master_spawn(int i)
 {
 	struct master_slot *s = &m.slots[i];
-	struct timeval retry = { 1, 0 };
-	struct worker w;
-	sigset_t all, old;
-	pid_t pid;
+	struct timeval	    retry = {1, 0};
+	struct worker	    w;
+	sigset_t	    all, old;
+	pid_t		    pid;
 
 	memset(&w, 0, sizeof(w));
 	w.kind = s->kind;
@@ -202,11 +202,12 @@ master_fill(void)
 		for (i = 0; i < STATE_SLOTS_MAX; i++)
 			if (m.slots[i].kind == kind &&
 			    (m.slots[i].status == SLOT_RUNNING ||
-			    m.slots[i].status == SLOT_WAITING ||
-			    m.slots[i].status == SLOT_FAILED))
+				m.slots[i].status == SLOT_WAITING ||
+				m.slots[i].status == SLOT_FAILED))
 				have++;
 		for (i = 0; i < STATE_SLOTS_MAX &&
-		    have < server_conf_workers(&m.conf, kind); i++) {
+		     have < server_conf_workers(&m.conf, kind);
+		     i++) {
 			if (m.slots[i].status != SLOT_FREE)
 				continue;
 			m.slots[i].kind = kind;
@@ -238,8 +239,8 @@ master_alive(void)
 static void
 master_stop(void)
 {
-	struct timeval grace = { m.conf.shutdown_grace, 0 };
-	int i;
+	struct timeval grace = {m.conf.shutdown_grace, 0};
+	int	       i;
 
 	if (m.stopping)
 		return;
@@ -271,18 +272,19 @@ static void
 master_reload(void)
 {
 	struct server_conf nc;
-	struct listeners nls;
-	char err[CONF_ERR_MAX];
-	uid_t uid;
-	gid_t gid;
-	int i;
+	struct listeners   nls;
+	char		   err[CONF_ERR_MAX];
+	uid_t		   uid;
+	gid_t		   gid;
+	int		   i;
 
 	log_info("reloading %s", m.conf_path ? m.conf_path : "defaults");
 	if (server_conf_load(&nc, m.conf_path, m.conf_must_exist, err,
-	    sizeof(err)) == -1 ||
+		sizeof(err)) == -1 ||
 	    master_user(&nc, &uid, &gid, err, sizeof(err)) == -1) {
 		log_warnx("reload refused: %s; still serving the old "
-		    "configuration", err);
+			  "configuration",
+		    err);
 		return;
 	}
 	/* These are set up once; changing them needs a restart. */
@@ -290,13 +292,14 @@ master_reload(void)
 	    strcmp(nc.pidfile, m.conf.pidfile) != 0 ||
 	    strcmp(nc.log_file, m.conf.log_file) != 0)
 		log_warnx("reload: server.state_records, server.pidfile and "
-		    "server.log_file change only on restart");
+			  "server.log_file change only on restart");
 	nc.state_records = m.conf.state_records;
 	memcpy(nc.pidfile, m.conf.pidfile, sizeof(nc.pidfile));
 	memcpy(nc.log_file, m.conf.log_file, sizeof(nc.log_file));
 	if (listeners_open(&nc, &m.ls, &nls, err, sizeof(err)) == -1) {
 		log_warnx("reload refused: %s; still serving the old "
-		    "configuration", err);
+			  "configuration",
+		    err);
 		return;
 	}
 	listeners_close_unused(&m.ls, &nls);
@@ -343,14 +346,14 @@ master_backoff(struct master_slot *s, int64_t now)
 static void
 master_reap(void)
 {
-	char how[64];
-	int status, i;
+	char  how[64];
+	int   status, i;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct master_slot *s = NULL;
-		struct timeval tv;
-		int ms;
+		struct timeval	    tv;
+		int		    ms;
 
 		for (i = 0; i < STATE_SLOTS_MAX && s == NULL; i++)
 			if (m.slots[i].pid == pid &&
@@ -376,7 +379,7 @@ master_reap(void)
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == WORKER_EXIT_NORESPAWN) {
 			log_warnx("%s worker %d (pid %ld) %s, the code for a "
-			    "fatal error: not respawning it",
+				  "fatal error: not respawning it",
 			    roles[s->kind].name, i, (long)pid, how);
 			s->status = SLOT_FAILED;
 			continue;
@@ -444,9 +447,9 @@ master_respawn_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 master_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	int64_t now = table_now_ms();
+	int64_t	 now = table_now_ms();
 	uint32_t windows = table_slots(m.state->table) / TABLE_WINDOW;
-	int i;
+	int	 i;
 
 	(void)fd;
 	(void)ev;
@@ -455,10 +458,12 @@ master_tick_cb(evutil_socket_t fd, short ev, void *arg)
 		struct master_slot *s = &m.slots[i];
 
 		if (s->status == SLOT_RUNNING &&
-		    now - m.state->slots[i].heartbeat_ms > MASTER_HEARTBEAT_MS &&
+		    now - m.state->slots[i].heartbeat_ms >
+			MASTER_HEARTBEAT_MS &&
 		    now - s->started_ms > MASTER_HEARTBEAT_MS) {
 			log_warnx("%s worker %d (pid %ld) is not responding: "
-			    "killing it", roles[s->kind].name, i, (long)s->pid);
+				  "killing it",
+			    roles[s->kind].name, i, (long)s->pid);
 			kill(s->pid, SIGKILL);
 		}
 	}
@@ -488,13 +493,12 @@ int
 master_run(const char *conf_path, int must_exist, struct server_conf *conf,
     int foreground)
 {
-	static const int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT,
-	    SIGUSR1 };
-	struct timeval second = { 1, 0 };
+	static const int sigs[] = {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	struct timeval	 second = {1, 0};
 	struct table_config tc;
-	char err[CONF_ERR_MAX];
-	struct event *ev;
-	size_t i;
+	char		    err[CONF_ERR_MAX];
+	struct event	   *ev;
+	size_t		    i;
 
 	m.conf_path = conf_path;
 	m.conf_must_exist = must_exist;
@@ -550,7 +554,7 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < STATE_SLOTS_MAX; i++)
 		if ((m.slots[i].timer = evtimer_new(m.base, master_respawn_cb,
-		    &m.slots[i])) == NULL)
+			 &m.slots[i])) == NULL)
 			fatalx("evtimer_new failed");
 	ev = event_new(m.base, -1, EV_PERSIST, master_tick_cb, NULL);
 	if (ev == NULL || evtimer_add(ev, &second) == -1 ||

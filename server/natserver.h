@@ -13,9 +13,9 @@
 struct event_base;
 
 /* Exit code of a worker that must not be respawned (as nginx's 2). */
-#define WORKER_EXIT_NORESPAWN	2
-#define WORKERS_MAX		32	/* of one kind */
-#define LISTENERS_MAX		64
+#define WORKER_EXIT_NORESPAWN 2
+#define WORKERS_MAX	      32 /* of one kind */
+#define LISTENERS_MAX	      64
 
 enum worker_kind {
 	WORKER_TRACKER,
@@ -26,112 +26,110 @@ enum worker_kind {
 
 /* What a listening socket is for, within its worker kind. */
 enum listen_use {
-	LISTEN_TRACKER,		/* STUN and tracker text, 3478 */
-	LISTEN_N4,		/* N4 pairing, 1721 */
-	LISTEN_NAMED,		/* named rendezvous, 8848 */
-	LISTEN_RELAY,		/* relay control and data, 8888 */
+	LISTEN_TRACKER, /* STUN and tracker text, 3478 */
+	LISTEN_N4,	/* N4 pairing, 1721 */
+	LISTEN_NAMED,	/* named rendezvous, 8848 */
+	LISTEN_RELAY,	/* relay control and data, 8888 */
 };
 
 struct server_conf {
-	char			user[64];
-	char			pidfile[PATH_MAX];
-	char			log_file[PATH_MAX];
-	int			state_records;
-	int			shutdown_grace;
-	struct conf_listen	tracker_listen;
-	int			tracker_workers;
-	int			tracker_max_connections;
-	struct conf_listen	n4_listen;
-	struct conf_listen	named_listen;
-	int			rendezvous_workers;
-	int			rendezvous_max_connections;
-	struct conf_listen	relay_listen;
-	int			relay_workers;
-	int			relay_max_connections;
-	struct conf_range	relay_port_range;
+	char		   user[64];
+	char		   pidfile[PATH_MAX];
+	char		   log_file[PATH_MAX];
+	int		   state_records;
+	int		   shutdown_grace;
+	struct conf_listen tracker_listen;
+	int		   tracker_workers;
+	int		   tracker_max_connections;
+	struct conf_listen n4_listen;
+	struct conf_listen named_listen;
+	int		   rendezvous_workers;
+	int		   rendezvous_max_connections;
+	struct conf_listen relay_listen;
+	int		   relay_workers;
+	int		   relay_max_connections;
+	struct conf_range  relay_port_range;
 };
 
 struct listener {
-	int		kind;		/* enum worker_kind */
-	int		use;		/* enum listen_use */
-	int		type;		/* SOCK_DGRAM or SOCK_STREAM */
-	struct addr	addr;
-	int		fd;
+	int	    kind; /* enum worker_kind */
+	int	    use;  /* enum listen_use */
+	int	    type; /* SOCK_DGRAM or SOCK_STREAM */
+	struct addr addr;
+	int	    fd;
 };
 
 struct listeners {
 	int		n;
-	struct listener	v[LISTENERS_MAX];
+	struct listener v[LISTENERS_MAX];
 };
 
 /* What a worker process is given. */
 struct worker {
-	int			 kind;
-	int			 index;		/* state slot */
-	struct event_base	*base;
+	int			  kind;
+	int			  index; /* state slot */
+	struct event_base	 *base;
 	const struct server_conf *conf;
-	struct listeners	*ls;
-	struct state		*state;
-	struct state_slot	*slot;
+	struct listeners	 *ls;
+	struct state		 *state;
+	struct state_slot	 *slot;
 };
 
 /* One row of the role table: how to run a worker kind. */
 struct role {
-	int		 kind;
-	const char	*name;
-	void		(*main)(struct worker *);
+	int	    kind;
+	const char *name;
+	void (*main)(struct worker *);
 };
 
 /* serverconf.c */
 extern const struct conf_key server_conf_keys[];
-int	server_conf_load(struct server_conf *, const char *, int, char *,
-	    size_t);
-int	server_conf_workers(const struct server_conf *, int);
-rlim_t	server_conf_nofile(const struct server_conf *, int);
+int server_conf_load(struct server_conf *, const char *, int, char *, size_t);
+int server_conf_workers(const struct server_conf *, int);
+rlim_t server_conf_nofile(const struct server_conf *, int);
 
 /* listen.c */
-int	listeners_open(const struct server_conf *, const struct listeners *,
-	    struct listeners *, char *, size_t);
-void	listeners_close_unused(struct listeners *, const struct listeners *);
-void	listeners_close(struct listeners *);
+int  listeners_open(const struct server_conf *, const struct listeners *,
+     struct listeners *, char *, size_t);
+void listeners_close_unused(struct listeners *, const struct listeners *);
+void listeners_close(struct listeners *);
 
 /* master.c */
-int	master_run(const char *, int, struct server_conf *, int);
+int master_run(const char *, int, struct server_conf *, int);
 
 /* proc.c */
-pid_t	proc_spawn(const struct role *, struct worker *, pid_t, uid_t, gid_t,
-	    void (*)(void *), void *);
-void	proc_count(struct worker *, int);
+pid_t proc_spawn(const struct role *, struct worker *, pid_t, uid_t, gid_t,
+    void (*)(void *), void *);
+void  proc_count(struct worker *, int);
 
 /* proctitle.c */
-void	proctitle_init(int, char **);
-void	proctitle_set(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
+void proctitle_init(int, char **);
+void proctitle_set(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /* logfile.c */
-int	logfile_open(const char *, char *, size_t);
-int	logfile_reopen(void);
-void	logfile_close_in_worker(void);
-void	logfile_pump(struct event_base *);
+int  logfile_open(const char *, char *, size_t);
+int  logfile_reopen(void);
+void logfile_close_in_worker(void);
+void logfile_pump(struct event_base *);
 
 /* pidfile.c */
-int	pidfile_lock(const char *, char *, size_t);
-int	pidfile_write(int);
-void	pidfile_remove(const char *, int);
+int  pidfile_lock(const char *, char *, size_t);
+int  pidfile_write(int);
+void pidfile_remove(const char *, int);
 
 /* worker_io.c: event plumbing shared by the worker kinds */
 typedef void (*worker_dgram_fn)(struct worker *, struct listener *);
 typedef void (*worker_accept_fn)(struct worker *, struct listener *, int,
-	    const struct addr *);
-void	worker_listen(struct worker *, worker_dgram_fn, worker_accept_fn);
-void	worker_drop_dgram(struct worker *, struct listener *);
-void	worker_refuse_conn(struct worker *, struct listener *, int,
-	    const struct addr *);
+    const struct addr *);
+void worker_listen(struct worker *, worker_dgram_fn, worker_accept_fn);
+void worker_drop_dgram(struct worker *, struct listener *);
+void worker_refuse_conn(struct worker *, struct listener *, int,
+    const struct addr *);
 
 /* The worker kinds. */
 extern const struct role roles[WORKER_KINDS];
-void	tracker_main(struct worker *);
-void	rendezvous_main(struct worker *);
-void	relay_main(struct worker *);
+void			 tracker_main(struct worker *);
+void			 rendezvous_main(struct worker *);
+void			 relay_main(struct worker *);
 
 #endif

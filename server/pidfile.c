@@ -18,9 +18,9 @@
 int
 pidfile_lock(const char *path, char *err, size_t errlen)
 {
-	char buf[32];
+	char	buf[32];
 	ssize_t n;
-	int fd;
+	int	fd;
 
 	if (path[0] == '\0')
 		return -2;
@@ -32,8 +32,10 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 		n = read(fd, buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		snprintf(err, errlen, "natserver is already running (pid %s, "
-		    "pidfile %s)", buf[0] ? buf : "?", path);
+		snprintf(err, errlen,
+		    "natserver is already running (pid %s, "
+		    "pidfile %s)",
+		    buf[0] ? buf : "?", path);
 		close(fd);
 		return -1;
 	}
@@ -45,7 +47,7 @@ int
 pidfile_write(int fd)
 {
 	char buf[32];
-	int n;
+	int  n;
 
 	if (fd < 0)
 		return 0;

@@ -19,9 +19,9 @@
 
 static pid_t proc_master;
 
-static void	proc_drop_privileges(uid_t, gid_t);
-static void	proc_signal_cb(evutil_socket_t, short, void *);
-static void	proc_tick_cb(evutil_socket_t, short, void *);
+static void proc_drop_privileges(uid_t, gid_t);
+static void proc_signal_cb(evutil_socket_t, short, void *);
+static void proc_tick_cb(evutil_socket_t, short, void *);
 
 /* Never returns on failure: a worker that stays root must not run. */
 static void
@@ -72,11 +72,11 @@ pid_t
 proc_spawn(const struct role *r, struct worker *w, pid_t master, uid_t uid,
     gid_t gid, void (*cleanup)(void *), void *arg)
 {
-	struct event *sigterm, *sigint, *tick;
-	struct timeval second = { 1, 0 };
-	sigset_t none;
-	pid_t pid;
-	int i;
+	struct event  *sigterm, *sigint, *tick;
+	struct timeval second = {1, 0};
+	sigset_t       none;
+	pid_t	       pid;
+	int	       i;
 
 	if ((pid = fork()) != 0)
 		return pid;
@@ -107,7 +107,8 @@ proc_spawn(const struct role *r, struct worker *w, pid_t master, uid_t uid,
 	tick = event_new(w->base, -1, EV_PERSIST, proc_tick_cb, w);
 	if (sigterm == NULL || sigint == NULL || tick == NULL ||
 	    evsignal_add(sigterm, NULL) == -1 ||
-	    evsignal_add(sigint, NULL) == -1 || evtimer_add(tick, &second) == -1)
+	    evsignal_add(sigint, NULL) == -1 ||
+	    evtimer_add(tick, &second) == -1)
 		fatalx("cannot set up the event loop");
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -16,7 +16,7 @@
 
 extern char **environ;
 
-static char *title_start;
+static char  *title_start;
 static size_t title_len;
 
 /* Claim the argv and environment area; copies the environment. */
@@ -24,7 +24,7 @@ void
 proctitle_init(int argc, char **argv)
 {
 	char *end, **env;
-	int i, n;
+	int   i, n;
 
 	if (argc == 0 || argv[0] == NULL)
 		return;
@@ -52,9 +52,9 @@ proctitle_init(int argc, char **argv)
 void
 proctitle_set(const char *fmt, ...)
 {
-	char buf[256], comm[16];
+	char	buf[256], comm[16];
 	va_list ap;
-	int n;
+	int	n;
 
 	va_start(ap, fmt);
 	n = snprintf(buf, sizeof(buf), "natserver: ");

@@ -12,26 +12,26 @@
 #include "log.h"
 #include "natserver.h"
 
-#define TRACKER_BATCH		32
-#define TRACKER_DGRAM_MAX	2048
-#define TRACKER_REPLY_MAX	512
-#define TRACKER_BATCHES		8	/* per read event, for fairness */
+#define TRACKER_BATCH	  32
+#define TRACKER_DGRAM_MAX 2048
+#define TRACKER_REPLY_MAX 512
+#define TRACKER_BATCHES	  8 /* per read event, for fairness */
 
 struct tracker_batch {
 	struct mmsghdr		in[TRACKER_BATCH];
 	struct mmsghdr		out[TRACKER_BATCH];
 	struct iovec		iov_in[TRACKER_BATCH];
 	struct iovec		iov_out[TRACKER_BATCH];
-	struct sockaddr_storage	from[TRACKER_BATCH];
+	struct sockaddr_storage from[TRACKER_BATCH];
 	char			buf[TRACKER_BATCH][TRACKER_DGRAM_MAX];
 	char			reply[TRACKER_BATCH][TRACKER_REPLY_MAX];
 };
 
 static struct tracker_batch tb;
 
-static size_t	tracker_answer(struct worker *, const char *, size_t,
-		    const struct sockaddr *, char *, size_t);
-static void	tracker_dgram(struct worker *, struct listener *);
+static size_t tracker_answer(struct worker *, const char *, size_t,
+    const struct sockaddr *, char *, size_t);
+static void   tracker_dgram(struct worker *, struct listener *);
 
 /*
  * One datagram's answer, or 0 to drop it.  Text requests start with "//";
@@ -43,7 +43,7 @@ tracker_answer(struct worker *w, const char *req, size_t len,
     const struct sockaddr *from, char *out, size_t outmax)
 {
 	size_t cap = len * 3 > 128 ? len * 3 : 128;
-	int n;
+	int    n;
 
 	if (cap > outmax)
 		cap = outmax;
@@ -87,7 +87,7 @@ tracker_dgram(struct worker *w, struct listener *l)
 			return;
 		for (i = 0, nout = 0; i < n; i++) {
 			struct msghdr *h = &tb.in[i].msg_hdr;
-			size_t len;
+			size_t	       len;
 
 			if (h->msg_flags & MSG_TRUNC) {
 				proc_count(w, STAT_DROP_JUNK);
@@ -114,7 +114,8 @@ tracker_dgram(struct worker *w, struct listener *l)
 				proc_count(w, STAT_DROP_SEND);
 				sent = 1;
 			} else
-				w->slot->counter[STAT_REPLIES] += (uint64_t)sent;
+				w->slot->counter[STAT_REPLIES] +=
+				    (uint64_t)sent;
 		}
 		if (n < TRACKER_BATCH)
 			return;

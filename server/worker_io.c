@@ -18,14 +18,14 @@
 #define WORKER_ACCEPT_BATCH 64
 
 struct worker_sock {
-	struct worker		*w;
-	struct listener		*l;
-	worker_dgram_fn		 dgram;
-	worker_accept_fn	 accept;
+	struct worker	*w;
+	struct listener *l;
+	worker_dgram_fn	 dgram;
+	worker_accept_fn accept;
 };
 
-static void	worker_read_cb(evutil_socket_t, short, void *);
-static void	worker_accept_cb(evutil_socket_t, short, void *);
+static void worker_read_cb(evutil_socket_t, short, void *);
+static void worker_accept_cb(evutil_socket_t, short, void *);
 
 static void
 worker_read_cb(evutil_socket_t fd, short ev, void *arg)
@@ -40,11 +40,11 @@ worker_read_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct worker_sock *ws = arg;
+	struct worker_sock     *ws = arg;
 	struct sockaddr_storage ss;
-	struct addr peer;
-	socklen_t len;
-	int i, c;
+	struct addr		peer;
+	socklen_t		len;
+	int			i, c;
 
 	(void)ev;
 	for (i = 0; i < WORKER_ACCEPT_BATCH; i++) {
@@ -74,9 +74,9 @@ worker_listen(struct worker *w, worker_dgram_fn dgram, worker_accept_fn acc)
 	int i;
 
 	for (i = 0; i < w->ls->n; i++) {
-		struct listener *l = &w->ls->v[i];
+		struct listener	   *l = &w->ls->v[i];
 		struct worker_sock *ws;
-		struct event *ev;
+		struct event	   *ev;
 
 		if (l->kind != w->kind || l->fd == -1)
 			continue;
@@ -99,7 +99,7 @@ void
 worker_drop_dgram(struct worker *w, struct listener *l)
 {
 	char buf[1];
-	int i;
+	int  i;
 
 	for (i = 0; i < WORKER_ACCEPT_BATCH; i++) {
 		if (recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC) ==

@@ -46,10 +46,14 @@ done
 pass "workers exit when the master dies"
 
 # Daemon mode: natserver returns, the pidfile names the running master.
+# The killed master's pidfile is still there: a new one takes it over.
+stale=$(cat "$T/natserver.pid")
+[ "$stale" = "$MASTER" ] || fail "no stale pidfile to take over"
 pick_ports
 write_conf "$T/natserver.conf" "server.log_file = $T/daemon.log"
 "$NATSERVER" -c "$T/natserver.conf" || fail "natserver (daemon) failed"
-wait_for 50 test -s "$T/natserver.pid" || fail "no pidfile"
+new_pid() { [ -s "$T/natserver.pid" ] && [ "$(cat "$T/natserver.pid")" != "$stale" ]; }
+wait_for 50 new_pid || fail "the pidfile was not taken over"
 MASTER=$(cat "$T/natserver.pid")
 STARTED+=("$MASTER")
 ps -o args= -p "$MASTER" | grep -q "^natserver: master" || fail "no master"

@@ -30,7 +30,7 @@ unescape(const char *s, char *out, size_t max)
 			out[n++] = '\0';
 			s += 2;
 		} else if (s[0] == '\\' && s[1] == 'x' && s[2] && s[3]) {
-			char hex[3] = { s[2], s[3], 0 };
+			char hex[3] = {s[2], s[3], 0};
 
 			out[n++] = (char)strtol(hex, NULL, 16);
 			s += 4;
@@ -44,14 +44,15 @@ int
 main(int argc, char *argv[])
 {
 	struct addrinfo hints, *res;
-	char req[65536], ans[65536];
-	struct pollfd pfd;
-	ssize_t n;
-	size_t len;
-	int fd;
+	char		req[65536], ans[65536];
+	struct pollfd	pfd;
+	ssize_t		n;
+	size_t		len;
+	int		fd;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: udp_probe host port timeout_ms "
+		fprintf(stderr,
+		    "usage: udp_probe host port timeout_ms "
 		    "payload\n");
 		return 2;
 	}

@@ -42,13 +42,27 @@ END_TEST
 START_TEST(test_junk)
 {
 	static const char *bad[] = {
-		"", ":80", "192.0.2.1:", "192.0.2.1:0", "192.0.2.1:65536",
-		"192.0.2.1:80x", "192.0.2.1:-1", "300.0.0.1:80", "192.0.2:80",
-		"[::1", "[::1]x", "[::1]:", "[192.0.2.1]:80", "[]:80",
-		"host.example:80", "1.2.3.4:99999999999999999999",
-		"2001:db8::1", "::1:", "[::1]:80:80",
+	    "",
+	    ":80",
+	    "192.0.2.1:",
+	    "192.0.2.1:0",
+	    "192.0.2.1:65536",
+	    "192.0.2.1:80x",
+	    "192.0.2.1:-1",
+	    "300.0.0.1:80",
+	    "192.0.2:80",
+	    "[::1",
+	    "[::1]x",
+	    "[::1]:",
+	    "[192.0.2.1]:80",
+	    "[]:80",
+	    "host.example:80",
+	    "1.2.3.4:99999999999999999999",
+	    "2001:db8::1",
+	    "::1:",
+	    "[::1]:80:80",
 	};
-	size_t i;
+	size_t	    i;
 	struct addr a;
 	const char *why;
 
@@ -63,7 +77,7 @@ END_TEST
 
 START_TEST(test_too_long)
 {
-	char big[2000];
+	char	    big[2000];
 	struct addr a;
 	const char *why = NULL;
 
@@ -76,19 +90,22 @@ END_TEST
 
 START_TEST(test_split_names)
 {
-	char host[ADDR_HOSTLEN];
-	uint16_t port = 0;
+	char	    host[ADDR_HOSTLEN];
+	uint16_t    port = 0;
 	const char *why;
 
 	ck_assert_int_eq(addr_split("localhost:99", host, sizeof(host), &port,
-	    0, &why), 0);
+			     0, &why),
+	    0);
 	ck_assert_str_eq(host, "localhost");
 	ck_assert_uint_eq(port, 99);
 	ck_assert_int_eq(addr_split("localhost", host, sizeof(host), &port,
-	    3478, &why), 0);
+			     3478, &why),
+	    0);
 	ck_assert_uint_eq(port, 3478);
-	ck_assert_int_eq(addr_split("localhost", host, sizeof(host), &port,
-	    0, &why), -1);
+	ck_assert_int_eq(addr_split("localhost", host, sizeof(host), &port, 0,
+			     &why),
+	    -1);
 	ck_assert_str_eq(why, "missing port");
 }
 END_TEST
@@ -112,10 +129,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("addr");
-	TCase *tc = tcase_create("addr");
+	Suite	*s = suite_create("addr");
+	TCase	*tc = tcase_create("addr");
 	SRunner *sr;
-	int failed;
+	int	 failed;
 
 	tcase_add_test(tc, test_ipv4);
 	tcase_add_test(tc, test_ipv6);

@@ -11,25 +11,24 @@
 #include "conf.h"
 
 struct tconf {
-	char			name[16];
-	int			workers;
-	int			flag;
-	struct conf_listen	listen;
-	struct conf_range	range;
+	char		   name[16];
+	int		   workers;
+	int		   flag;
+	struct conf_listen listen;
+	struct conf_range  range;
 };
 
 #define OFF(f) offsetof(struct tconf, f)
 
-static const struct conf_key keys[] = {
-	{ "server", "name", CONF_STR, OFF(name), 16, 0, 0, 0, "natkit" },
-	{ "server", "flag", CONF_BOOL, OFF(flag), 0, 0, 0, 0, "no" },
-	{ "tracker", "workers", CONF_INT, OFF(workers), 0, 1, 64, 0, "2" },
-	{ "tracker", "listen", CONF_LISTEN, OFF(listen), 0, 0, 0,
-	    CONF_PROTO_UDP | CONF_PROTO_TCP, "0.0.0.0:3478 [::]:3478" },
-	{ "relay", "port_range", CONF_RANGE, OFF(range), 0, 1, 65535, 0,
-	    "10000-20000" },
-	{ NULL, NULL, 0, 0, 0, 0, 0, 0, NULL }
-};
+static const struct conf_key keys[] = {{"server", "name", CONF_STR, OFF(name),
+					   16, 0, 0, 0, "natkit"},
+    {"server", "flag", CONF_BOOL, OFF(flag), 0, 0, 0, 0, "no"},
+    {"tracker", "workers", CONF_INT, OFF(workers), 0, 1, 64, 0, "2"},
+    {"tracker", "listen", CONF_LISTEN, OFF(listen), 0, 0, 0,
+	CONF_PROTO_UDP | CONF_PROTO_TCP, "0.0.0.0:3478 [::]:3478"},
+    {"relay", "port_range", CONF_RANGE, OFF(range), 0, 1, 65535, 0,
+	"10000-20000"},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 static char path[64];
 
@@ -51,9 +50,9 @@ write_conf(const char *text)
 static void
 expect_error(const char *text, int line, const char *tail)
 {
-	char err[CONF_ERR_MAX], want[CONF_ERR_MAX];
+	char	     err[CONF_ERR_MAX], want[CONF_ERR_MAX];
 	struct tconf c;
-	const char *p = write_conf(text);
+	const char  *p = write_conf(text);
 
 	ck_assert_int_eq(conf_load(keys, &c, p, 1, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s:%d: %s", p, line, tail);
@@ -65,11 +64,12 @@ expect_error(const char *text, int line, const char *tail)
 START_TEST(test_defaults)
 {
 	struct tconf c;
-	char err[CONF_ERR_MAX];
+	char	     err[CONF_ERR_MAX];
 
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(conf_load(keys, &c, "/nonexistent/x.conf", 0, err,
-	    sizeof(err)), 0);
+			     sizeof(err)),
+	    0);
 	ck_assert_str_eq(c.name, "natkit");
 	ck_assert_int_eq(c.workers, 2);
 	ck_assert_int_eq(c.listen.n, 2);
@@ -78,7 +78,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.range.high, 20000);
 	/* A named file that is missing is an error. */
 	ck_assert_int_eq(conf_load(keys, &c, "/nonexistent/x.conf", 1, err,
-	    sizeof(err)), -1);
+			     sizeof(err)),
+	    -1);
 	ck_assert(strstr(err, "/nonexistent/x.conf") != NULL);
 }
 END_TEST
@@ -86,18 +87,18 @@ END_TEST
 START_TEST(test_good)
 {
 	struct tconf c;
-	char err[CONF_ERR_MAX];
-	const char *p = write_conf(
-	    "# a comment\n"
-	    "\n"
-	    "[server]\n"
-	    "  name = alpha   # trailing comment\n"
-	    "flag=yes\n"
-	    "[ tracker ]\n"
-	    "workers = 7\n"
-	    "listen = udp:127.0.0.1:3478, tcp:[::1]:43283 127.0.0.2:5\n"
-	    "[relay]\n"
-	    "port_range = 20000 - 20010\n");
+	char	     err[CONF_ERR_MAX];
+	const char  *p = write_conf(
+	     "# a comment\n"
+	      "\n"
+	      "[server]\n"
+	      "  name = alpha   # trailing comment\n"
+	      "flag=yes\n"
+	      "[ tracker ]\n"
+	      "workers = 7\n"
+	      "listen = udp:127.0.0.1:3478, tcp:[::1]:43283 127.0.0.2:5\n"
+	      "[relay]\n"
+	      "port_range = 20000 - 20010\n");
 
 	ck_assert_int_eq(conf_load(keys, &c, p, 1, err, sizeof(err)), 0);
 	ck_assert_str_eq(c.name, "alpha");
@@ -107,8 +108,7 @@ START_TEST(test_good)
 	ck_assert_int_eq(c.listen.v[0].protos, CONF_PROTO_UDP);
 	ck_assert_int_eq(c.listen.v[1].protos, CONF_PROTO_TCP);
 	ck_assert_int_eq(addr_port(&c.listen.v[1].addr), 43283);
-	ck_assert_int_eq(c.listen.v[2].protos,
-	    CONF_PROTO_UDP | CONF_PROTO_TCP);
+	ck_assert_int_eq(c.listen.v[2].protos, CONF_PROTO_UDP | CONF_PROTO_TCP);
 	ck_assert_int_eq(c.range.low, 20000);
 	ck_assert_int_eq(c.range.high, 20010);
 	unlink(p);
@@ -160,9 +160,9 @@ END_TEST
 START_TEST(test_binary_junk)
 {
 	static const char junk[] = "[server]\n\x01\x02\xff = \x7f\n";
-	struct tconf c;
-	char err[CONF_ERR_MAX];
-	const char *p = write_conf(junk);
+	struct tconf	  c;
+	char		  err[CONF_ERR_MAX];
+	const char	 *p = write_conf(junk);
 
 	ck_assert_int_eq(conf_load(keys, &c, p, 1, err, sizeof(err)), -1);
 	unlink(p);
@@ -172,10 +172,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("conf");
-	TCase *tc = tcase_create("conf");
+	Suite	*s = suite_create("conf");
+	TCase	*tc = tcase_create("conf");
 	SRunner *sr;
-	int failed;
+	int	 failed;
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_good);

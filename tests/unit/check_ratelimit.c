@@ -10,8 +10,8 @@
 #include "ratelimit.h"
 
 static struct table *t;
-static void *mem;
-static size_t memlen;
+static void	    *mem;
+static size_t	     memlen;
 
 static void
 setup(void)
@@ -48,71 +48,85 @@ v4(const char *ip, int port)
 }
 
 /* The NatTrackerServer rule: a bucket of 10, refilled at 10 a minute. */
-static const struct ratelimit_rule fed = { 10, 10 };
+static const struct ratelimit_rule fed = {10, 10};
 
 START_TEST(test_burst_then_limited)
 {
 	struct sockaddr_in a = v4("198.51.100.7", 1000);
-	int i;
+	int		   i;
 
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-		    (struct sockaddr *)&a, &fed, 5000), 1);
-	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 5000), 0);
+				     (struct sockaddr *)&a, &fed, 5000),
+		    1);
+	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a,
+			     &fed, 5000),
+	    0);
 	/* The port is not part of the key. */
 	a.sin_port = htons(2000);
-	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 5000), 0);
+	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a,
+			     &fed, 5000),
+	    0);
 }
 END_TEST
 
 START_TEST(test_refill)
 {
 	struct sockaddr_in a = v4("198.51.100.8", 1);
-	int i;
+	int		   i;
 
 	for (i = 0; i < 10; i++)
 		ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a, &fed,
 		    0);
-	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 5999), 0);
+	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a,
+			     &fed, 5999),
+	    0);
 	/* One token every 6 s. */
-	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 6000 + 5999), 1);
-	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 6000 + 5999), 0);
+	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a,
+			     &fed, 6000 + 5999),
+	    1);
+	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a,
+			     &fed, 6000 + 5999),
+	    0);
 	/* A long pause refills to the burst, not beyond. */
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-		    (struct sockaddr *)&a, &fed, 10000000), 1);
-	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 10000000), 0);
+				     (struct sockaddr *)&a, &fed, 10000000),
+		    1);
+	ck_assert_int_eq(ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a,
+			     &fed, 10000000),
+	    0);
 }
 END_TEST
 
 START_TEST(test_keys_independent)
 {
-	struct sockaddr_in a = v4("198.51.100.9", 1), b = v4("198.51.100.10",
-	    1);
-	struct sockaddr_in6 c;
-	static const struct ratelimit_rule one = { 1, 1 };
+	struct sockaddr_in a = v4("198.51.100.9", 1),
+			   b = v4("198.51.100.10", 1);
+	struct sockaddr_in6		   c;
+	static const struct ratelimit_rule one = {1, 1};
 
 	memset(&c, 0, sizeof(c));
 	c.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "2001:db8::9", &c.sin6_addr);
 	ck_assert_int_eq(ratelimit_take(t, RL_REGISTER, (struct sockaddr *)&a,
-	    &one, 0), 1);
+			     &one, 0),
+	    1);
 	ck_assert_int_eq(ratelimit_take(t, RL_REGISTER, (struct sockaddr *)&a,
-	    &one, 0), 0);
+			     &one, 0),
+	    0);
 	ck_assert_int_eq(ratelimit_take(t, RL_CONNECT, (struct sockaddr *)&a,
-	    &one, 0), 1);
+			     &one, 0),
+	    1);
 	ck_assert_int_eq(ratelimit_take(t, RL_REGISTER, (struct sockaddr *)&b,
-	    &one, 0), 1);
+			     &one, 0),
+	    1);
 	ck_assert_int_eq(ratelimit_take(t, RL_REGISTER, (struct sockaddr *)&c,
-	    &one, 0), 1);
+			     &one, 0),
+	    1);
 	ck_assert_int_eq(ratelimit_take(t, RL_REGISTER, (struct sockaddr *)&c,
-	    &one, 0), 0);
+			     &one, 0),
+	    0);
 }
 END_TEST
 
@@ -121,7 +135,7 @@ START_TEST(test_bucket_expires)
 {
 	struct sockaddr_in a = v4("198.51.100.11", 1);
 	struct table_stats s;
-	uint32_t cursor = 0;
+	uint32_t	   cursor = 0;
 
 	ratelimit_take(t, RL_FEDERATION, (struct sockaddr *)&a, &fed, 0);
 	table_stats(t, &s);
@@ -136,10 +150,10 @@ END_TEST
 START_TEST(test_full_table_refuses)
 {
 	struct table_config tc;
-	struct sockaddr_in a = v4("198.51.100.12", 1);
-	struct table *small;
-	void *m;
-	size_t len;
+	struct sockaddr_in  a = v4("198.51.100.12", 1);
+	struct table	   *small;
+	void		   *m;
+	size_t		    len;
 
 	memset(&tc, 0, sizeof(tc));
 	tc.capacity = 16;
@@ -150,7 +164,8 @@ START_TEST(test_full_table_refuses)
 	    -1, 0);
 	small = table_init(m, len, &tc);
 	ck_assert_int_eq(ratelimit_take(small, RL_FEDERATION,
-	    (struct sockaddr *)&a, &fed, 0), 0);
+			     (struct sockaddr *)&a, &fed, 0),
+	    0);
 	table_detach(small);
 	munmap(m, len);
 }
@@ -159,10 +174,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ratelimit");
-	TCase *tc = tcase_create("ratelimit");
+	Suite	*s = suite_create("ratelimit");
+	TCase	*tc = tcase_create("ratelimit");
 	SRunner *sr;
-	int failed;
+	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_burst_then_limited);

@@ -12,7 +12,7 @@
 
 #include "table.h"
 
-static void *mem;
+static void  *mem;
 static size_t memlen;
 
 /* A table in shared memory, all quotas at pct, for one test. */
@@ -20,7 +20,7 @@ static struct table *
 make_table(uint32_t capacity, uint32_t stripes, int pct)
 {
 	struct table_config tc;
-	int k;
+	int		    k;
 
 	memset(&tc, 0, sizeof(tc));
 	tc.capacity = capacity;
@@ -46,8 +46,8 @@ static uint64_t
 live(struct table *t)
 {
 	struct table_stats s;
-	uint64_t n = 0;
-	int k;
+	uint64_t	   n = 0;
+	int		   k;
 
 	table_stats(t, &s);
 	for (k = 0; k < TABLE_KIND_MAX; k++)
@@ -58,21 +58,24 @@ live(struct table *t)
 START_TEST(test_put_get_update_del)
 {
 	struct table *t = make_table(1024, 16, 100);
-	char val[TABLE_VAL_MAX];
-	int n;
+	char	      val[TABLE_VAL_MAX];
+	int	      n;
 
-	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, "g1", 2, "hello", 5,
-	    0, 1000), 0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, "g1", 2, "hello", 5, 0,
+			     1000),
+	    0);
 	n = table_get(t, TABLE_KIND_GROUP, "g1", 2, val, sizeof(val), 1000);
 	ck_assert_int_eq(n, 5);
 	ck_assert(memcmp(val, "hello", 5) == 0);
 	/* Same key, other kind: a different record. */
 	ck_assert_int_eq(table_get(t, TABLE_KIND_NAMED, "g1", 2, val,
-	    sizeof(val), 1000), -1);
+			     sizeof(val), 1000),
+	    -1);
 	ck_assert_int_eq(errno, ENOENT);
 	/* Replace. */
 	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, "g1", 2, "bye", 3, 0,
-	    1001), 0);
+			     1001),
+	    0);
 	n = table_get(t, TABLE_KIND_GROUP, "g1", 2, val, sizeof(val), 1001);
 	ck_assert_int_eq(n, 3);
 	ck_assert(memcmp(val, "bye", 3) == 0);
@@ -80,7 +83,8 @@ START_TEST(test_put_get_update_del)
 	ck_assert_int_eq(table_del(t, TABLE_KIND_GROUP, "g1", 2), 0);
 	ck_assert_int_eq(table_del(t, TABLE_KIND_GROUP, "g1", 2), -1);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_GROUP, "g1", 2, val,
-	    sizeof(val), 1002), -1);
+			     sizeof(val), 1002),
+	    -1);
 	ck_assert_uint_eq(live(t), 0);
 	free_table(t);
 }
@@ -89,24 +93,27 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
 	struct table *t = make_table(64, 1, 100);
-	char key[TABLE_KEY_MAX + 1], val[TABLE_VAL_MAX + 1];
+	char	      key[TABLE_KEY_MAX + 1], val[TABLE_VAL_MAX + 1];
 
 	memset(key, 'k', sizeof(key));
 	memset(val, 'v', sizeof(val));
 	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, key, sizeof(key), "x",
-	    1, 0, 0), -1);
+			     1, 0, 0),
+	    -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, key, 0, "x", 1, 0, 0),
 	    -1);
 	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, "k", 1, val,
-	    sizeof(val), 0, 0), -1);
+			     sizeof(val), 0, 0),
+	    -1);
 	ck_assert_int_eq(table_put(t, TABLE_KIND_NONE, "k", 1, "x", 1, 0, 0),
 	    -1);
 	ck_assert_int_eq(table_put(t, TABLE_KIND_MAX, "k", 1, "x", 1, 0, 0),
 	    -1);
 	/* The largest key and value fit. */
-	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, key, TABLE_KEY_MAX,
-	    val, TABLE_VAL_MAX, 0, 0), 0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, key, TABLE_KEY_MAX, val,
+			     TABLE_VAL_MAX, 0, 0),
+	    0);
 	ck_assert_uint_eq(live(t), 1);
 	free_table(t);
 }
@@ -114,20 +121,22 @@ END_TEST
 
 START_TEST(test_expiry)
 {
-	struct table *t = make_table(1024, 16, 100);
+	struct table	  *t = make_table(1024, 16, 100);
 	struct table_stats s;
-	char val[8];
-	uint32_t cursor = 0;
+	char		   val[8];
+	uint32_t	   cursor = 0;
 
-	ck_assert_int_eq(table_put(t, TABLE_KIND_N4, "a", 1, "1", 1, 100,
-	    1000), 0);
-	ck_assert_int_eq(table_put(t, TABLE_KIND_N4, "b", 1, "2", 1, 500,
-	    1000), 0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_N4, "a", 1, "1", 1, 100, 1000),
+	    0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_N4, "b", 1, "2", 1, 500, 1000),
+	    0);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_N4, "a", 1, val, sizeof(val),
-	    1099), 1);
+			     1099),
+	    1);
 	/* Expired on read. */
 	ck_assert_int_eq(table_get(t, TABLE_KIND_N4, "a", 1, val, sizeof(val),
-	    1100), -1);
+			     1100),
+	    -1);
 	ck_assert_uint_eq(live(t), 1);
 	/* The sweep reclaims what nobody reads. */
 	ck_assert_uint_eq(table_sweep(t, &cursor, 1024 / TABLE_WINDOW, 1499),
@@ -144,28 +153,34 @@ END_TEST
 /* Keys that land in one window: the table has only one. */
 START_TEST(test_evicts_oldest_when_full)
 {
-	struct table *t = make_table(TABLE_WINDOW, 1, 100);
+	struct table	  *t = make_table(TABLE_WINDOW, 1, 100);
 	struct table_stats s;
-	char key[16], val[8];
-	int i;
+	char		   key[16], val[8];
+	int		   i;
 
 	ck_assert_uint_eq(table_slots(t), TABLE_WINDOW);
 	for (i = 0; i < TABLE_WINDOW; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, key,
-		    strlen(key), "v", 1, 0, 1000 + i), 0);
+				     strlen(key), "v", 1, 0, 1000 + i),
+		    0);
 	}
 	/* k0 is the oldest; touch it so that k1 becomes the oldest. */
 	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, "k0", 2, "w", 1, 0,
-	    2000), 0);
+			     2000),
+	    0);
 	ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, "new", 3, "n", 1, 0,
-	    2001), 0);
+			     2001),
+	    0);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_GROUP, "k1", 2, val,
-	    sizeof(val), 2001), -1);
+			     sizeof(val), 2001),
+	    -1);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_GROUP, "k0", 2, val,
-	    sizeof(val), 2001), 1);
+			     sizeof(val), 2001),
+	    1);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_GROUP, "new", 3, val,
-	    sizeof(val), 2001), 1);
+			     sizeof(val), 2001),
+	    1);
 	ck_assert_uint_eq(live(t), TABLE_WINDOW);
 	table_stats(t, &s);
 	ck_assert_uint_eq(s.evicted, 1);
@@ -176,15 +191,16 @@ END_TEST
 /* Many more keys than room: the count never passes the capacity. */
 START_TEST(test_capacity_never_exceeded)
 {
-	struct table *t = make_table(4096, 64, 100);
+	struct table	  *t = make_table(4096, 64, 100);
 	struct table_stats s;
-	char key[32], val[8];
-	int i, found = 0;
+	char		   key[32], val[8];
+	int		   i, found = 0;
 
 	for (i = 0; i < 100000; i++) {
 		snprintf(key, sizeof(key), "member-%d", i);
 		ck_assert_int_eq(table_put(t, TABLE_KIND_GROUP, key,
-		    strlen(key), "v", 1, 0, i), 0);
+				     strlen(key), "v", 1, 0, i),
+		    0);
 		ck_assert_uint_le(live(t), table_slots(t));
 	}
 	table_stats(t, &s);
@@ -194,7 +210,7 @@ START_TEST(test_capacity_never_exceeded)
 	for (i = 100000 - 64; i < 100000; i++) {
 		snprintf(key, sizeof(key), "member-%d", i);
 		if (table_get(t, TABLE_KIND_GROUP, key, strlen(key), val,
-		    sizeof(val), 100000) == 1)
+			sizeof(val), 100000) == 1)
 			found++;
 	}
 	ck_assert_int_eq(found, 64);
@@ -206,10 +222,10 @@ END_TEST
 START_TEST(test_quota_protects_other_kinds)
 {
 	struct table_config tc;
-	struct table *t;
-	struct table_stats s;
-	char key[32], val[8];
-	int i, kept = 0;
+	struct table	   *t;
+	struct table_stats  s;
+	char		    key[32], val[8];
+	int		    i, kept = 0;
 
 	memset(&tc, 0, sizeof(tc));
 	tc.capacity = 4096;
@@ -223,7 +239,8 @@ START_TEST(test_quota_protects_other_kinds)
 	for (i = 0; i < 500; i++) {
 		snprintf(key, sizeof(key), "bucket-%d", i);
 		ck_assert_int_eq(table_put(t, TABLE_KIND_BUCKET, key,
-		    strlen(key), "b", 1, 0, i), 0);
+				     strlen(key), "b", 1, 0, i),
+		    0);
 	}
 	/* The flood: far more groups than the table holds. */
 	for (i = 0; i < 50000; i++) {
@@ -237,13 +254,12 @@ START_TEST(test_quota_protects_other_kinds)
 	for (i = 0; i < 500; i++) {
 		snprintf(key, sizeof(key), "bucket-%d", i);
 		if (table_get(t, TABLE_KIND_BUCKET, key, strlen(key), val,
-		    sizeof(val), 60000) == 1)
+			sizeof(val), 60000) == 1)
 			kept++;
 	}
 	ck_assert_int_eq(kept, 500);
 	/* A kind with no quota gets nothing. */
-	ck_assert_int_eq(table_put(t, TABLE_KIND_N4, "x", 1, "v", 1, 0, 0),
-	    -1);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_N4, "x", 1, "v", 1, 0, 0), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	free_table(t);
 }
@@ -266,20 +282,25 @@ count_up(void *val, size_t *len, int found, void *arg)
 START_TEST(test_update)
 {
 	struct table *t = make_table(256, 4, 100);
-	uint32_t n;
+	uint32_t      n;
 
 	ck_assert_int_eq(table_update(t, TABLE_KIND_BUCKET, "c", 1, count_up,
-	    NULL, 0, 0), 0);
+			     NULL, 0, 0),
+	    0);
 	ck_assert_int_eq(table_update(t, TABLE_KIND_BUCKET, "c", 1, count_up,
-	    NULL, 0, 0), 0);
+			     NULL, 0, 0),
+	    0);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_BUCKET, "c", 1, &n, sizeof(n),
-	    0), 4);
+			     0),
+	    4);
 	ck_assert_uint_eq(n, 2);
 	/* The third call asks for deletion. */
 	ck_assert_int_eq(table_update(t, TABLE_KIND_BUCKET, "c", 1, count_up,
-	    NULL, 0, 0), 0);
+			     NULL, 0, 0),
+	    0);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_BUCKET, "c", 1, &n, sizeof(n),
-	    0), -1);
+			     0),
+	    -1);
 	free_table(t);
 }
 END_TEST
@@ -297,16 +318,18 @@ die_midwrite(void)
  */
 START_TEST(test_torn_write_recovered)
 {
-	struct table *t = make_table(TABLE_WINDOW, 1, 100);
+	struct table	  *t = make_table(TABLE_WINDOW, 1, 100);
 	struct table_stats s;
-	char val[TABLE_VAL_MAX];
-	int status;
-	pid_t pid;
+	char		   val[TABLE_VAL_MAX];
+	int		   status;
+	pid_t		   pid;
 
-	ck_assert_int_eq(table_put(t, TABLE_KIND_NAMED, "victim", 6, "old",
-	    3, 0, 0), 0);
-	ck_assert_int_eq(table_put(t, TABLE_KIND_NAMED, "bystander", 9,
-	    "safe", 4, 0, 0), 0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_NAMED, "victim", 6, "old", 3,
+			     0, 0),
+	    0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_NAMED, "bystander", 9, "safe",
+			     4, 0, 0),
+	    0);
 	if ((pid = fork()) == 0) {
 		table_midwrite_hook = die_midwrite;
 		table_put(t, TABLE_KIND_NAMED, "victim", 6, "new-value", 9, 0,
@@ -316,19 +339,23 @@ START_TEST(test_torn_write_recovered)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(status), 9);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_NAMED, "victim", 6, val,
-	    sizeof(val), 2), -1);
+			     sizeof(val), 2),
+	    -1);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_NAMED, "bystander", 9, val,
-	    sizeof(val), 2), 4);
+			     sizeof(val), 2),
+	    4);
 	ck_assert(memcmp(val, "safe", 4) == 0);
 	table_stats(t, &s);
 	ck_assert_uint_eq(s.recovered, 1);
 	ck_assert_uint_eq(s.torn, 1);
 	ck_assert_uint_eq(s.count[TABLE_KIND_NAMED], 1);
 	/* The stripe works normally afterwards. */
-	ck_assert_int_eq(table_put(t, TABLE_KIND_NAMED, "victim", 6, "again",
-	    5, 0, 3), 0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_NAMED, "victim", 6, "again", 5,
+			     0, 3),
+	    0);
 	ck_assert_int_eq(table_get(t, TABLE_KIND_NAMED, "victim", 6, val,
-	    sizeof(val), 3), 5);
+			     sizeof(val), 3),
+	    5);
 	free_table(t);
 }
 END_TEST
@@ -336,14 +363,16 @@ END_TEST
 START_TEST(test_attach)
 {
 	struct table *t = make_table(128, 4, 100), *t2;
-	char val[8];
+	char	      val[8];
 
-	ck_assert_int_eq(table_put(t, TABLE_KIND_RELAY_PORT, "p", 1, "x", 1,
-	    0, 0), 0);
+	ck_assert_int_eq(table_put(t, TABLE_KIND_RELAY_PORT, "p", 1, "x", 1, 0,
+			     0),
+	    0);
 	t2 = table_attach(mem);
 	ck_assert_ptr_nonnull(t2);
 	ck_assert_int_eq(table_get(t2, TABLE_KIND_RELAY_PORT, "p", 1, val,
-	    sizeof(val), 0), 1);
+			     sizeof(val), 0),
+	    1);
 	table_detach(t2);
 	memset(mem, 0, 8);
 	ck_assert_ptr_null(table_attach(mem));
@@ -354,10 +383,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("table");
-	TCase *tc = tcase_create("table");
+	Suite	*s = suite_create("table");
+	TCase	*tc = tcase_create("table");
 	SRunner *sr;
-	int failed;
+	int	 failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_put_get_update_del);

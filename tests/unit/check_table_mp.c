@@ -16,26 +16,26 @@
 
 #include "table.h"
 
-#define MP_PROCS	4
-#define MP_KEYS		2000	/* per process */
-#define MP_ROUNDS	30
-#define MP_VICTIM	0
+#define MP_PROCS  4
+#define MP_KEYS	  2000 /* per process */
+#define MP_ROUNDS 30
+#define MP_VICTIM 0
 
 /* A value that proves itself: owner, key, round, and a checksum. */
 struct mp_val {
-	uint32_t	owner, key, round, check;
-	uint8_t		pad[64];
+	uint32_t owner, key, round, check;
+	uint8_t	 pad[64];
 };
 
 static struct table *t;
-static int hook_pipe[2];
-static int hook_armed_after;
+static int	     hook_pipe[2];
+static int	     hook_armed_after;
 
 static uint32_t
 mp_check(const struct mp_val *v)
 {
 	uint32_t c = v->owner * 2654435761u ^ v->key * 40503u ^ v->round;
-	size_t i;
+	size_t	 i;
 
 	for (i = 0; i < sizeof(v->pad); i++)
 		c = c * 31 + v->pad[i];
@@ -64,10 +64,10 @@ static int
 mp_verify(uint32_t owner, uint32_t key, struct mp_val *v)
 {
 	char k[32];
-	int n = mp_key(k, sizeof(k), owner, key);
+	int  n = mp_key(k, sizeof(k), owner, key);
 
 	if (table_get(t, TABLE_KIND_GROUP, k, (size_t)n, v, sizeof(*v),
-	    table_now_ms()) == -1)
+		table_now_ms()) == -1)
 		return 0;
 	if (v->owner != owner || v->key != key || v->check != mp_check(v))
 		return -1;
@@ -91,9 +91,9 @@ static void
 mp_worker(uint32_t me)
 {
 	struct mp_val v;
-	uint32_t r, k, other;
-	char key[32];
-	int n;
+	uint32_t      r, k, other;
+	char	      key[32];
+	int	      n;
 
 	if (me == MP_VICTIM) {
 		hook_armed_after = MP_KEYS + MP_KEYS / 2;
@@ -104,7 +104,7 @@ mp_worker(uint32_t me)
 			mp_make(&v, me, k, r);
 			n = mp_key(key, sizeof(key), me, k);
 			if (table_put(t, TABLE_KIND_GROUP, key, (size_t)n, &v,
-			    sizeof(v), 0, table_now_ms()) == -1)
+				sizeof(v), 0, table_now_ms()) == -1)
 				_exit(4);
 			other = (me + 1 + k) % MP_PROCS;
 			if (mp_verify(other, k, &v) == -1)
@@ -117,18 +117,18 @@ mp_worker(uint32_t me)
 START_TEST(test_kill_while_locked)
 {
 	struct table_config tc;
-	struct table_stats s;
-	struct mp_val v;
-	pid_t pids[MP_PROCS];
-	size_t len;
-	void *mem;
-	char c;
-	uint32_t p, k;
-	int status, torn_keys = 0;
+	struct table_stats  s;
+	struct mp_val	    v;
+	pid_t		    pids[MP_PROCS];
+	size_t		    len;
+	void		   *mem;
+	char		    c;
+	uint32_t	    p, k;
+	int		    status, torn_keys = 0;
 
 	memset(&tc, 0, sizeof(tc));
 	tc.capacity = 65536;
-	tc.stripes = 32;	/* few stripes: the workers meet on them */
+	tc.stripes = 32; /* few stripes: the workers meet on them */
 	tc.quota_pct[TABLE_KIND_GROUP] = 100;
 	len = table_size(&tc);
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -145,8 +145,7 @@ START_TEST(test_kill_while_locked)
 	/* The victim says it holds a stripe half-written: kill it there. */
 	ck_assert_int_eq(read(hook_pipe[0], &c, 1), 1);
 	ck_assert_int_eq(kill(pids[MP_VICTIM], SIGKILL), 0);
-	ck_assert_int_eq(waitpid(pids[MP_VICTIM], &status, 0),
-	    pids[MP_VICTIM]);
+	ck_assert_int_eq(waitpid(pids[MP_VICTIM], &status, 0), pids[MP_VICTIM]);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
 	for (p = 0; p < MP_PROCS; p++) {
@@ -182,8 +181,7 @@ START_TEST(test_kill_while_locked)
 	table_stats(t, &s);
 	ck_assert_uint_eq(s.recovered, 1);
 	ck_assert_uint_eq(s.torn, 1);
-	ck_assert_uint_eq(s.count[TABLE_KIND_GROUP],
-	    MP_PROCS * MP_KEYS - 1);
+	ck_assert_uint_eq(s.count[TABLE_KIND_GROUP], MP_PROCS * MP_KEYS - 1);
 	ck_assert_uint_eq(s.evicted, 0);
 	table_detach(t);
 	munmap(mem, len);
@@ -193,10 +191,10 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("table_mp");
-	TCase *tc = tcase_create("table_mp");
+	Suite	*s = suite_create("table_mp");
+	TCase	*tc = tcase_create("table_mp");
 	SRunner *sr;
-	int failed;
+	int	 failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_kill_while_locked);
