@@ -43,6 +43,7 @@ struct master_slot {
 	pid_t		 pid;
 	int64_t		 started_ms;
 	int		 quick_deaths;
+	int64_t		 retire_by_ms; /* SIGKILL after this, when retiring */
 	struct event	*timer;
 };
 
@@ -60,7 +61,6 @@ static struct master {
 	int		   stopping;
 	int		   exitcode;
 	uint32_t	   sweep_cursor;
-	struct event	  *grace;
 } m;
 
 static int
@@ -76,7 +76,7 @@ static void master_reap(void);
 static void master_signal_cb(evutil_socket_t, short, void *);
 static void master_respawn_cb(evutil_socket_t, short, void *);
 static void master_tick_cb(evutil_socket_t, short, void *);
-static void master_grace_cb(evutil_socket_t, short, void *);
+static void master_retire(struct master_slot *);
 
 /*
  * The uid and gid workers run as.  The default user may be missing (a
@@ -232,15 +232,27 @@ master_alive(void)
 	return n;
 }
 
+/* Ask a worker to finish; it is killed if it has not by the deadline. */
+static void
+master_retire(struct master_slot *s)
+{
+	if (s->status != SLOT_RETIRING) {
+		kill(s->pid, SIGTERM);
+		s->status = SLOT_RETIRING;
+		s->retire_by_ms =
+		    table_now_ms() + (int64_t)m.conf.shutdown_grace * 1000;
+	}
+}
+
 /*
- * Stop accepting, ask every worker to finish, and kill what is left when
- * the grace period ends.  The loop ends once the last worker is reaped.
+ * Stop accepting and ask every worker to finish; the tick kills those
+ * still there when the grace period ends.  The loop ends once the last
+ * worker is reaped.
  */
 static void
 master_stop(void)
 {
-	struct timeval grace = {m.conf.shutdown_grace, 0};
-	int	       i;
+	int i;
 
 	if (m.stopping)
 		return;
@@ -250,18 +262,15 @@ master_stop(void)
 	for (i = 0; i < STATE_SLOTS_MAX; i++) {
 		struct master_slot *s = &m.slots[i];
 
-		if (s->status == SLOT_RUNNING || s->status == SLOT_RETIRING) {
-			kill(s->pid, SIGTERM);
-			s->status = SLOT_RETIRING;
-		} else if (s->status != SLOT_FREE) {
+		if (s->status == SLOT_RUNNING || s->status == SLOT_RETIRING)
+			master_retire(s);
+		else if (s->status != SLOT_FREE) {
 			evtimer_del(s->timer);
 			s->status = SLOT_FREE;
 		}
 	}
 	if (master_alive() == 0)
 		event_base_loopexit(m.base, NULL);
-	else
-		evtimer_add(m.grace, &grace);
 }
 
 /*
@@ -311,10 +320,9 @@ master_reload(void)
 	for (i = 0; i < STATE_SLOTS_MAX; i++) {
 		struct master_slot *s = &m.slots[i];
 
-		if (s->status == SLOT_RUNNING) {
-			kill(s->pid, SIGTERM);
-			s->status = SLOT_RETIRING;
-		} else if (s->status == SLOT_WAITING ||
+		if (s->status == SLOT_RUNNING)
+			master_retire(s);
+		else if (s->status == SLOT_WAITING ||
 		    s->status == SLOT_FAILED) {
 			evtimer_del(s->timer);
 			s->status = SLOT_FREE;
@@ -443,7 +451,10 @@ master_respawn_cb(evutil_socket_t fd, short ev, void *arg)
 		master_spawn((int)(s - m.slots));
 }
 
-/* Once a second: kill hung workers, sweep a slice of the table. */
+/*
+ * Once a second: kill hung workers and those retiring past their grace
+ * period, and sweep a slice of the table.
+ */
 static void
 master_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -466,23 +477,19 @@ master_tick_cb(evutil_socket_t fd, short ev, void *arg)
 			    roles[s->kind].name, i, (long)s->pid);
 			kill(s->pid, SIGKILL);
 		}
+		if (s->status == SLOT_RETIRING && s->pid > 0 &&
+		    now > s->retire_by_ms) {
+			log_warnx(
+			    "%s worker %d (pid %ld) did not finish within "
+			    "%d s: killing it",
+			    roles[s->kind].name, i, (long)s->pid,
+			    m.conf.shutdown_grace);
+			kill(s->pid, SIGKILL);
+			s->retire_by_ms = INT64_MAX;
+		}
 	}
 	/* The whole table about once a minute. */
 	table_sweep(m.state->table, &m.sweep_cursor, windows / 60 + 1, now);
-}
-
-static void
-master_grace_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	int i;
-
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	log_warnx("grace period over: killing the remaining workers");
-	for (i = 0; i < STATE_SLOTS_MAX; i++)
-		if (m.slots[i].status == SLOT_RETIRING && m.slots[i].pid > 0)
-			kill(m.slots[i].pid, SIGKILL);
 }
 
 /*
@@ -557,8 +564,7 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 			 &m.slots[i])) == NULL)
 			fatalx("evtimer_new failed");
 	ev = event_new(m.base, -1, EV_PERSIST, master_tick_cb, NULL);
-	if (ev == NULL || evtimer_add(ev, &second) == -1 ||
-	    (m.grace = evtimer_new(m.base, master_grace_cb, NULL)) == NULL)
+	if (ev == NULL || evtimer_add(ev, &second) == -1)
 		fatalx("cannot set up the master's timers");
 	logfile_pump(m.base);
 

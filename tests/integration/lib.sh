@@ -75,7 +75,6 @@ write_conf() {
 	cat >"$f" <<CONF
 [server]
 pidfile = $T/natserver.pid
-shutdown_grace = 5
 [tracker]
 listen = 127.0.0.1:$TRACKER_PORT [::1]:$TRACKER_PORT
 workers = ${TRACKER_WORKERS:-2}

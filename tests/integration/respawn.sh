@@ -34,3 +34,13 @@ done
 pass "back-off 250, 500, 1000 ms"
 # Other kinds were not touched.
 has_workers rendezvous 1 && has_workers relay 1 || fail "other workers died"
+
+# A worker whose heartbeat stops (here: stopped by SIGSTOP) is killed after
+# 10 s and replaced.
+hung=$(workers relay)
+kill -STOP "$hung"
+wait_for 150 grep -q "relay worker .* (pid $hung) is not responding: killing it" "$T/log" ||
+    fail "a hung worker was not noticed"
+wait_gone "$hung" || fail "hung worker $hung still there"
+wait_for 50 has_workers relay 1 || fail "no new relay worker"
+pass "hung worker $hung killed and replaced"

@@ -30,6 +30,24 @@ done
 grep -q "master: stopped" "$T/natserver.log" || fail "stop not logged"
 pass "SIGTERM: no process, no pidfile"
 
+# A worker that does not finish (stopped, so it cannot act on SIGTERM) is
+# killed when the grace period ends, on reload and on stop.
+start_server server.shutdown_grace=1
+hung=$(workers tracker | head -n 1)
+kill -STOP "$hung"
+kill -HUP "$MASTER"
+wait_for 50 grep -q "tracker worker .* (pid $hung) did not finish within 1 s: killing it" "$T/log" ||
+    fail "a hung worker outlived its grace period on reload"
+wait_gone "$hung" || fail "hung worker $hung still there"
+hung=$(workers relay)
+kill -STOP "$hung"
+kill -TERM "$MASTER"
+wait_gone "$MASTER" 100 || fail "master did not stop with a hung worker"
+grep -q "relay worker .* (pid $hung) did not finish within 1 s: killing it" "$T/log" ||
+    fail "hung worker not killed on stop"
+dead "$hung" || fail "hung worker $hung outlived the master"
+pass "hung workers killed after the grace period"
+
 # SIGINT stops it too.
 start_server
 kill -INT "$MASTER"
