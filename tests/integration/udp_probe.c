@@ -1,6 +1,9 @@
 /*
- * Test helper: send one datagram and print the answer.
+ * Test helper: send one datagram and print the answer,
  *	udp_probe HOST PORT TIMEOUT_MS PAYLOAD
+ * or stand in for a (hostile) server: answer every datagram with PAYLOAD,
+ * until TIMEOUT_MS pass with none,
+ *	udp_probe -l HOST PORT TIMEOUT_MS PAYLOAD
  * PAYLOAD takes \n, \r, \0 and \xHH escapes.  Exits 0 with the answer on
  * stdout, 1 when none came within TIMEOUT_MS, 2 on bad arguments.
  */
@@ -40,9 +43,36 @@ unescape(const char *s, char *out, size_t max)
 	return n;
 }
 
+/* Answer whatever arrives on HOST:PORT with the payload. */
+static int
+serve(struct addrinfo *res, int timeout, const char *payload, size_t len)
+{
+	struct sockaddr_storage from;
+	socklen_t		fromlen;
+	struct pollfd		pfd;
+	char			buf[65536];
+	int			fd;
+
+	fd = socket(res->ai_family, SOCK_DGRAM, 0);
+	if (fd == -1 || bind(fd, res->ai_addr, res->ai_addrlen) == -1)
+		return 2;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, timeout) == 1) {
+		fromlen = sizeof(from);
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+			&fromlen) < 0)
+			return 1;
+		sendto(fd, payload, len, 0, (struct sockaddr *)&from, fromlen);
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
+	int listen_mode = 0;
+
 	struct addrinfo hints, *res;
 	char		req[65536], ans[65536];
 	struct pollfd	pfd;
@@ -50,6 +80,11 @@ main(int argc, char *argv[])
 	size_t		len;
 	int		fd;
 
+	if (argc == 6 && strcmp(argv[1], "-l") == 0) {
+		listen_mode = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 5) {
 		fprintf(stderr,
 		    "usage: udp_probe host port timeout_ms "
@@ -61,10 +96,12 @@ main(int argc, char *argv[])
 	hints.ai_flags = AI_NUMERICHOST;
 	if (getaddrinfo(argv[1], argv[2], &hints, &res) != 0)
 		return 2;
+	len = unescape(argv[4], req, sizeof(req));
+	if (listen_mode)
+		return serve(res, atoi(argv[3]), req, len);
 	fd = socket(res->ai_family, SOCK_DGRAM, 0);
 	if (fd == -1 || connect(fd, res->ai_addr, res->ai_addrlen) == -1)
 		return 2;
-	len = unescape(argv[4], req, sizeof(req));
 	if (send(fd, req, len, 0) == -1)
 		return 1;
 	pfd.fd = fd;

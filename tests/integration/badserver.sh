@@ -1,0 +1,35 @@
+# natclient against a server that answers garbage: a clear error, exit 1,
+# nothing unprintable on the terminal, never a crash or a hang.
+. "$TESTLIB"
+
+pick_ports
+fake() {
+	"$PROBE" -l 127.0.0.1 "$TRACKER_PORT" 1500 "$1" &
+	sleep 0.2
+}
+
+for answer in 'not an address' '\x00\x01\x02' '1.2.3.4' '1.2.3.4:0' \
+    '[::1' "$(head -c 3000 /dev/zero | tr '\0' 9)" ''; do
+	fake "$answer"
+	out=$("$NATCLIENT" --timeout 2 -s "127.0.0.1:$TRACKER_PORT" nat 2>&1)
+	rc=$?
+	wait
+	[ $rc -eq 1 ] || fail "answer '$answer': exit $rc ($out)"
+	echo "$out" | grep -q "bad answer" || fail "answer '$answer': $out"
+	printf '%s' "$out" | LC_ALL=C grep -q '[^[:print:][:space:]]' &&
+	    fail "unprintable bytes passed to the terminal: $out"
+done
+pass "garbage answers refused"
+
+fake 'error: rate limited'
+out=$("$NATCLIENT" --timeout 2 -s "127.0.0.1:$TRACKER_PORT" nat 2>&1); rc=$?
+wait
+[ $rc -eq 1 ] || fail "error answer: exit $rc"
+echo "$out" | grep -q "answered 'error: rate limited'" || fail "$out"
+pass "error answers reported"
+
+# Nobody there: a timeout, not a hang.
+out=$("$NATCLIENT" --timeout 1 -s "127.0.0.1:$TRACKER_PORT" nat 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "no server: exit $rc"
+echo "$out" | grep -q "no answer from 127.0.0.1:$TRACKER_PORT: timed out" || fail "$out"
+pass "no server: timed out"
