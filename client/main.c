@@ -28,6 +28,18 @@ static const struct command commands[] =
     {{"nat", cmd_nat, "print the public address the server sees"},
 	{NULL, NULL, NULL}};
 
+static const struct option longopts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"server", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, 'j'},
+    {"stun", no_argument, NULL, 'S'},
+    {"timeout", required_argument, NULL, 'T'},
+    {"interface", required_argument, NULL, 'I'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+};
+
 static void usage(FILE *, int) __attribute__((noreturn));
 
 static void
@@ -37,7 +49,7 @@ usage(FILE *fp, int code)
 
 	fprintf(fp,
 	    "usage: natclient [-46hv] [-c file] [-s host[:port]] "
-	    "[--json] [--timeout s]\n"
+	    "[--json] [--stun] [--timeout s]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -48,20 +60,12 @@ usage(FILE *fp, int code)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {{"config", required_argument,
-						     NULL, 'c'},
-	    {"server", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"timeout", required_argument, NULL, 'T'},
-	    {"interface", required_argument, NULL, 'I'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
 	const char *path = NATCLIENT_CONF, *server = NULL, *iface = NULL;
 	char	    err[CONF_ERR_MAX], *end;
 	const struct command *c;
 	struct client_opts    o;
-	int		      ch, must_exist = 0, json = 0, family = AF_UNSPEC;
-	long		      timeout = 0;
+	int  ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
+	long timeout = 0;
 
 	while (
 	    (ch = getopt_long(argc, argv, "46c:hs:v", longopts, NULL)) != -1) {
@@ -81,6 +85,9 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'S':
+			stun = 1;
 			break;
 		case 'T':
 			timeout = strtol(optarg, &end, 10);
@@ -115,6 +122,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	o.json = json;
+	o.stun = stun;
 	o.family = family;
 	if (timeout > 0)
 		o.timeout = (int)timeout;

@@ -13,6 +13,7 @@ struct client_opts {
 	char interface[32];
 	int  timeout; /* seconds */
 	int  json;
+	int  stun;   /* nat: ask with STUN instead of //nat */
 	int  family; /* AF_UNSPEC, AF_INET, AF_INET6 */
 };
 

@@ -64,6 +64,13 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 	if (addr_family(&l->addr) == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
+	/* Datagram servers learn which local address a request came to. */
+	if (l->type == SOCK_DGRAM &&
+	    (addr_family(&l->addr) == AF_INET
+		    ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on))
+		    : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+			  sizeof(on))) == -1)
+		goto fail;
 	if (bind(fd, (struct sockaddr *)&l->addr.ss, l->addr.len) == -1)
 		goto fail;
 	if (l->type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) == -1)

@@ -126,6 +126,14 @@ void worker_drop_dgram(struct worker *, struct listener *);
 void worker_refuse_conn(struct worker *, struct listener *, int,
     const struct addr *);
 
+/* tracker_req.c */
+size_t tracker_answer(struct worker *, const uint8_t *, size_t,
+    const struct sockaddr *, const struct sockaddr *, int, uint8_t *, size_t);
+
+/* tracker_tcp.c */
+void
+tracker_accept(struct worker *, struct listener *, int, const struct addr *);
+
 /* The worker kinds. */
 extern const struct role roles[WORKER_KINDS];
 void			 tracker_main(struct worker *);

@@ -1,12 +1,14 @@
 /*
  * The tracker worker: STUN and the NatTrackerServer text protocol on
  * 3478.  Datagrams are taken and answered in batches (recvmmsg/sendmmsg)
- * from buffers allocated once, so the hot path allocates nothing.
+ * from buffers allocated once, so the hot path allocates nothing.  Each
+ * answer leaves from the local address its request came to (IP_PKTINFO),
+ * which a multi-homed server needs and STUN's SOURCE-ADDRESS reports.
  */
 #include "config.h"
 
 #include <sys/socket.h>
-#include <stdio.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "log.h"
@@ -16,6 +18,7 @@
 #define TRACKER_DGRAM_MAX 2048
 #define TRACKER_REPLY_MAX 512
 #define TRACKER_BATCHES	  8 /* per read event, for fairness */
+#define TRACKER_CTL_LEN	  CMSG_SPACE(sizeof(struct in6_pktinfo))
 
 struct tracker_batch {
 	struct mmsghdr		in[TRACKER_BATCH];
@@ -23,47 +26,64 @@ struct tracker_batch {
 	struct iovec		iov_in[TRACKER_BATCH];
 	struct iovec		iov_out[TRACKER_BATCH];
 	struct sockaddr_storage from[TRACKER_BATCH];
-	char			buf[TRACKER_BATCH][TRACKER_DGRAM_MAX];
-	char			reply[TRACKER_BATCH][TRACKER_REPLY_MAX];
+	struct sockaddr_storage local[TRACKER_BATCH];
+	uint8_t			buf[TRACKER_BATCH][TRACKER_DGRAM_MAX];
+	uint8_t			reply[TRACKER_BATCH][TRACKER_REPLY_MAX];
+	char			ctl_in[TRACKER_BATCH][TRACKER_CTL_LEN];
+	char			ctl_out[TRACKER_BATCH][TRACKER_CTL_LEN];
 };
 
 static struct tracker_batch tb;
 
-static size_t tracker_answer(struct worker *, const char *, size_t,
-    const struct sockaddr *, char *, size_t);
-static void   tracker_dgram(struct worker *, struct listener *);
+static void tracker_dgram(struct worker *, struct listener *);
 
 /*
- * One datagram's answer, or 0 to drop it.  Text requests start with "//";
- * the answer is at most max(3 × the request, 128) bytes, so the server
- * cannot be used to amplify a spoofed flood.
+ * The local address a datagram came to, from its pktinfo, with the port
+ * of the socket; and the control message that sends the answer from it.
  */
-static size_t
-tracker_answer(struct worker *w, const char *req, size_t len,
-    const struct sockaddr *from, char *out, size_t outmax)
+static void
+tracker_local(struct listener *l, struct msghdr *in, struct sockaddr *local,
+    struct msghdr *out, char *ctl)
 {
-	size_t cap = len * 3 > 128 ? len * 3 : 128;
-	int    n;
+	struct cmsghdr *c;
 
-	if (cap > outmax)
-		cap = outmax;
-	if (len < 2 || req[0] != '/' || req[1] != '/') {
-		proc_count(w, STAT_DROP_JUNK);
-		return 0;
-	}
-	proc_count(w, STAT_REQUESTS);
-	while (len > 0 && (req[len - 1] == '\n' || req[len - 1] == '\r'))
-		len--;
-	if (len == 5 && memcmp(req, "//nat", 5) == 0) {
-		char a[ADDR_STRLEN];
+	memcpy(local, &l->addr.ss, l->addr.len);
+	out->msg_control = NULL;
+	out->msg_controllen = 0;
+	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
 
-		addr_format_sa(from, a, sizeof(a));
-		n = snprintf(out, cap, "%s", a);
-	} else {
-		proc_count(w, STAT_ERRORS);
-		n = snprintf(out, cap, "error: unknown request");
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)local)->sin_addr = pi.ipi_addr;
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			out->msg_control = ctl;
+			out->msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(out);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)local)->sin6_addr =
+			    pi.ipi6_addr;
+			out->msg_control = ctl;
+			out->msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(out);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+			return;
+		}
 	}
-	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 /* Read what is queued, a batch at a time, and answer it. */
@@ -74,36 +94,44 @@ tracker_dgram(struct worker *w, struct listener *l)
 
 	for (b = 0; b < TRACKER_BATCHES; b++) {
 		for (i = 0; i < TRACKER_BATCH; i++) {
+			struct msghdr *h = &tb.in[i].msg_hdr;
+
 			tb.iov_in[i].iov_base = tb.buf[i];
 			tb.iov_in[i].iov_len = TRACKER_DGRAM_MAX;
-			memset(&tb.in[i].msg_hdr, 0, sizeof(tb.in[i].msg_hdr));
-			tb.in[i].msg_hdr.msg_iov = &tb.iov_in[i];
-			tb.in[i].msg_hdr.msg_iovlen = 1;
-			tb.in[i].msg_hdr.msg_name = &tb.from[i];
-			tb.in[i].msg_hdr.msg_namelen = sizeof(tb.from[i]);
+			memset(h, 0, sizeof(*h));
+			h->msg_iov = &tb.iov_in[i];
+			h->msg_iovlen = 1;
+			h->msg_name = &tb.from[i];
+			h->msg_namelen = sizeof(tb.from[i]);
+			h->msg_control = tb.ctl_in[i];
+			h->msg_controllen = TRACKER_CTL_LEN;
 		}
 		n = recvmmsg(l->fd, tb.in, TRACKER_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
 		for (i = 0, nout = 0; i < n; i++) {
 			struct msghdr *h = &tb.in[i].msg_hdr;
+			struct msghdr *o = &tb.out[nout].msg_hdr;
 			size_t	       len;
 
 			if (h->msg_flags & MSG_TRUNC) {
 				proc_count(w, STAT_DROP_JUNK);
 				continue;
 			}
+			memset(o, 0, sizeof(*o));
+			tracker_local(l, h, (struct sockaddr *)&tb.local[i], o,
+			    tb.ctl_out[nout]);
 			len = tracker_answer(w, tb.buf[i], tb.in[i].msg_len,
-			    h->msg_name, tb.reply[nout], TRACKER_REPLY_MAX);
+			    h->msg_name, (struct sockaddr *)&tb.local[i], 0,
+			    tb.reply[nout], TRACKER_REPLY_MAX);
 			if (len == 0)
 				continue;
 			tb.iov_out[nout].iov_base = tb.reply[nout];
 			tb.iov_out[nout].iov_len = len;
-			memset(&tb.out[nout].msg_hdr, 0, sizeof(struct msghdr));
-			tb.out[nout].msg_hdr.msg_iov = &tb.iov_out[nout];
-			tb.out[nout].msg_hdr.msg_iovlen = 1;
-			tb.out[nout].msg_hdr.msg_name = h->msg_name;
-			tb.out[nout].msg_hdr.msg_namelen = h->msg_namelen;
+			o->msg_iov = &tb.iov_out[nout];
+			o->msg_iovlen = 1;
+			o->msg_name = h->msg_name;
+			o->msg_namelen = h->msg_namelen;
 			nout++;
 		}
 		for (i = 0; i < nout; i += sent) {
@@ -125,6 +153,5 @@ tracker_dgram(struct worker *w, struct listener *l)
 void
 tracker_main(struct worker *w)
 {
-	/* TCP serves the same protocols once they need it; not yet. */
-	worker_listen(w, tracker_dgram, worker_refuse_conn);
+	worker_listen(w, tracker_dgram, tracker_accept);
 }

@@ -13,7 +13,7 @@ echo "$out" | grep -Eq '^\[::1\]:[0-9]+$' || fail "nat v6 printed '$out'"
 pass "nat v6: $out"
 
 out=$("$NATCLIENT" --json -s "127.0.0.1:$TRACKER_PORT" nat) || fail "json"
-echo "$out" | grep -Eq "^\{\"server\": *\"127.0.0.1:$TRACKER_PORT\", *\"public\": *\"127.0.0.1:[0-9]+\"\}$" ||
+echo "$out" | grep -Eq "^\{\"server\": *\"127.0.0.1:$TRACKER_PORT\", *\"public\": *\"127.0.0.1:[0-9]+\", *\"method\": *\"text\"\}$" ||
     fail "--json printed '$out'"
 pass "nat --json: $out"
 

@@ -1,0 +1,188 @@
+/*
+ * The tracker over TCP.  The first byte of a connection decides its
+ * protocol: "/" for text lines (each answer ends with an empty line),
+ * anything else for STUN messages framed by their length field.
+ * Connections are bounded in number, line length, idle time and queued
+ * output.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "natserver.h"
+#include "stun.h"
+
+#define TRACKER_LINE_MAX   2048
+#define TRACKER_STUN_MAX   2048
+#define TRACKER_IDLE_S	   60
+#define TRACKER_OUTPUT_MAX (64 * 1024) /* stop reading above this */
+
+struct tracker_conn {
+	struct worker	       *w;
+	struct bufferevent     *bev;
+	struct sockaddr_storage peer;
+	struct sockaddr_storage local;
+	int			closing;
+};
+
+static int tracker_nconns;
+
+static void tracker_conn_free(struct tracker_conn *);
+static void tracker_read_cb(struct bufferevent *, void *);
+static void tracker_write_cb(struct bufferevent *, void *);
+static void tracker_event_cb(struct bufferevent *, short, void *);
+
+static void
+tracker_conn_free(struct tracker_conn *c)
+{
+	bufferevent_free(c->bev);
+	free(c);
+	tracker_nconns--;
+}
+
+/* Say why, then close once the output is flushed. */
+static void
+tracker_close_with(struct tracker_conn *c, const char *msg)
+{
+	if (msg != NULL)
+		bufferevent_write(c->bev, msg, strlen(msg));
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		tracker_conn_free(c);
+}
+
+/* Answer every whole text line in the input. */
+static int
+tracker_text_lines(struct tracker_conn *c, struct evbuffer *in)
+{
+	uint8_t answer[TRACKER_LINE_MAX + 64];
+	char   *line;
+	size_t	len, n;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
+		n = tracker_answer(c->w, (uint8_t *)line, len,
+		    (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
+		    1, answer, sizeof(answer) - 2);
+		free(line);
+		if (n == 0) {
+			tracker_close_with(c, "error: bad request\n\n");
+			return -1;
+		}
+		answer[n++] = '\n';
+		answer[n++] = '\n';
+		bufferevent_write(c->bev, answer, n);
+	}
+	if (evbuffer_get_length(in) > TRACKER_LINE_MAX) {
+		proc_count(c->w, STAT_ERRORS);
+		tracker_close_with(c, "error: line too long\n\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer every whole STUN message in the input. */
+static int
+tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
+{
+	uint8_t answer[512];
+	size_t	have, need, n;
+	uint8_t head[4];
+
+	while ((have = evbuffer_get_length(in)) >= 4) {
+		evbuffer_copyout(in, head, 4);
+		need = stun_frame_len(head, 4);
+		if (need == 0 || need > TRACKER_STUN_MAX) {
+			proc_count(c->w, STAT_DROP_JUNK);
+			tracker_close_with(c, NULL);
+			return -1;
+		}
+		if (have < need)
+			return 0;
+		n = tracker_answer(c->w, evbuffer_pullup(in, (ssize_t)need),
+		    need, (struct sockaddr *)&c->peer,
+		    (struct sockaddr *)&c->local, 1, answer, sizeof(answer));
+		evbuffer_drain(in, need);
+		if (n > 0)
+			bufferevent_write(c->bev, answer, n);
+	}
+	return 0;
+}
+
+static void
+tracker_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tracker_conn *c = arg;
+	struct evbuffer	    *in = bufferevent_get_input(bev);
+	uint8_t		     first;
+	int		     rv;
+
+	if (c->closing || evbuffer_copyout(in, &first, 1) != 1)
+		return;
+	rv = first == '/' ? tracker_text_lines(c, in)
+			  : tracker_stun_frames(c, in);
+	if (rv == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) >
+		TRACKER_OUTPUT_MAX)
+		bufferevent_disable(bev, EV_READ);
+}
+
+/* Output drained: finish a closing connection, or read again. */
+static void
+tracker_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tracker_conn *c = arg;
+
+	if (c->closing)
+		tracker_conn_free(c);
+	else
+		bufferevent_enable(bev, EV_READ);
+}
+
+static void
+tracker_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	tracker_conn_free(arg);
+}
+
+/* A new TCP connection to the tracker. */
+void
+tracker_accept(struct worker *w, struct listener *l, int fd,
+    const struct addr *peer)
+{
+	struct timeval	     idle = {TRACKER_IDLE_S, 0};
+	struct tracker_conn *c;
+	socklen_t	     len;
+
+	if (tracker_nconns >= w->conf->tracker_max_connections ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		proc_count(w, STAT_TCP_REFUSED);
+		close(fd);
+		return;
+	}
+	c->w = w;
+	memcpy(&c->peer, &peer->ss, peer->len);
+	len = sizeof(c->local);
+	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
+		memcpy(&c->local, &l->addr.ss, l->addr.len);
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	tracker_nconns++;
+	bufferevent_setcb(c->bev, tracker_read_cb, tracker_write_cb,
+	    tracker_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
