@@ -24,15 +24,23 @@ struct command {
 	const char *help;
 };
 
-static const struct command commands[] =
-    {{"nat", cmd_nat, "print the public address the server sees"},
-	{NULL, NULL, NULL}};
+static const struct command commands[] = {
+    {"nat", cmd_nat, "print the public address the server sees"},
+    {"register", cmd_register, "join a group and follow its members"},
+    {"peers", cmd_peers, "list the other members of a group"},
+    {"trackers", cmd_trackers, "list the federated trackers"},
+    {NULL, NULL, NULL},
+};
 
 static const struct option longopts[] = {
     {"config", required_argument, NULL, 'c'},
     {"server", required_argument, NULL, 's'},
     {"json", no_argument, NULL, 'j'},
     {"stun", no_argument, NULL, 'S'},
+    {"once", no_argument, NULL, 'O'},
+    {"interval", required_argument, NULL, 'N'},
+    {"public", required_argument, NULL, 'P'},
+    {"ns", required_argument, NULL, 'n'},
     {"timeout", required_argument, NULL, 'T'},
     {"interface", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
@@ -50,6 +58,7 @@ usage(FILE *fp, int code)
 	fprintf(fp,
 	    "usage: natclient [-46hv] [-c file] [-s host[:port]] "
 	    "[--json] [--stun] [--timeout s]\n"
+	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -61,11 +70,13 @@ int
 main(int argc, char *argv[])
 {
 	const char *path = NATCLIENT_CONF, *server = NULL, *iface = NULL;
+	const char *pub = NULL, *ns = "51pwn";
 	char	    err[CONF_ERR_MAX], *end;
 	const struct command *c;
 	struct client_opts    o;
 	int  ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
-	long timeout = 0;
+	long timeout = 0, interval = 20;
+	int  once = 0;
 
 	while (
 	    (ch = getopt_long(argc, argv, "46c:hs:v", longopts, NULL)) != -1) {
@@ -88,6 +99,27 @@ main(int argc, char *argv[])
 			break;
 		case 'S':
 			stun = 1;
+			break;
+		case 'O':
+			once = 1;
+			break;
+		case 'N':
+			interval = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || interval < 1 ||
+			    interval > 86400) {
+				fprintf(stderr,
+				    "natclient: --interval: must "
+				    "be 1 to 86400 seconds, not "
+				    "'%s'\n",
+				    optarg);
+				exit(2);
+			}
+			break;
+		case 'P':
+			pub = optarg;
+			break;
+		case 'n':
+			ns = optarg;
 			break;
 		case 'T':
 			timeout = strtol(optarg, &end, 10);
@@ -123,6 +155,20 @@ main(int argc, char *argv[])
 	}
 	o.json = json;
 	o.stun = stun;
+	o.once = once;
+	o.interval = (int)interval;
+	if (pub != NULL && strlen(pub) >= sizeof(o.public_addrs)) {
+		fprintf(stderr, "natclient: --public: too long\n");
+		return 2;
+	}
+	if (pub != NULL)
+		strcpy(o.public_addrs, pub);
+	if (strlen(ns) >= sizeof(o.ns)) {
+		fprintf(stderr, "natclient: --ns: longer than %zu bytes\n",
+		    sizeof(o.ns) - 1);
+		return 2;
+	}
+	strcpy(o.ns, ns);
 	o.family = family;
 	if (timeout > 0)
 		o.timeout = (int)timeout;

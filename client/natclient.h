@@ -13,8 +13,12 @@ struct client_opts {
 	char interface[32];
 	int  timeout; /* seconds */
 	int  json;
-	int  stun;   /* nat: ask with STUN instead of //nat */
-	int  family; /* AF_UNSPEC, AF_INET, AF_INET6 */
+	int  stun;		/* nat: ask with STUN instead of //nat */
+	int  family;		/* AF_UNSPEC, AF_INET, AF_INET6 */
+	int  once;		/* register: once, then exit */
+	int  interval;		/* register: seconds between refreshes */
+	char ns[33];		/* tracker namespace */
+	char public_addrs[256]; /* register: --public, or "" for "0" */
 };
 
 /* clientconf.c */
@@ -24,8 +28,12 @@ int client_conf_load(struct client_opts *, const char *, int, char *, size_t);
 int client_resolve(const struct client_opts *, uint16_t, struct addr *);
 int client_udp_socket(const struct client_opts *, const struct addr *);
 int client_udp_ask(int, const void *, size_t, char *, size_t, int);
+int client_tcp_ask(const struct client_opts *, const struct addr *,
+    const char *, char *, size_t);
 
 /* output.c */
+struct json_t;
+void client_print_json(struct json_t *);
 void client_print(const struct client_opts *, const char *, ...)
     __attribute__((sentinel));
 void client_fail(const struct client_opts *, const char *, ...)
@@ -33,5 +41,13 @@ void client_fail(const struct client_opts *, const char *, ...)
 
 /* nat.c */
 int cmd_nat(struct client_opts *, int, char **);
+
+/* lan.c */
+size_t client_lan_field(char *, size_t);
+
+/* tracker.c */
+int cmd_register(struct client_opts *, int, char **);
+int cmd_peers(struct client_opts *, int, char **);
+int cmd_trackers(struct client_opts *, int, char **);
 
 #endif

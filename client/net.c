@@ -110,3 +110,52 @@ client_udp_ask(int fd, const void *req, size_t len, char *ans, size_t anslen,
 	errno = ETIMEDOUT;
 	return -1;
 }
+
+/*
+ * Ask over TCP (the text protocol): send req and a newline, read the
+ * answer up to its empty line.  Returns its length (without the empty
+ * line), or -1 on timeout or error.
+ */
+int
+client_tcp_ask(const struct client_opts *o, const struct addr *srv,
+    const char *req, char *ans, size_t anslen)
+{
+	int64_t	      deadline = client_now_ms() + (int64_t)o->timeout * 1000;
+	struct pollfd pfd;
+	size_t	      have = 0;
+	ssize_t	      n;
+	int	      fd, wait;
+
+	fd = socket(addr_family(srv), SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (o->interface[0] != '\0')
+		setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->interface,
+		    (socklen_t)strlen(o->interface));
+	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) == -1 ||
+	    write(fd, req, strlen(req)) == -1 || write(fd, "\n", 1) == -1)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (have + 1 < anslen) {
+		ans[have] = '\0';
+		if (have >= 2 && strstr(ans, "\n\n") != NULL)
+			break;
+		wait = (int)(deadline - client_now_ms());
+		if (wait <= 0 || poll(&pfd, 1, wait) != 1) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		if ((n = read(fd, ans + have, anslen - 1 - have)) <= 0)
+			break;
+		have += (size_t)n;
+	}
+	close(fd);
+	ans[have] = '\0';
+	if ((req = strstr(ans, "\n\n")) != NULL)
+		*(char *)req = '\0';
+	return (int)strlen(ans);
+fail:
+	close(fd);
+	return -1;
+}

@@ -65,3 +65,18 @@ client_fail(const struct client_opts *o, const char *fmt, ...)
 	fprintf(stderr, "natclient: %s\n", msg);
 	exit(1);
 }
+
+/* Print a JSON object on one line and free it. */
+void
+client_print_json(json_t *obj)
+{
+	char *s = obj != NULL
+	    ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	    : NULL;
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+	json_decref(obj);
+	fflush(stdout);
+}

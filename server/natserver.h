@@ -38,7 +38,16 @@ struct server_conf {
 	char		   log_file[PATH_MAX];
 	int		   state_records;
 	int		   shutdown_grace;
+	char		   external_address[INET6_ADDRSTRLEN];
 	struct conf_listen tracker_listen;
+	int		   member_ttl;
+	int		   max_group_members;
+	int		   register_burst;
+	int		   register_per_minute;
+	struct conf_listen tracker_peers;
+	int		   peer_ttl;
+	int		   announce_interval;
+	int		   max_trackers;
 	int		   tracker_workers;
 	int		   tracker_max_connections;
 	struct conf_listen n4_listen;
@@ -127,8 +136,16 @@ void worker_refuse_conn(struct worker *, struct listener *, int,
     const struct addr *);
 
 /* tracker_req.c */
-size_t tracker_answer(struct worker *, const uint8_t *, size_t,
+ssize_t tracker_answer(struct worker *, const uint8_t *, size_t,
     const struct sockaddr *, const struct sockaddr *, int, uint8_t *, size_t);
+
+/* tracker_group.c */
+struct tt_request;
+size_t tracker_text_group(struct worker *, const struct tt_request *,
+    const struct sockaddr *, char *, size_t);
+
+/* tracker_fed.c */
+void tracker_fed_start(struct worker *);
 
 /* tracker_tcp.c */
 void

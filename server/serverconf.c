@@ -19,39 +19,53 @@
 #define OFF(f)	offsetof(struct server_conf, f)
 #define UDP_TCP (CONF_PROTO_UDP | CONF_PROTO_TCP)
 
-const struct conf_key server_conf_keys[] =
-    {{"server", "user", CONF_STR, OFF(user),
-	 sizeof(((struct server_conf *)0)->user), 0, 0, 0, "natserver"},
-	{"server", "pidfile", CONF_STR, OFF(pidfile), PATH_MAX, 0, 0, 0,
-	    NATSERVER_PIDFILE},
-	{"server", "log_file", CONF_STR, OFF(log_file), PATH_MAX, 0, 0, 0, ""},
-	{"server", "state_records", CONF_INT, OFF(state_records), 0, 64,
-	    16 * 1024 * 1024, 0, "65536"},
-	{"server", "shutdown_grace", CONF_INT, OFF(shutdown_grace), 0, 0, 3600,
-	    0, "10"},
-	{"tracker", "listen", CONF_LISTEN, OFF(tracker_listen), 0, 0, 0,
-	    UDP_TCP, "0.0.0.0:3478 [::]:3478"},
-	{"tracker", "workers", CONF_INT, OFF(tracker_workers), 0, 0,
-	    WORKERS_MAX, 0, "2"},
-	{"tracker", "max_connections", CONF_INT, OFF(tracker_max_connections),
-	    0, 1, 1000000, 0, "1024"},
-	{"rendezvous", "listen", CONF_LISTEN, OFF(n4_listen), 0, 0, 0, UDP_TCP,
-	    "0.0.0.0:1721"},
-	{"rendezvous", "named_listen", CONF_LISTEN, OFF(named_listen), 0, 0, 0,
-	    UDP_TCP, "0.0.0.0:8848 [::]:8848"},
-	{"rendezvous", "workers", CONF_INT, OFF(rendezvous_workers), 0, 0,
-	    WORKERS_MAX, 0, "1"},
-	{"rendezvous", "max_connections", CONF_INT,
-	    OFF(rendezvous_max_connections), 0, 1, 1000000, 0, "16384"},
-	{"relay", "listen", CONF_LISTEN, OFF(relay_listen), 0, 0, 0,
-	    CONF_PROTO_TCP, "0.0.0.0:8888 [::]:8888"},
-	{"relay", "workers", CONF_INT, OFF(relay_workers), 0, 0, WORKERS_MAX, 0,
-	    "1"},
-	{"relay", "max_connections", CONF_INT, OFF(relay_max_connections), 0, 1,
-	    1000000, 0, "4096"},
-	{"relay", "port_range", CONF_RANGE, OFF(relay_port_range), 0, 1, 65535,
-	    0, "10000-20000"},
-	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
+#define STR(f)	       OFF(f), sizeof(((struct server_conf *)0)->f), 0, 0, 0
+#define INT(f, lo, hi) OFF(f), 0, lo, hi, 0
+
+/* section, key, type, where and bounds, default */
+const struct conf_key server_conf_keys[] = {
+    {"server", "user", CONF_STR, STR(user), "natserver"},
+    {"server", "pidfile", CONF_STR, STR(pidfile), NATSERVER_PIDFILE},
+    {"server", "log_file", CONF_STR, STR(log_file), ""},
+    {"server", "state_records", CONF_INT,
+	INT(state_records, 64, 16 * 1024 * 1024), "65536"},
+    {"server", "shutdown_grace", CONF_INT, INT(shutdown_grace, 0, 3600), "10"},
+    {"server", "external_address", CONF_STR, STR(external_address), ""},
+    {"tracker", "listen", CONF_LISTEN, OFF(tracker_listen), 0, 0, 0, UDP_TCP,
+	"0.0.0.0:3478 [::]:3478"},
+    {"tracker", "workers", CONF_INT, INT(tracker_workers, 0, WORKERS_MAX), "2"},
+    {"tracker", "max_connections", CONF_INT,
+	INT(tracker_max_connections, 1, 1000000), "1024"},
+    {"tracker", "member_ttl", CONF_INT, INT(member_ttl, 1, 86400), "120"},
+    {"tracker", "max_group_members", CONF_INT, INT(max_group_members, 2, 255),
+	"32"},
+    {"tracker", "register_burst", CONF_INT, INT(register_burst, 1, 1000000),
+	"60"},
+    {"tracker", "register_per_minute", CONF_INT,
+	INT(register_per_minute, 1, 1000000), "120"},
+    {"tracker", "peers", CONF_LISTEN, OFF(tracker_peers), 0, 0, 0,
+	CONF_PROTO_UDP, ""},
+    {"tracker", "peer_ttl", CONF_INT, INT(peer_ttl, 1, 86400), "300"},
+    {"tracker", "announce_interval", CONF_INT, INT(announce_interval, 1, 86400),
+	"60"},
+    {"tracker", "max_trackers", CONF_INT, INT(max_trackers, 1, 255), "64"},
+    {"rendezvous", "listen", CONF_LISTEN, OFF(n4_listen), 0, 0, 0, UDP_TCP,
+	"0.0.0.0:1721"},
+    {"rendezvous", "named_listen", CONF_LISTEN, OFF(named_listen), 0, 0, 0,
+	UDP_TCP, "0.0.0.0:8848 [::]:8848"},
+    {"rendezvous", "workers", CONF_INT, INT(rendezvous_workers, 0, WORKERS_MAX),
+	"1"},
+    {"rendezvous", "max_connections", CONF_INT,
+	INT(rendezvous_max_connections, 1, 1000000), "16384"},
+    {"relay", "listen", CONF_LISTEN, OFF(relay_listen), 0, 0, 0, CONF_PROTO_TCP,
+	"0.0.0.0:8888 [::]:8888"},
+    {"relay", "workers", CONF_INT, INT(relay_workers, 0, WORKERS_MAX), "1"},
+    {"relay", "max_connections", CONF_INT,
+	INT(relay_max_connections, 1, 1000000), "4096"},
+    {"relay", "port_range", CONF_RANGE, OFF(relay_port_range), 0, 1, 65535, 0,
+	"10000-20000"},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL},
+};
 
 /* Load path (NULL: defaults only); err gets "file:line: key: why". */
 int
@@ -61,6 +75,26 @@ server_conf_load(struct server_conf *c, const char *path, int must_exist,
 	memset(c, 0, sizeof(*c));
 	if (conf_load(server_conf_keys, c, path, must_exist, err, errlen) == -1)
 		return -1;
+	if (c->external_address[0] != '\0') {
+		struct addr a;
+		const char *why;
+
+		if (addr_parse(c->external_address, 1, &a, &why) == -1 ||
+		    strchr(c->external_address, ']') != NULL) {
+			snprintf(err, errlen,
+			    "%s: server.external_address: "
+			    "not an IP address: '%s'",
+			    path ? path : "(defaults)", c->external_address);
+			return -1;
+		}
+	}
+	if (c->tracker_peers.n > 0 && c->external_address[0] == '\0') {
+		snprintf(err, errlen,
+		    "%s: tracker.peers needs "
+		    "server.external_address, the address to announce",
+		    path ? path : "(defaults)");
+		return -1;
+	}
 	if (c->tracker_workers + c->rendezvous_workers + c->relay_workers ==
 	    0) {
 		snprintf(err, errlen,

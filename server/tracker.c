@@ -112,7 +112,7 @@ tracker_dgram(struct worker *w, struct listener *l)
 		for (i = 0, nout = 0; i < n; i++) {
 			struct msghdr *h = &tb.in[i].msg_hdr;
 			struct msghdr *o = &tb.out[nout].msg_hdr;
-			size_t	       len;
+			ssize_t	       len;
 
 			if (h->msg_flags & MSG_TRUNC) {
 				proc_count(w, STAT_DROP_JUNK);
@@ -124,10 +124,10 @@ tracker_dgram(struct worker *w, struct listener *l)
 			len = tracker_answer(w, tb.buf[i], tb.in[i].msg_len,
 			    h->msg_name, (struct sockaddr *)&tb.local[i], 0,
 			    tb.reply[nout], TRACKER_REPLY_MAX);
-			if (len == 0)
+			if (len < 0)
 				continue;
 			tb.iov_out[nout].iov_base = tb.reply[nout];
-			tb.iov_out[nout].iov_len = len;
+			tb.iov_out[nout].iov_len = (size_t)len;
 			o->msg_iov = &tb.iov_out[nout];
 			o->msg_iovlen = 1;
 			o->msg_name = h->msg_name;
@@ -154,4 +154,5 @@ void
 tracker_main(struct worker *w)
 {
 	worker_listen(w, tracker_dgram, tracker_accept);
+	tracker_fed_start(w);
 }

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "natserver.h"
 #include "stun.h"
+#include "tracktext.h"
 
 /* Text answers over UDP: at most max(3 × the request, 128) bytes. */
 static size_t
@@ -26,20 +27,23 @@ static size_t
 tracker_text(struct worker *w, const char *req, size_t len,
     const struct sockaddr *from, char *out, size_t cap)
 {
-	int n;
+	struct tt_request r;
+	const char	 *why;
+	int		  n;
 
 	proc_count(w, STAT_REQUESTS);
 	while (len > 0 && (req[len - 1] == '\n' || req[len - 1] == '\r'))
 		len--;
-	if (len == 5 && memcmp(req, "//nat", 5) == 0) {
+	if (tt_parse(req, len, &r, &why) == -1) {
+		proc_count(w, STAT_ERRORS);
+		n = snprintf(out, cap, "error: %s", why);
+	} else if (r.kind == TT_NAT) {
 		char a[ADDR_STRLEN];
 
 		addr_format_sa(from, a, sizeof(a));
 		n = snprintf(out, cap, "%s", a);
-	} else {
-		proc_count(w, STAT_ERRORS);
-		n = snprintf(out, cap, "error: unknown request");
-	}
+	} else
+		return tracker_text_group(w, &r, from, out, cap);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -96,15 +100,18 @@ tracker_stun(struct worker *w, const uint8_t *req, size_t len,
 
 /*
  * Answer one request from `from` that arrived at `local`; returns the
- * answer's length, 0 to send nothing.
+ * answer's length (an empty list is a 0-byte answer), -1 to send nothing.
  */
-size_t
+ssize_t
 tracker_answer(struct worker *w, const uint8_t *req, size_t len,
     const struct sockaddr *from, const struct sockaddr *local, int tcp,
     uint8_t *out, size_t max)
 {
+	size_t n;
+
 	if (len >= 2 && req[0] == '/' && req[1] == '/')
-		return tracker_text(w, (const char *)req, len, from,
+		return (ssize_t)tracker_text(w, (const char *)req, len, from,
 		    (char *)out, tcp ? max : tracker_text_cap(len, max));
-	return tracker_stun(w, req, len, from, local, tcp, out, max);
+	n = tracker_stun(w, req, len, from, local, tcp, out, max);
+	return n > 0 ? (ssize_t)n : -1;
 }

@@ -65,20 +65,23 @@ tracker_text_lines(struct tracker_conn *c, struct evbuffer *in)
 {
 	uint8_t answer[TRACKER_LINE_MAX + 64];
 	char   *line;
-	size_t	len, n;
+	size_t	len;
+	ssize_t n;
 
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		n = tracker_answer(c->w, (uint8_t *)line, len,
 		    (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
 		    1, answer, sizeof(answer) - 2);
 		free(line);
-		if (n == 0) {
+		if (n < 0) {
 			tracker_close_with(c, "error: bad request\n\n");
 			return -1;
 		}
+		/* Each answer ends with an empty line. */
+		if (n > 0)
+			answer[n++] = '\n';
 		answer[n++] = '\n';
-		answer[n++] = '\n';
-		bufferevent_write(c->bev, answer, n);
+		bufferevent_write(c->bev, answer, (size_t)n);
 	}
 	if (evbuffer_get_length(in) > TRACKER_LINE_MAX) {
 		proc_count(c->w, STAT_ERRORS);
@@ -93,7 +96,8 @@ static int
 tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 {
 	uint8_t answer[512];
-	size_t	have, need, n;
+	size_t	have, need;
+	ssize_t n;
 	uint8_t head[4];
 
 	while ((have = evbuffer_get_length(in)) >= 4) {
@@ -111,7 +115,7 @@ tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 		    (struct sockaddr *)&c->local, 1, answer, sizeof(answer));
 		evbuffer_drain(in, need);
 		if (n > 0)
-			bufferevent_write(c->bev, answer, n);
+			bufferevent_write(c->bev, answer, (size_t)n);
 	}
 	return 0;
 }

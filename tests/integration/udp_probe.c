@@ -1,6 +1,7 @@
 /*
  * Test helper: send one datagram and print the answer,
  *	udp_probe HOST PORT TIMEOUT_MS PAYLOAD
+ * from source address SRC with -b SRC (a second loopback address),
  * or stand in for a (hostile) server: answer every datagram with PAYLOAD,
  * until TIMEOUT_MS pass with none,
  *	udp_probe -l HOST PORT TIMEOUT_MS PAYLOAD
@@ -71,7 +72,9 @@ serve(struct addrinfo *res, int timeout, const char *payload, size_t len)
 int
 main(int argc, char *argv[])
 {
-	int listen_mode = 0;
+	int		 listen_mode = 0;
+	const char	*bindto = NULL;
+	struct addrinfo *src;
 
 	struct addrinfo hints, *res;
 	char		req[65536], ans[65536];
@@ -80,6 +83,11 @@ main(int argc, char *argv[])
 	size_t		len;
 	int		fd;
 
+	if (argc == 7 && strcmp(argv[1], "-b") == 0) {
+		bindto = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc == 6 && strcmp(argv[1], "-l") == 0) {
 		listen_mode = 1;
 		argc--;
@@ -100,7 +108,13 @@ main(int argc, char *argv[])
 	if (listen_mode)
 		return serve(res, atoi(argv[3]), req, len);
 	fd = socket(res->ai_family, SOCK_DGRAM, 0);
-	if (fd == -1 || connect(fd, res->ai_addr, res->ai_addrlen) == -1)
+	if (fd == -1)
+		return 2;
+	if (bindto != NULL &&
+	    (getaddrinfo(bindto, NULL, &hints, &src) != 0 ||
+		bind(fd, src->ai_addr, src->ai_addrlen) == -1))
+		return 2;
+	if (connect(fd, res->ai_addr, res->ai_addrlen) == -1)
 		return 2;
 	if (send(fd, req, len, 0) == -1)
 		return 1;
