@@ -50,6 +50,23 @@ static const struct option longopts[] = {
 
 static void usage(FILE *, int) __attribute__((noreturn));
 
+/* A whole number of seconds from 1 to max, or usage error (exit 2). */
+static long
+parse_seconds(const char *opt, const char *arg, long max)
+{
+	char *end;
+	long  v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > max) {
+		fprintf(stderr,
+		    "natclient: %s: must be 1 to %ld seconds, not "
+		    "'%s'\n",
+		    opt, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
 static void
 usage(FILE *fp, int code)
 {
@@ -71,7 +88,7 @@ main(int argc, char *argv[])
 {
 	const char *path = NATCLIENT_CONF, *server = NULL, *iface = NULL;
 	const char *pub = NULL, *ns = "51pwn";
-	char	    err[CONF_ERR_MAX], *end;
+	char	    err[CONF_ERR_MAX];
 	const struct command *c;
 	struct client_opts    o;
 	int  ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
@@ -104,16 +121,7 @@ main(int argc, char *argv[])
 			once = 1;
 			break;
 		case 'N':
-			interval = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || interval < 1 ||
-			    interval > 86400) {
-				fprintf(stderr,
-				    "natclient: --interval: must "
-				    "be 1 to 86400 seconds, not "
-				    "'%s'\n",
-				    optarg);
-				exit(2);
-			}
+			interval = parse_seconds("--interval", optarg, 86400);
 			break;
 		case 'P':
 			pub = optarg;
@@ -122,15 +130,7 @@ main(int argc, char *argv[])
 			ns = optarg;
 			break;
 		case 'T':
-			timeout = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || timeout < 1 ||
-			    timeout > 3600) {
-				fprintf(stderr,
-				    "natclient: --timeout: must be "
-				    "1 to 3600 seconds, not '%s'\n",
-				    optarg);
-				exit(2);
-			}
+			timeout = parse_seconds("--timeout", optarg, 3600);
 			break;
 		case 'I':
 			iface = optarg;

@@ -60,6 +60,18 @@ tracker_out_end(struct tracker_out *o)
 	return o->len;
 }
 
+/* The slot set of kind with this id, nslots big. */
+static void
+tracker_set(struct worker *w, int kind, const uint8_t *id, int nslots,
+    struct slotset *set)
+{
+	memset(set, 0, sizeof(*set));
+	set->table = w->state->table;
+	set->kind = kind;
+	memcpy(set->id, id, SLOTSET_ID_LEN);
+	set->nslots = nslots;
+}
+
 struct group_list {
 	struct tracker_out     *out;
 	const struct tt_member *me;
@@ -110,11 +122,7 @@ tracker_register(struct worker *w, const struct tt_request *r,
 	}
 	n = (size_t)snprintf(name, sizeof(name), "%s/%s", r->ns, r->group);
 	SHA256((const unsigned char *)name, n, digest);
-	memset(&set, 0, sizeof(set));
-	set.table = w->state->table;
-	set.kind = TABLE_KIND_GROUP;
-	memcpy(set.id, digest, SLOTSET_ID_LEN);
-	set.nslots = c->max_group_members;
+	tracker_set(w, TABLE_KIND_GROUP, digest, c->max_group_members, &set);
 	tt_member_make(r, from, &me);
 	slot = slotset_put(&set, &me, sizeof(me), sizeof(me.first),
 	    (int64_t)c->member_ttl * 1000, now);
@@ -155,11 +163,8 @@ tracker_trackers(struct worker *w, const struct tt_request *r,
 	struct slotset set;
 	int	       i;
 
-	memset(&set, 0, sizeof(set));
-	set.table = w->state->table;
-	set.kind = TABLE_KIND_TRACKER;
-	memcpy(set.id, tracker_set_id, SLOTSET_ID_LEN);
-	set.nslots = w->conf->max_trackers;
+	tracker_set(w, TABLE_KIND_TRACKER, tracker_set_id,
+	    w->conf->max_trackers, &set);
 	if (r->kind == TT_TRACKERS_ADD) {
 		if (!ratelimit_take(w->state->table, RL_FEDERATION, from,
 			&tracker_fed_rule, now)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "unit.h"
 
 /* Parse s and format it back. */
 static const char *
@@ -126,24 +127,19 @@ START_TEST(test_equal)
 }
 END_TEST
 
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("addr");
-	TCase	*tc = tcase_create("addr");
-	SRunner *sr;
-	int	 failed;
-
 	tcase_add_test(tc, test_ipv4);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_junk);
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_split_names);
 	tcase_add_test(tc, test_equal);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+main(void)
+{
+	return unit_run("addr", 0, add_tests);
 }

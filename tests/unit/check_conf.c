@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "unit.h"
 
 struct tconf {
 	char		   name[16];
@@ -169,23 +170,18 @@ START_TEST(test_binary_junk)
 }
 END_TEST
 
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("conf");
-	TCase	*tc = tcase_create("conf");
-	SRunner *sr;
-	int	 failed;
-
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_good);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_long_line);
 	tcase_add_test(tc, test_binary_junk);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+main(void)
+{
+	return unit_run("conf", 0, add_tests);
 }

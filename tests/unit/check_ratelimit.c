@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "ratelimit.h"
+#include "unit.h"
 
-static struct table *t;
-static void	    *mem;
-static size_t	     memlen;
+static struct unit_table ut;
+static struct table	*t;
 
 static void
 setup(void)
@@ -22,29 +22,14 @@ setup(void)
 	tc.capacity = 1024;
 	tc.stripes = 8;
 	tc.quota_pct[TABLE_KIND_BUCKET] = 100;
-	memlen = table_size(&tc);
-	mem = mmap(NULL, memlen, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	t = table_init(mem, memlen, &tc);
+	ut = unit_table(&tc);
+	t = ut.t;
 }
 
 static void
 teardown(void)
 {
-	table_detach(t);
-	munmap(mem, memlen);
-}
-
-static struct sockaddr_in
-v4(const char *ip, int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin.sin_addr);
-	return sin;
+	unit_table_free(&ut);
 }
 
 /* The NatTrackerServer rule: a bucket of 10, refilled at 10 a minute. */
@@ -52,7 +37,7 @@ static const struct ratelimit_rule fed = {10, 10};
 
 START_TEST(test_burst_then_limited)
 {
-	struct sockaddr_in a = v4("198.51.100.7", 1000);
+	struct sockaddr_in a = unit_v4("198.51.100.7", 1000);
 	int		   i;
 
 	for (i = 0; i < 10; i++)
@@ -72,7 +57,7 @@ END_TEST
 
 START_TEST(test_refill)
 {
-	struct sockaddr_in a = v4("198.51.100.8", 1);
+	struct sockaddr_in a = unit_v4("198.51.100.8", 1);
 	int		   i;
 
 	for (i = 0; i < 10; i++)
@@ -101,8 +86,8 @@ END_TEST
 
 START_TEST(test_keys_independent)
 {
-	struct sockaddr_in a = v4("198.51.100.9", 1),
-			   b = v4("198.51.100.10", 1);
+	struct sockaddr_in a = unit_v4("198.51.100.9", 1),
+			   b = unit_v4("198.51.100.10", 1);
 	struct sockaddr_in6		   c;
 	static const struct ratelimit_rule one = {1, 1};
 
@@ -133,7 +118,7 @@ END_TEST
 /* A full bucket is the same as none: the record expires and goes. */
 START_TEST(test_bucket_expires)
 {
-	struct sockaddr_in a = v4("198.51.100.11", 1);
+	struct sockaddr_in a = unit_v4("198.51.100.11", 1);
 	struct table_stats s;
 	uint32_t	   cursor = 0;
 
@@ -150,45 +135,34 @@ END_TEST
 START_TEST(test_full_table_refuses)
 {
 	struct table_config tc;
-	struct sockaddr_in  a = v4("198.51.100.12", 1);
-	struct table	   *small;
-	void		   *m;
-	size_t		    len;
+	struct sockaddr_in  a = unit_v4("198.51.100.12", 1);
+	struct unit_table   small;
 
 	memset(&tc, 0, sizeof(tc));
 	tc.capacity = 16;
 	tc.stripes = 1;
 	tc.quota_pct[TABLE_KIND_BUCKET] = 0;
-	len = table_size(&tc);
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	    -1, 0);
-	small = table_init(m, len, &tc);
-	ck_assert_int_eq(ratelimit_take(small, RL_FEDERATION,
+	small = unit_table(&tc);
+	ck_assert_int_eq(ratelimit_take(small.t, RL_FEDERATION,
 			     (struct sockaddr *)&a, &fed, 0),
 	    0);
-	table_detach(small);
-	munmap(m, len);
+	unit_table_free(&small);
 }
 END_TEST
 
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("ratelimit");
-	TCase	*tc = tcase_create("ratelimit");
-	SRunner *sr;
-	int	 failed;
-
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_burst_then_limited);
 	tcase_add_test(tc, test_refill);
 	tcase_add_test(tc, test_keys_independent);
 	tcase_add_test(tc, test_bucket_expires);
 	tcase_add_test(tc, test_full_table_refuses);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+main(void)
+{
+	return unit_run("ratelimit", 0, add_tests);
 }

@@ -8,20 +8,9 @@
 #include <zlib.h>
 
 #include "stun.h"
+#include "unit.h"
 
 static const uint8_t tid[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-
-static struct sockaddr_in
-v4(const char *ip, int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin.sin_addr);
-	return sin;
-}
 
 /* Find attribute type in a message; its value or NULL. */
 static const uint8_t *
@@ -60,8 +49,8 @@ request_with(uint8_t *buf, const uint8_t *attrs, size_t alen, int cookie)
 START_TEST(test_binding_roundtrip)
 {
 	uint8_t			req[512], resp[512];
-	struct sockaddr_in	src = v4("198.51.100.20", 40000);
-	struct sockaddr_in	local = v4("203.0.113.1", 3478);
+	struct sockaddr_in	src = unit_v4("198.51.100.20", 40000);
+	struct sockaddr_in	local = unit_v4("203.0.113.1", 3478);
 	struct stun_origin	o = {(struct sockaddr *)&local, NULL};
 	struct sockaddr_storage got;
 	struct stun_msg		m;
@@ -142,8 +131,8 @@ START_TEST(test_rfc3489)
 {
 	static const uint8_t change0[] = {0, 3, 0, 4, 0, 0, 0, 0};
 	uint8_t		     req[512], resp[512];
-	struct sockaddr_in   src = v4("198.51.100.20", 40000);
-	struct sockaddr_in   local = v4("203.0.113.1", 3478);
+	struct sockaddr_in   src = unit_v4("198.51.100.20", 40000);
+	struct sockaddr_in   local = unit_v4("203.0.113.1", 3478);
 	struct stun_origin   o = {(struct sockaddr *)&local, NULL};
 	struct stun_msg	     m;
 	const uint8_t	    *a;
@@ -291,7 +280,7 @@ END_TEST
 START_TEST(test_small_buffers)
 {
 	uint8_t		   req[512], resp[512];
-	struct sockaddr_in src = v4("198.51.100.20", 1);
+	struct sockaddr_in src = unit_v4("198.51.100.20", 1);
 	struct stun_origin o = {NULL, NULL};
 	struct stun_msg	   m;
 	size_t n = stun_binding_request(tid, 1, req, sizeof(req)), i;
@@ -338,15 +327,9 @@ START_TEST(test_random_input)
 }
 END_TEST
 
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("stun");
-	TCase	*tc = tcase_create("stun");
-	SRunner *sr;
-	int	 failed;
-
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_binding_roundtrip);
 	tcase_add_test(tc, test_ipv6_and_rfc5780);
 	tcase_add_test(tc, test_rfc3489);
@@ -356,10 +339,10 @@ main(void)
 	tcase_add_test(tc, test_unknown_attributes);
 	tcase_add_test(tc, test_small_buffers);
 	tcase_add_test(tc, test_random_input);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+main(void)
+{
+	return unit_run("stun", 60, add_tests);
 }

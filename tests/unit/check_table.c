@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "table.h"
+#include "unit.h"
 
-static void  *mem;
-static size_t memlen;
+static struct unit_table ut;
 
 /* A table in shared memory, all quotas at pct, for one test. */
 static struct table *
@@ -28,18 +28,15 @@ make_table(uint32_t capacity, uint32_t stripes, int pct)
 	for (k = 1; k < TABLE_KIND_MAX; k++)
 		tc.quota_pct[k] = (uint8_t)pct;
 	memcpy(tc.seed, "0123456789abcdef", 16);
-	memlen = table_size(&tc);
-	mem = mmap(NULL, memlen, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(mem, MAP_FAILED);
-	return table_init(mem, memlen, &tc);
+	ut = unit_table(&tc);
+	return ut.t;
 }
 
 static void
 free_table(struct table *t)
 {
-	table_detach(t);
-	munmap(mem, memlen);
+	(void)t;
+	unit_table_free(&ut);
 }
 
 static uint64_t
@@ -232,10 +229,8 @@ START_TEST(test_quota_protects_other_kinds)
 	tc.stripes = 16;
 	tc.quota_pct[TABLE_KIND_GROUP] = 50;
 	tc.quota_pct[TABLE_KIND_BUCKET] = 25;
-	memlen = table_size(&tc);
-	mem = mmap(NULL, memlen, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	t = table_init(mem, memlen, &tc);
+	ut = unit_table(&tc);
+	t = ut.t;
 	for (i = 0; i < 500; i++) {
 		snprintf(key, sizeof(key), "bucket-%d", i);
 		ck_assert_int_eq(table_put(t, TABLE_KIND_BUCKET, key,
@@ -368,27 +363,21 @@ START_TEST(test_attach)
 	ck_assert_int_eq(table_put(t, TABLE_KIND_RELAY_PORT, "p", 1, "x", 1, 0,
 			     0),
 	    0);
-	t2 = table_attach(mem);
+	t2 = table_attach(ut.mem);
 	ck_assert_ptr_nonnull(t2);
 	ck_assert_int_eq(table_get(t2, TABLE_KIND_RELAY_PORT, "p", 1, val,
 			     sizeof(val), 0),
 	    1);
 	table_detach(t2);
-	memset(mem, 0, 8);
-	ck_assert_ptr_null(table_attach(mem));
+	memset(ut.mem, 0, 8);
+	ck_assert_ptr_null(table_attach(ut.mem));
 	free_table(t);
 }
 END_TEST
 
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("table");
-	TCase	*tc = tcase_create("table");
-	SRunner *sr;
-	int	 failed;
-
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_put_get_update_del);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_add_test(tc, test_expiry);
@@ -398,10 +387,10 @@ main(void)
 	tcase_add_test(tc, test_update);
 	tcase_add_test(tc, test_torn_write_recovered);
 	tcase_add_test(tc, test_attach);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+main(void)
+{
+	return unit_run("table", 60, add_tests);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "table.h"
+#include "unit.h"
 
 #define MP_PROCS  4
 #define MP_KEYS	  2000 /* per process */
@@ -120,8 +121,7 @@ START_TEST(test_kill_while_locked)
 	struct table_stats  s;
 	struct mp_val	    v;
 	pid_t		    pids[MP_PROCS];
-	size_t		    len;
-	void		   *mem;
+	struct unit_table   u;
 	char		    c;
 	uint32_t	    p, k;
 	int		    status, torn_keys = 0;
@@ -130,11 +130,8 @@ START_TEST(test_kill_while_locked)
 	tc.capacity = 65536;
 	tc.stripes = 32; /* few stripes: the workers meet on them */
 	tc.quota_pct[TABLE_KIND_GROUP] = 100;
-	len = table_size(&tc);
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(mem, MAP_FAILED);
-	t = table_init(mem, len, &tc);
+	u = unit_table(&tc);
+	t = u.t;
 	ck_assert_int_eq(pipe(hook_pipe), 0);
 
 	for (p = 0; p < MP_PROCS; p++) {
@@ -183,25 +180,18 @@ START_TEST(test_kill_while_locked)
 	ck_assert_uint_eq(s.torn, 1);
 	ck_assert_uint_eq(s.count[TABLE_KIND_GROUP], MP_PROCS * MP_KEYS - 1);
 	ck_assert_uint_eq(s.evicted, 0);
-	table_detach(t);
-	munmap(mem, len);
+	unit_table_free(&u);
 }
 END_TEST
+
+static void
+add_tests(TCase *tc)
+{
+	tcase_add_test(tc, test_kill_while_locked);
+}
 
 int
 main(void)
 {
-	Suite	*s = suite_create("table_mp");
-	TCase	*tc = tcase_create("table_mp");
-	SRunner *sr;
-	int	 failed;
-
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_kill_while_locked);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run("table_mp", 120, add_tests);
 }

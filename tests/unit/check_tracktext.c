@@ -10,23 +10,12 @@
 
 #include "slotset.h"
 #include "tracktext.h"
+#include "unit.h"
 
 static int
 parse(const char *s, struct tt_request *r, const char **why)
 {
 	return tt_parse(s, strlen(s), r, why);
-}
-
-static struct sockaddr_in
-v4(const char *ip, int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &sin.sin_addr);
-	return sin;
 }
 
 START_TEST(test_simple_requests)
@@ -51,7 +40,7 @@ START_TEST(test_register)
 {
 	struct tt_request  r;
 	struct tt_member   m;
-	struct sockaddr_in src = v4("198.51.100.7", 40000);
+	struct sockaddr_in src = unit_v4("198.51.100.7", 40000);
 	char		   line[TT_LINE_MAX];
 	const char	  *why;
 
@@ -150,7 +139,7 @@ START_TEST(test_random_input)
 	char		   buf[sizeof(good)], line[TT_LINE_MAX];
 	struct tt_request  r;
 	struct tt_member   m;
-	struct sockaddr_in src = v4("198.51.100.7", 1);
+	struct sockaddr_in src = unit_v4("198.51.100.7", 1);
 	const char	  *why;
 	int		   round;
 
@@ -184,8 +173,7 @@ START_TEST(test_slotset)
 {
 	struct table_config tc;
 	struct slotset	    s;
-	size_t		    len;
-	void		   *mem;
+	struct unit_table   u;
 	char		    val[32];
 	int		    i, n = 0;
 
@@ -193,11 +181,9 @@ START_TEST(test_slotset)
 	tc.capacity = 4096;
 	tc.stripes = 8;
 	tc.quota_pct[TABLE_KIND_GROUP] = 100;
-	len = table_size(&tc);
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	u = unit_table(&tc);
 	memset(&s, 0, sizeof(s));
-	s.table = table_init(mem, len, &tc);
+	s.table = u.t;
 	s.kind = TABLE_KIND_GROUP;
 	memcpy(s.id, "0123456789abcdef", 16);
 	s.nslots = 4;
@@ -218,29 +204,22 @@ START_TEST(test_slotset)
 	/* Another set with the same slots is separate. */
 	s.id[0] = 'X';
 	ck_assert_int_eq(slotset_list(&s, NULL, NULL, 1200), 0);
-	table_detach(s.table);
-	munmap(mem, len);
+	unit_table_free(&u);
 }
 END_TEST
 
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("tracktext");
-	TCase	*tc = tcase_create("tracktext");
-	SRunner *sr;
-	int	 failed;
-
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_simple_requests);
 	tcase_add_test(tc, test_register);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_random_input);
 	tcase_add_test(tc, test_slotset);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int
+main(void)
+{
+	return unit_run("tracktext", 60, add_tests);
 }
