@@ -115,6 +115,7 @@ listeners_add(struct listeners *ls, const struct listeners *old, int kind,
 			l->type = types[t];
 			l->addr = cl->v[i].addr;
 			l->fd = -1;
+			l->alt = -1;
 			for (j = 0; old != NULL && j < old->n; j++)
 				if (listener_same(&old->v[j], l))
 					l->fd = old->v[j].fd;
@@ -140,10 +141,24 @@ int
 listeners_open(const struct server_conf *c, const struct listeners *old,
     struct listeners *ls, char *err, size_t errlen)
 {
+	struct conf_listen rfc5780;
+	struct addr	   alt[4];
+	int		   i, j;
+
+	/* The three RFC 5780 addresses beside the primary one. */
+	memset(&rfc5780, 0, sizeof(rfc5780));
+	if (server_conf_rfc5780(c, alt) == 0)
+		for (i = 1; i < 4; i++) {
+			rfc5780.v[rfc5780.n].addr = alt[i];
+			rfc5780.v[rfc5780.n++].protos =
+			    CONF_PROTO_UDP | CONF_PROTO_TCP;
+		}
 	memset(ls, 0, sizeof(*ls));
 	if ((c->tracker_workers > 0 &&
-		listeners_add(ls, old, WORKER_TRACKER, LISTEN_TRACKER,
-		    &c->tracker_listen, err, errlen) == -1) ||
+		(listeners_add(ls, old, WORKER_TRACKER, LISTEN_TRACKER,
+		     &c->tracker_listen, err, errlen) == -1 ||
+		    listeners_add(ls, old, WORKER_TRACKER, LISTEN_TRACKER,
+			&rfc5780, err, errlen) == -1)) ||
 	    (c->rendezvous_workers > 0 &&
 		(listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_N4,
 		     &c->n4_listen, err, errlen) == -1 ||
@@ -156,6 +171,11 @@ listeners_open(const struct server_conf *c, const struct listeners *old,
 		ls->n = 0;
 		return -1;
 	}
+	for (i = 0; rfc5780.n > 0 && i < ls->n; i++)
+		for (j = 0; j < 4; j++)
+			if (ls->v[i].kind == WORKER_TRACKER &&
+			    addr_equal(&ls->v[i].addr, &alt[j]))
+				ls->v[i].alt = j;
 	return 0;
 }
 

@@ -48,6 +48,8 @@ struct server_conf {
 	int		   peer_ttl;
 	int		   announce_interval;
 	int		   max_trackers;
+	char		   alternate_address[INET6_ADDRSTRLEN];
+	int		   alternate_port;
 	int		   tracker_workers;
 	int		   tracker_max_connections;
 	struct conf_listen n4_listen;
@@ -66,6 +68,8 @@ struct listener {
 	int	    type; /* SOCK_DGRAM or SOCK_STREAM */
 	struct addr addr;
 	int	    fd;
+	int	    alt; /* RFC 5780 index (bit 0 other IP, bit 1 other
+			    port), or -1 */
 };
 
 struct listeners {
@@ -96,6 +100,7 @@ extern const struct conf_key server_conf_keys[];
 int server_conf_load(struct server_conf *, const char *, int, char *, size_t);
 int server_conf_workers(const struct server_conf *, int);
 rlim_t server_conf_nofile(const struct server_conf *, int);
+int    server_conf_rfc5780(const struct server_conf *, struct addr[4]);
 
 /* listen.c */
 int  listeners_open(const struct server_conf *, const struct listeners *,
@@ -136,8 +141,10 @@ void worker_refuse_conn(struct worker *, struct listener *, int,
     const struct addr *);
 
 /* tracker_req.c */
-ssize_t tracker_answer(struct worker *, const uint8_t *, size_t,
-    const struct sockaddr *, const struct sockaddr *, int, uint8_t *, size_t);
+ssize_t tracker_answer(struct worker *, struct listener *, const uint8_t *,
+    size_t, const struct sockaddr *, const struct sockaddr *, int, uint8_t *,
+    size_t, struct listener **);
+void	tracker_rfc5780_init(struct worker *);
 
 /* tracker_group.c */
 struct tt_request;

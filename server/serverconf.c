@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <sys/resource.h>
+#include <arpa/inet.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ const struct conf_key server_conf_keys[] = {
     {"tracker", "announce_interval", CONF_INT, INT(announce_interval, 1, 86400),
 	"60"},
     {"tracker", "max_trackers", CONF_INT, INT(max_trackers, 1, 255), "64"},
+    {"tracker", "alternate_address", CONF_STR, STR(alternate_address), ""},
+    {"tracker", "alternate_port", CONF_INT, INT(alternate_port, 0, 65535), "0"},
     {"rendezvous", "listen", CONF_LISTEN, OFF(n4_listen), 0, 0, 0, UDP_TCP,
 	"0.0.0.0:1721"},
     {"rendezvous", "named_listen", CONF_LISTEN, OFF(named_listen), 0, 0, 0,
@@ -66,6 +69,76 @@ const struct conf_key server_conf_keys[] = {
 	"10000-20000"},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
+
+/*
+ * RFC 5780 needs an explicit primary address (the first of tracker.listen)
+ * and an alternate address and port of the same family, both set.
+ */
+static int
+server_conf_check_rfc5780(const struct server_conf *c, char *err, size_t errlen,
+    const char *path)
+{
+	const struct addr   *p = &c->tracker_listen.v[0].addr;
+	struct addr	     alt;
+	const char	    *why = NULL;
+	static const uint8_t zero[16];
+
+	if (c->alternate_address[0] == '\0' && c->alternate_port == 0)
+		return 0;
+	if (c->alternate_address[0] == '\0' || c->alternate_port == 0)
+		why = "set both tracker.alternate_address and "
+		      "tracker.alternate_port";
+	else if (addr_parse(c->alternate_address, 1, &alt, &why) == -1 ||
+	    strchr(c->alternate_address, ']') != NULL)
+		why = "tracker.alternate_address is not an IP address";
+	else if (c->tracker_listen.n == 0 ||
+	    addr_family(p) != addr_family(&alt))
+		why = "tracker.alternate_address must have the family of the "
+		      "first tracker.listen address";
+	else if ((addr_family(p) == AF_INET &&
+		     ((const struct sockaddr_in *)&p->ss)->sin_addr.s_addr ==
+			 0) ||
+	    (addr_family(p) == AF_INET6 &&
+		memcmp(&((const struct sockaddr_in6 *)&p->ss)->sin6_addr, zero,
+		    16) == 0))
+		why = "RFC 5780 needs the first tracker.listen address to be "
+		      "an explicit one, not a wildcard";
+	else if (c->alternate_port == addr_port(p))
+		why = "tracker.alternate_port must differ from the first "
+		      "tracker.listen port";
+	if (why == NULL)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path ? path : "(defaults)", why);
+	return -1;
+}
+
+/*
+ * The four RFC 5780 addresses, indexed by bit 0 (alternate IP) and bit 1
+ * (alternate port); 0 when configured, -1 when not.
+ */
+int
+server_conf_rfc5780(const struct server_conf *c, struct addr a[4])
+{
+	const char *why;
+	int	    i;
+
+	if (c->alternate_address[0] == '\0' || c->tracker_listen.n == 0)
+		return -1;
+	a[0] = c->tracker_listen.v[0].addr;
+	if (addr_parse(c->alternate_address, (uint16_t)addr_port(&a[0]), &a[1],
+		&why) == -1)
+		return -1;
+	for (i = 2; i < 4; i++) {
+		a[i] = a[i - 2];
+		if (addr_family(&a[i]) == AF_INET)
+			((struct sockaddr_in *)&a[i].ss)->sin_port =
+			    htons((uint16_t)c->alternate_port);
+		else
+			((struct sockaddr_in6 *)&a[i].ss)->sin6_port =
+			    htons((uint16_t)c->alternate_port);
+	}
+	return 0;
+}
 
 /* Load path (NULL: defaults only); err gets "file:line: key: why". */
 int
@@ -88,6 +161,8 @@ server_conf_load(struct server_conf *c, const char *path, int must_exist,
 			return -1;
 		}
 	}
+	if (server_conf_check_rfc5780(c, err, errlen, path) == -1)
+		return -1;
 	if (c->tracker_peers.n > 0 && c->external_address[0] == '\0') {
 		snprintf(err, errlen,
 		    "%s: tracker.peers needs "

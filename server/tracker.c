@@ -110,9 +110,10 @@ tracker_dgram(struct worker *w, struct listener *l)
 		if (n <= 0)
 			return;
 		for (i = 0, nout = 0; i < n; i++) {
-			struct msghdr *h = &tb.in[i].msg_hdr;
-			struct msghdr *o = &tb.out[nout].msg_hdr;
-			ssize_t	       len;
+			struct msghdr	*h = &tb.in[i].msg_hdr;
+			struct msghdr	*o = &tb.out[nout].msg_hdr;
+			struct listener *via;
+			ssize_t		 len;
 
 			if (h->msg_flags & MSG_TRUNC) {
 				proc_count(w, STAT_DROP_JUNK);
@@ -121,11 +122,21 @@ tracker_dgram(struct worker *w, struct listener *l)
 			memset(o, 0, sizeof(*o));
 			tracker_local(l, h, (struct sockaddr *)&tb.local[i], o,
 			    tb.ctl_out[nout]);
-			len = tracker_answer(w, tb.buf[i], tb.in[i].msg_len,
+			len = tracker_answer(w, l, tb.buf[i], tb.in[i].msg_len,
 			    h->msg_name, (struct sockaddr *)&tb.local[i], 0,
-			    tb.reply[nout], TRACKER_REPLY_MAX);
+			    tb.reply[nout], TRACKER_REPLY_MAX, &via);
 			if (len < 0)
 				continue;
+			if (via != l) {
+				/* RFC 5780: from another address or port. */
+				if (sendto(via->fd, tb.reply[nout], (size_t)len,
+					MSG_DONTWAIT, h->msg_name,
+					h->msg_namelen) == -1)
+					proc_count(w, STAT_DROP_SEND);
+				else
+					proc_count(w, STAT_REPLIES);
+				continue;
+			}
 			tb.iov_out[nout].iov_base = tb.reply[nout];
 			tb.iov_out[nout].iov_len = (size_t)len;
 			o->msg_iov = &tb.iov_out[nout];
@@ -153,6 +164,7 @@ tracker_dgram(struct worker *w, struct listener *l)
 void
 tracker_main(struct worker *w)
 {
+	tracker_rfc5780_init(w);
 	worker_listen(w, tracker_dgram, tracker_accept);
 	tracker_fed_start(w);
 }

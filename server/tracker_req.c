@@ -47,22 +47,41 @@ tracker_text(struct worker *w, const char *req, size_t len,
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* The UDP sockets of RFC 5780, by index; empty without an alternate. */
+static struct listener *tracker_alt[4];
+
+/* Find this worker's RFC 5780 sockets. */
+void
+tracker_rfc5780_init(struct worker *w)
+{
+	int i;
+
+	for (i = 0; i < w->ls->n; i++) {
+		struct listener *l = &w->ls->v[i];
+
+		if (l->kind == WORKER_TRACKER && l->type == SOCK_DGRAM &&
+		    l->alt >= 0 && l->fd != -1)
+			tracker_alt[l->alt] = l;
+	}
+}
+
 /*
- * A STUN request.  tcp: over a stream, where a CHANGE-REQUEST with flags
- * cannot be honoured (400, as coturn answers).
+ * A STUN request that came to listener l.  With RFC 5780 the answer
+ * names the other address and port, and a CHANGE-REQUEST is answered from
+ * the socket it asks for (*via).  Over TCP a CHANGE-REQUEST with flags
+ * cannot be honoured: 400, as coturn answers.
  */
 static size_t
-tracker_stun(struct worker *w, const uint8_t *req, size_t len,
-    const struct sockaddr *from, const struct sockaddr *local, int tcp,
-    uint8_t *out, size_t max)
+tracker_stun(struct worker *w, struct listener *l, const uint8_t *req,
+    size_t len, const struct sockaddr *from, const struct sockaddr *local,
+    int tcp, uint8_t *out, size_t max, struct listener **via)
 {
 	struct stun_origin o = {local, NULL};
 	struct stun_msg	   m;
+	int		   other = l->alt >= 0 ? l->alt ^ 3 : -1, to;
 
 	switch (stun_parse(req, len, &m)) {
 	case STUN_NOT:
-		proc_count(w, STAT_DROP_JUNK);
-		return 0;
 	case STUN_IGNORE:
 		proc_count(w, STAT_DROP_JUNK);
 		return 0;
@@ -79,11 +98,13 @@ tracker_stun(struct worker *w, const uint8_t *req, size_t len,
 		break;
 	}
 	proc_count(w, STAT_REQUESTS);
-	if (m.change != 0) {
-		if (tcp) {
-			proc_count(w, STAT_ERRORS);
-			return stun_error(&m, 400, "Bad Request", out, max);
-		}
+	if (other >= 0 && tracker_alt[other] != NULL)
+		o.other = (struct sockaddr *)&tracker_alt[other]->addr.ss;
+	if (m.change != 0 && tcp) {
+		proc_count(w, STAT_ERRORS);
+		return stun_error(&m, 400, "Bad Request", out, max);
+	}
+	if (m.change != 0 && o.other == NULL) {
 		/*
 		 * No alternate address to answer from.  RFC 3489 clients
 		 * read silence as "cannot change"; RFC 5780 asks for 420.
@@ -95,23 +116,34 @@ tracker_stun(struct worker *w, const uint8_t *req, size_t len,
 		m.unknown[0] = STUN_ATTR_CHANGE_REQUEST;
 		return stun_error(&m, 420, "Unknown Attribute", out, max);
 	}
+	if (m.change != 0) {
+		to = l->alt ^ (m.change & STUN_CHANGE_IP ? 1 : 0) ^
+		    (m.change & STUN_CHANGE_PORT ? 2 : 0);
+		if (tracker_alt[to] == NULL)
+			return 0;
+		*via = tracker_alt[to];
+		o.local = (struct sockaddr *)&tracker_alt[to]->addr.ss;
+	}
 	return stun_binding_success(&m, from, &o, out, max);
 }
 
 /*
- * Answer one request from `from` that arrived at `local`; returns the
- * answer's length (an empty list is a 0-byte answer), -1 to send nothing.
+ * Answer one request from `from` that arrived at `local` on listener l;
+ * returns the answer's length (an empty list is a 0-byte answer), -1 to
+ * send nothing.  *via is the socket to answer from: l, or for an RFC 5780
+ * CHANGE-REQUEST another one.
  */
 ssize_t
-tracker_answer(struct worker *w, const uint8_t *req, size_t len,
-    const struct sockaddr *from, const struct sockaddr *local, int tcp,
-    uint8_t *out, size_t max)
+tracker_answer(struct worker *w, struct listener *l, const uint8_t *req,
+    size_t len, const struct sockaddr *from, const struct sockaddr *local,
+    int tcp, uint8_t *out, size_t max, struct listener **via)
 {
 	size_t n;
 
+	*via = l;
 	if (len >= 2 && req[0] == '/' && req[1] == '/')
 		return (ssize_t)tracker_text(w, (const char *)req, len, from,
 		    (char *)out, tcp ? max : tracker_text_cap(len, max));
-	n = tracker_stun(w, req, len, from, local, tcp, out, max);
+	n = tracker_stun(w, l, req, len, from, local, tcp, out, max, via);
 	return n > 0 ? (ssize_t)n : -1;
 }

@@ -26,6 +26,7 @@
 
 struct tracker_conn {
 	struct worker	       *w;
+	struct listener	       *l;
 	struct bufferevent     *bev;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
@@ -63,15 +64,16 @@ tracker_close_with(struct tracker_conn *c, const char *msg)
 static int
 tracker_text_lines(struct tracker_conn *c, struct evbuffer *in)
 {
-	uint8_t answer[TRACKER_LINE_MAX + 64];
-	char   *line;
-	size_t	len;
-	ssize_t n;
+	struct listener *via;
+	uint8_t		 answer[TRACKER_LINE_MAX + 64];
+	char		*line;
+	size_t		 len;
+	ssize_t		 n;
 
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
-		n = tracker_answer(c->w, (uint8_t *)line, len,
+		n = tracker_answer(c->w, c->l, (uint8_t *)line, len,
 		    (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
-		    1, answer, sizeof(answer) - 2);
+		    1, answer, sizeof(answer) - 2, &via);
 		free(line);
 		if (n < 0) {
 			tracker_close_with(c, "error: bad request\n\n");
@@ -95,10 +97,11 @@ tracker_text_lines(struct tracker_conn *c, struct evbuffer *in)
 static int
 tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 {
-	uint8_t answer[512];
-	size_t	have, need;
-	ssize_t n;
-	uint8_t head[4];
+	struct listener *via;
+	uint8_t		 answer[512];
+	size_t		 have, need;
+	ssize_t		 n;
+	uint8_t		 head[4];
 
 	while ((have = evbuffer_get_length(in)) >= 4) {
 		evbuffer_copyout(in, head, 4);
@@ -110,9 +113,10 @@ tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 		}
 		if (have < need)
 			return 0;
-		n = tracker_answer(c->w, evbuffer_pullup(in, (ssize_t)need),
-		    need, (struct sockaddr *)&c->peer,
-		    (struct sockaddr *)&c->local, 1, answer, sizeof(answer));
+		n = tracker_answer(c->w, c->l,
+		    evbuffer_pullup(in, (ssize_t)need), need,
+		    (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
+		    1, answer, sizeof(answer), &via);
 		evbuffer_drain(in, need);
 		if (n > 0)
 			bufferevent_write(c->bev, answer, (size_t)n);
@@ -174,6 +178,7 @@ tracker_accept(struct worker *w, struct listener *l, int fd,
 		return;
 	}
 	c->w = w;
+	c->l = l;
 	memcpy(&c->peer, &peer->ss, peer->len);
 	len = sizeof(c->local);
 	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)

@@ -59,7 +59,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 wait_gone() { wait_for "${2:-50}" dead "$1"; }
 
-# Ports: a random block of four, so parallel test runs do not meet.
+# Ports: a random block of five, so parallel test runs do not meet.
 pick_ports() {
 	local base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 	TRACKER_PORT=$base
@@ -86,11 +86,13 @@ workers = ${RENDEZVOUS_WORKERS:-1}
 listen = 127.0.0.1:$RELAY_PORT
 workers = ${RELAY_WORKERS:-1}
 CONF
-	# Extra "section.key = value" lines go under their section.
+	# Extra "section.key = value" lines go under their section;
+	# @ALT_PORT@ is a fifth free port (RFC 5780's alternate).
 	local line sec rest
 	for line in "$@"; do
 		sec=${line%%.*}
 		rest=${line#*.}
+		rest=${rest//@ALT_PORT@/$((TRACKER_PORT + 4))}
 		sed -i "/^\[$sec\]\$/a $rest" "$f"
 	done
 }

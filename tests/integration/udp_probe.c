@@ -1,7 +1,8 @@
 /*
  * Test helper: send one datagram and print the answer,
  *	udp_probe HOST PORT TIMEOUT_MS PAYLOAD
- * from source address SRC with -b SRC (a second loopback address),
+ * from source address SRC with -b SRC (a second loopback address), and
+ * with -o say on stderr which address answered ("from ADDR"),
  * or stand in for a (hostile) server: answer every datagram with PAYLOAD,
  * until TIMEOUT_MS pass with none,
  *	udp_probe -l HOST PORT TIMEOUT_MS PAYLOAD
@@ -72,9 +73,12 @@ serve(struct addrinfo *res, int timeout, const char *payload, size_t len)
 int
 main(int argc, char *argv[])
 {
-	int		 listen_mode = 0;
-	const char	*bindto = NULL;
-	struct addrinfo *src;
+	int			listen_mode = 0;
+	const char	       *bindto = NULL;
+	int			origin = 0;
+	struct sockaddr_storage from;
+	socklen_t		fromlen = sizeof(from);
+	struct addrinfo	       *src;
 
 	struct addrinfo hints, *res;
 	char		req[65536], ans[65536];
@@ -83,6 +87,11 @@ main(int argc, char *argv[])
 	size_t		len;
 	int		fd;
 
+	if (argc >= 6 && strcmp(argv[1], "-o") == 0) {
+		origin = 1;
+		argc--;
+		argv++;
+	}
 	if (argc == 7 && strcmp(argv[1], "-b") == 0) {
 		bindto = argv[2];
 		argc -= 2;
@@ -114,16 +123,26 @@ main(int argc, char *argv[])
 	    (getaddrinfo(bindto, NULL, &hints, &src) != 0 ||
 		bind(fd, src->ai_addr, src->ai_addrlen) == -1))
 		return 2;
-	if (connect(fd, res->ai_addr, res->ai_addrlen) == -1)
+	/* To see another address answer, the socket stays unconnected. */
+	if (!origin && connect(fd, res->ai_addr, res->ai_addrlen) == -1)
 		return 2;
-	if (send(fd, req, len, 0) == -1)
+	if (sendto(fd, req, len, 0, res->ai_addr, res->ai_addrlen) == -1)
 		return 1;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	if (poll(&pfd, 1, atoi(argv[3])) != 1)
 		return 1;
-	if ((n = recv(fd, ans, sizeof(ans), 0)) < 0)
+	if ((n = recvfrom(fd, ans, sizeof(ans), 0, (struct sockaddr *)&from,
+		 &fromlen)) < 0)
 		return 1;
+	if (origin) {
+		char host[NI_MAXHOST], port[NI_MAXSERV];
+
+		getnameinfo((struct sockaddr *)&from, fromlen, host,
+		    sizeof(host), port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+		fprintf(stderr, "from %s:%s\n", host, port);
+	}
 	fwrite(ans, 1, (size_t)n, stdout);
 	return 0;
 }
