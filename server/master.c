@@ -146,8 +146,36 @@ master_child_cleanup(void *arg)
 	event_reinit(m.base);
 	event_base_free(m.base);
 	logfile_close_in_worker();
+	metrics_close_in_worker();
 	if (m.pidfd >= 0)
 		close(m.pidfd);
+}
+
+/* Slot i is no longer anyone's: keep its counts for the metrics. */
+static void
+master_free_slot(struct master_slot *s)
+{
+	metrics_retire_slot(&m.state->slots[s - m.slots]);
+	s->status = SLOT_FREE;
+}
+
+/* Does slot i's counters count (metrics)? */
+int
+master_slot_live(int i)
+{
+	return m.slots[i].status != SLOT_FREE;
+}
+
+/* Running workers of each kind (metrics). */
+void
+master_worker_counts(int *n)
+{
+	int i;
+
+	memset(n, 0, sizeof(int) * WORKER_KINDS);
+	for (i = 0; i < STATE_SLOTS_MAX; i++)
+		if (m.slots[i].status == SLOT_RUNNING)
+			n[m.slots[i].kind]++;
 }
 
 /* Fork the worker for slot i. */
@@ -266,7 +294,7 @@ master_stop(void)
 			master_retire(s);
 		else if (s->status != SLOT_FREE) {
 			evtimer_del(s->timer);
-			s->status = SLOT_FREE;
+			master_free_slot(s);
 		}
 	}
 	if (master_alive() == 0)
@@ -299,9 +327,13 @@ master_reload(void)
 	/* These are set up once; changing them needs a restart. */
 	if (nc.state_records != m.conf.state_records ||
 	    strcmp(nc.pidfile, m.conf.pidfile) != 0 ||
-	    strcmp(nc.log_file, m.conf.log_file) != 0)
-		log_warnx("reload: server.state_records, server.pidfile and "
-			  "server.log_file change only on restart");
+	    strcmp(nc.log_file, m.conf.log_file) != 0 ||
+	    memcmp(&nc.metrics_listen, &m.conf.metrics_listen,
+		sizeof(nc.metrics_listen)) != 0)
+		log_warnx("reload: server.state_records, server.pidfile, "
+			  "server.log_file and server.metrics_listen change "
+			  "only on restart");
+	nc.metrics_listen = m.conf.metrics_listen;
 	nc.state_records = m.conf.state_records;
 	memcpy(nc.pidfile, m.conf.pidfile, sizeof(nc.pidfile));
 	memcpy(nc.log_file, m.conf.log_file, sizeof(nc.log_file));
@@ -325,7 +357,7 @@ master_reload(void)
 		else if (s->status == SLOT_WAITING ||
 		    s->status == SLOT_FAILED) {
 			evtimer_del(s->timer);
-			s->status = SLOT_FREE;
+			master_free_slot(s);
 		}
 	}
 	master_fill();
@@ -381,7 +413,7 @@ master_reap(void)
 		if (s->status == SLOT_RETIRING) {
 			log_debug("%s worker %d (pid %ld) %s",
 			    roles[s->kind].name, i, (long)pid, how);
-			s->status = SLOT_FREE;
+			master_free_slot(s);
 			continue;
 		}
 		if (WIFEXITED(status) &&
@@ -515,7 +547,8 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 		log_warnx("%s", err);
 		return 1;
 	}
-	if (listeners_open(&m.conf, NULL, &m.ls, err, sizeof(err)) == -1) {
+	if (listeners_open(&m.conf, NULL, &m.ls, err, sizeof(err)) == -1 ||
+	    metrics_bind(&m.conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		pidfile_remove(m.conf.pidfile, m.pidfd);
 		return 1;
@@ -567,6 +600,7 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 	if (ev == NULL || evtimer_add(ev, &second) == -1)
 		fatalx("cannot set up the master's timers");
 	logfile_pump(m.base);
+	metrics_start(m.base, m.state);
 
 	master_fill();
 	event_base_dispatch(m.base);

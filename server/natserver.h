@@ -39,6 +39,7 @@ struct server_conf {
 	int		   state_records;
 	int		   shutdown_grace;
 	char		   external_address[INET6_ADDRSTRLEN];
+	struct conf_listen metrics_listen;
 	struct conf_listen tracker_listen;
 	int		   member_ttl;
 	int		   max_group_members;
@@ -108,8 +109,16 @@ int  listeners_open(const struct server_conf *, const struct listeners *,
 void listeners_close_unused(struct listeners *, const struct listeners *);
 void listeners_close(struct listeners *);
 
+/* metrics.c */
+int  metrics_bind(const struct server_conf *, char *, size_t);
+void metrics_start(struct event_base *, struct state *);
+void metrics_close_in_worker(void);
+void metrics_retire_slot(struct state_slot *);
+
 /* master.c */
-int master_run(const char *, int, struct server_conf *, int);
+int  master_slot_live(int);
+void master_worker_counts(int *);
+int  master_run(const char *, int, struct server_conf *, int);
 
 /* proc.c */
 pid_t proc_spawn(const struct role *, struct worker *, pid_t, uid_t, gid_t,

@@ -32,6 +32,8 @@ const struct conf_key server_conf_keys[] = {
 	INT(state_records, 64, 16 * 1024 * 1024), "65536"},
     {"server", "shutdown_grace", CONF_INT, INT(shutdown_grace, 0, 3600), "10"},
     {"server", "external_address", CONF_STR, STR(external_address), ""},
+    {"server", "metrics_listen", CONF_LISTEN, OFF(metrics_listen), 0, 0, 0,
+	CONF_PROTO_TCP, "127.0.0.1:9478"},
     {"tracker", "listen", CONF_LISTEN, OFF(tracker_listen), 0, 0, 0, UDP_TCP,
 	"0.0.0.0:3478 [::]:3478"},
     {"tracker", "workers", CONF_INT, INT(tracker_workers, 0, WORKERS_MAX), "2"},

@@ -59,13 +59,14 @@ alive() { kill -0 "$1" 2>/dev/null; }
 dead() { ! kill -0 "$1" 2>/dev/null; }
 wait_gone() { wait_for "${2:-50}" dead "$1"; }
 
-# Ports: a random block of five, so parallel test runs do not meet.
+# Ports: a random block of six, so parallel test runs do not meet.
 pick_ports() {
 	local base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 	TRACKER_PORT=$base
 	N4_PORT=$((base + 1))
 	NAMED_PORT=$((base + 2))
 	RELAY_PORT=$((base + 3))
+	METRICS_PORT=$((base + 5))
 }
 
 # write_conf FILE [extra lines...]: a config on loopback, v4 and v6.
@@ -75,6 +76,7 @@ write_conf() {
 	cat >"$f" <<CONF
 [server]
 pidfile = $T/natserver.pid
+metrics_listen = 127.0.0.1:$METRICS_PORT
 [tracker]
 listen = 127.0.0.1:$TRACKER_PORT [::1]:$TRACKER_PORT
 workers = ${TRACKER_WORKERS:-2}
@@ -138,4 +140,14 @@ count_workers() {
 # has_workers KIND N: exactly N workers of KIND run.
 has_workers() {
 	[ "$(count_workers "$1")" -eq "$2" ]
+}
+
+# metric NAME{LABELS}: its value from the metrics page, or nothing.
+metric() {
+	local page
+	exec 5<>"/dev/tcp/127.0.0.1/$METRICS_PORT" || return 1
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5
+	page=$(timeout 5 cat <&5)
+	exec 5<&-
+	printf '%s\n' "$page" | awk -v m="$1" '$1 == m { print $2 }'
 }

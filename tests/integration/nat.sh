@@ -44,3 +44,12 @@ out=$("$PROBE" 127.0.0.1 "$TRACKER_PORT" 2000 '//bogus') || fail "//bogus"
 nat_ok || fail "tracker stopped answering after junk"
 [ "$(workers tracker)" = "$before" ] || fail "a tracker worker died on junk"
 pass "junk dropped, workers alive"
+
+# Dropped and counted: five junk datagrams at the tracker, one at the
+# rendezvous port, one unknown request answered with an error.
+[ "$(metric 'natkit_drops_junk_total{kind="tracker"}')" = 5 ] ||
+    fail "tracker junk count: $(metric 'natkit_drops_junk_total{kind="tracker"}')"
+[ "$(metric 'natkit_drops_junk_total{kind="rendezvous"}')" = 1 ] ||
+    fail "rendezvous junk count"
+[ "$(metric 'natkit_errors_total{kind="tracker"}')" = 1 ] || fail "error count"
+pass "junk counted in the metrics"

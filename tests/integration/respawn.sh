@@ -32,6 +32,13 @@ for delay in 250 500 1000; do
 	wait_for 50 new_worker || fail "not respawned after $delay ms"
 done
 pass "back-off 250, 500, 1000 ms"
+# The dead workers' counts are not lost: the requests answered so far.
+before=$(metric 'natkit_requests_total{kind="tracker"}')
+nat_ok >/dev/null
+after=$(metric 'natkit_requests_total{kind="tracker"}')
+[ "$before" -ge 3 ] && [ "$after" -gt "$before" ] ||
+    fail "request counts $before then $after"
+pass "counters kept across respawns ($before, $after)"
 # Other kinds were not touched.
 has_workers rendezvous 1 && has_workers relay 1 || fail "other workers died"
 

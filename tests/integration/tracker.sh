@@ -91,6 +91,9 @@ out=$("$NATCLIENT" -s "127.0.0.1:$TRACKER_PORT" trackers)
 [ "$(echo "$out" | wc -l)" -eq 10 ] || fail "trackers: $out"
 echo "$out" | grep -qx "192.0.2.10:3478" || fail "trackers: $out"
 pass "tracker list and its rate limit"
+n=$(metric 'natkit_drops_ratelimit_total{kind="tracker"}')
+[ "$n" = 2 ] || fail "$n rate-limited requests counted, not 2"
+pass "rate limits counted"
 first=$MASTER
 first_port=$TRACKER_PORT
 first_log=$T/log

@@ -16,6 +16,11 @@ has_workers tracker 3 || fail "$(count_workers tracker) tracker workers, not 3"
 has_workers rendezvous 2 || fail "$(count_workers rendezvous) rendezvous workers"
 has_workers relay 1 || fail "$(count_workers relay) relay workers, not 1"
 pass "master, 3 tracker, 2 rendezvous, 1 relay workers"
+[ "$(metric 'natkit_workers{kind="tracker"}')" = 3 ] &&
+    [ "$(metric 'natkit_workers{kind="rendezvous"}')" = 2 ] ||
+    fail "metrics: workers"
+[ -n "$(metric natkit_table_slots)" ] || fail "metrics: table"
+pass "metrics page"
 
 # Relayed connections need two descriptors each.
 w=$(workers relay)

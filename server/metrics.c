@@ -1,0 +1,229 @@
+/*
+ * Prometheus text on server.metrics_listen (loopback by default), served
+ * by the master.  The master parses no network input: it writes the page
+ * as soon as a connection is accepted, whatever the client asks, and
+ * then only discards what the client sent until it closes.
+ *
+ * Worker counters live in the state segment, one slot per worker; those
+ * of slots that were retired are kept in metrics_retired[kind] so that
+ * every counter only grows.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "natserver.h"
+
+#define METRICS_PAGE_MAX (64 * 1024)
+#define METRICS_DRAIN_S	 2
+
+static uint64_t	     metrics_retired[WORKER_KINDS][STAT_MAX];
+static struct state *metrics_state;
+static int	     metrics_fds[CONF_LISTEN_MAX];
+static int	     metrics_nfds;
+
+static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
+    "tracker", "named", "n4", "relay_port", "bucket"};
+
+struct metrics_conn {
+	struct event *ev;
+	int	      fd;
+};
+
+/* A slot is handed to another worker: keep what it counted. */
+void
+metrics_retire_slot(struct state_slot *slot)
+{
+	int c;
+
+	if (slot->kind < 0 || slot->kind >= WORKER_KINDS)
+		return;
+	for (c = 0; c < STAT_MAX; c++)
+		metrics_retired[slot->kind][c] += slot->counter[c];
+	memset(slot->counter, 0, sizeof(slot->counter));
+}
+
+/* The page: per kind counters, worker counts, the table's figures. */
+static size_t
+metrics_page(char *buf, size_t max, const int *workers)
+{
+	struct table_stats ts;
+	uint64_t	   sum[WORKER_KINDS][STAT_MAX];
+	size_t		   off = 0;
+	int		   i, k, c;
+
+	memcpy(sum, metrics_retired, sizeof(sum));
+	for (i = 0; i < STATE_SLOTS_MAX; i++) {
+		struct state_slot *s = &metrics_state->slots[i];
+
+		if (s->kind < 0 || s->kind >= WORKER_KINDS ||
+		    !master_slot_live(i))
+			continue;
+		for (c = 0; c < STAT_MAX; c++)
+			sum[s->kind][c] += s->counter[c];
+	}
+#define OUT(...)                                                               \
+	do {                                                                   \
+		int n_ = snprintf(buf + off, max - off, __VA_ARGS__);          \
+		if (n_ > 0 && (size_t)n_ < max - off)                          \
+			off += (size_t)n_;                                     \
+	} while (0)
+	for (c = 0; c < STAT_MAX; c++) {
+		OUT("# TYPE natkit_%s_total counter\n", stat_name(c));
+		for (k = 0; k < WORKER_KINDS; k++)
+			OUT("natkit_%s_total{kind=\"%s\"} %llu\n", stat_name(c),
+			    roles[k].name, (unsigned long long)sum[k][c]);
+	}
+	OUT("# TYPE natkit_workers gauge\n");
+	for (k = 0; k < WORKER_KINDS; k++)
+		OUT("natkit_workers{kind=\"%s\"} %d\n", roles[k].name,
+		    workers[k]);
+	table_stats(metrics_state->table, &ts);
+	OUT("# TYPE natkit_table_records gauge\n");
+	for (k = 1; k < TABLE_KIND_MAX; k++)
+		OUT("natkit_table_records{type=\"%s\"} %llu\n",
+		    table_kind_names[k], (unsigned long long)ts.count[k]);
+	OUT("# TYPE natkit_table_slots gauge\nnatkit_table_slots %u\n",
+	    table_slots(metrics_state->table));
+	OUT("# TYPE natkit_table_evicted_total counter\n"
+	    "natkit_table_evicted_total %llu\n",
+	    (unsigned long long)ts.evicted);
+	OUT("# TYPE natkit_table_refused_total counter\n"
+	    "natkit_table_refused_total %llu\n",
+	    (unsigned long long)ts.refused);
+	OUT("# TYPE natkit_table_expired_total counter\n"
+	    "natkit_table_expired_total %llu\n",
+	    (unsigned long long)ts.expired);
+	OUT("# TYPE natkit_table_torn_total counter\n"
+	    "natkit_table_torn_total %llu\n",
+	    (unsigned long long)ts.torn);
+	OUT("# TYPE natkit_table_recovered_total counter\n"
+	    "natkit_table_recovered_total %llu\n",
+	    (unsigned long long)ts.recovered);
+#undef OUT
+	return off;
+}
+
+/* Discard what the client sent; close at its end or after a while. */
+static void
+metrics_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics_conn *mc = arg;
+	char		     buf[4096];
+	ssize_t		     n;
+
+	if (what & EV_READ) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 || (n == -1 && errno == EAGAIN))
+			return;
+	}
+	event_free(mc->ev);
+	close(mc->fd);
+	free(mc);
+}
+
+static void
+metrics_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct event_base   *base = arg;
+	struct timeval	     drain = {METRICS_DRAIN_S, 0};
+	struct metrics_conn *mc;
+	char		    *page;
+	char		     head[128];
+	size_t		     n;
+	int		     fd, workers[WORKER_KINDS];
+
+	(void)what;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		return;
+	if ((page = malloc(METRICS_PAGE_MAX)) == NULL ||
+	    (mc = calloc(1, sizeof(*mc))) == NULL) {
+		free(page);
+		close(fd);
+		return;
+	}
+	master_worker_counts(workers);
+	n = metrics_page(page, METRICS_PAGE_MAX, workers);
+	snprintf(head, sizeof(head),
+	    "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	    n);
+	/* Both fit the socket's send buffer of a fresh connection. */
+	if (send(fd, head, strlen(head), MSG_NOSIGNAL) == -1 ||
+	    send(fd, page, n, MSG_NOSIGNAL) == -1)
+		log_debug("metrics: %s", strerror(errno));
+	free(page);
+	shutdown(fd, SHUT_WR);
+	mc->fd = fd;
+	mc->ev =
+	    event_new(base, fd, EV_READ | EV_PERSIST, metrics_drain_cb, mc);
+	if (mc->ev == NULL || event_add(mc->ev, &drain) == -1) {
+		close(fd);
+		free(mc);
+	}
+}
+
+/* Bind server.metrics_listen, before daemonizing; errors name the address. */
+int
+metrics_bind(const struct server_conf *c, char *err, size_t errlen)
+{
+	int i, on = 1;
+
+	for (i = 0; i < c->metrics_listen.n; i++) {
+		const struct addr *a = &c->metrics_listen.v[i].addr;
+		char		   s[ADDR_STRLEN];
+		int		   fd;
+
+		fd = socket(addr_family(a),
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
+			-1 ||
+		    bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1 ||
+		    listen(fd, 16) == -1) {
+			snprintf(err, errlen,
+			    "cannot listen on tcp %s (metrics): %s",
+			    addr_format(a, s, sizeof(s)), strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		metrics_fds[metrics_nfds++] = fd;
+	}
+	return 0;
+}
+
+/* Serve the bound sockets from the master's loop. */
+void
+metrics_start(struct event_base *base, struct state *st)
+{
+	struct event *ev;
+	int	      i;
+
+	metrics_state = st;
+	for (i = 0; i < metrics_nfds; i++) {
+		ev = event_new(base, metrics_fds[i], EV_READ | EV_PERSIST,
+		    metrics_accept_cb, base);
+		if (ev == NULL || event_add(ev, NULL) == -1)
+			fatalx("cannot watch the metrics socket");
+	}
+}
+
+/* In a new worker: the metrics sockets are the master's. */
+void
+metrics_close_in_worker(void)
+{
+	int i;
+
+	for (i = 0; i < metrics_nfds; i++)
+		close(metrics_fds[i]);
+	metrics_nfds = 0;
+}
