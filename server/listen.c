@@ -1,8 +1,12 @@
 /*
- * The master binds every listening socket before it forks.  Workers of one
- * kind share each socket, so what the kernel has queued on it survives the
- * death of any one worker.  On reload, sockets whose address did not change
- * are kept open, so nothing queued on them is lost either.
+ * The master binds every listening socket before it forks and keeps them
+ * open, so what the kernel has queued on one survives the death of a
+ * worker.  Most sockets are shared by all workers of their kind.  The
+ * tracker's UDP addresses instead get one SO_REUSEPORT socket per worker
+ * (its "shard", by worker ordinal): the kernel spreads clients over them
+ * and no two workers wake for one datagram; a respawned worker takes its
+ * ordinal's socket over and drains its queue.  On reload, sockets whose
+ * address (and shard) did not change are kept open.
  */
 #include "config.h"
 
@@ -20,7 +24,7 @@
 #define LISTEN_BACKLOG 1024
 
 static int listeners_add(struct listeners *, const struct listeners *, int, int,
-    const struct conf_listen *, char *, size_t);
+    const struct conf_listen *, int, char *, size_t);
 static int listener_bind(struct listener *, char *, size_t);
 static int listener_same(const struct listener *, const struct listener *);
 
@@ -34,7 +38,7 @@ static int
 listener_same(const struct listener *a, const struct listener *b)
 {
 	return a->kind == b->kind && a->use == b->use && a->type == b->type &&
-	    addr_equal(&a->addr, &b->addr);
+	    a->shard == b->shard && addr_equal(&a->addr, &b->addr);
 }
 
 /*
@@ -61,6 +65,9 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 	if (l->type == SOCK_STREAM &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
+	if (l->shard >= 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
 	if (addr_family(&l->addr) == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
@@ -86,48 +93,101 @@ fail:
 	return -1;
 }
 
-/* Add the sockets of one listen key, reusing those open in old. */
+/*
+ * Is a UDP address free?  SO_REUSEPORT would let a second natserver of the
+ * same user join the port unnoticed, so a fresh address is first bound
+ * once without it.
+ */
+static int
+listener_probe(const struct listener *l, char *err, size_t errlen)
+{
+	struct listener probe = *l;
+
+	probe.shard = -1;
+	if (listener_bind(&probe, err, errlen) == -1)
+		return -1;
+	if (probe.fd != -1)
+		close(probe.fd);
+	return 0;
+}
+
+/* Does old hold any socket for this address, whatever its shard? */
+static int
+listeners_hold(const struct listeners *old, const struct listener *l)
+{
+	int j;
+
+	for (j = 0; old != NULL && j < old->n; j++)
+		if (old->v[j].kind == l->kind && old->v[j].type == l->type &&
+		    old->v[j].fd != -1 && addr_equal(&old->v[j].addr, &l->addr))
+			return 1;
+	return 0;
+}
+
+/* Add one socket, reusing the one open in old; -1 on error. */
+static int
+listeners_add_one(struct listeners *ls, const struct listeners *old,
+    const struct listener *want, char *err, size_t errlen)
+{
+	struct listener *l;
+	int		 j, r;
+
+	if (ls->n == LISTENERS_MAX) {
+		snprintf(err, errlen, "more than %d listening sockets",
+		    LISTENERS_MAX);
+		return -1;
+	}
+	l = &ls->v[ls->n];
+	*l = *want;
+	l->fd = -1;
+	for (j = 0; old != NULL && j < old->n; j++)
+		if (listener_same(&old->v[j], l))
+			l->fd = old->v[j].fd;
+	if (l->fd == -1 && (r = listener_bind(l, err, errlen)) != 0)
+		return r == 1 ? 0 : -1;
+	ls->n++;
+	return 0;
+}
+
+/*
+ * Add the sockets of one listen key.  With shards > 0 each UDP address
+ * gets that many SO_REUSEPORT sockets, one per worker ordinal.
+ */
 static int
 listeners_add(struct listeners *ls, const struct listeners *old, int kind,
-    int use, const struct conf_listen *cl, char *err, size_t errlen)
+    int use, const struct conf_listen *cl, int shards, char *err, size_t errlen)
 {
 	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
-	int		 i, t, j;
+	struct listener	 want;
+	int		 i, t, k, n;
 
+	memset(&want, 0, sizeof(want));
+	want.kind = kind;
+	want.use = use;
+	want.alt = -1;
 	for (i = 0; i < cl->n; i++) {
 		for (t = 0; t < 2; t++) {
-			struct listener *l;
 			int proto = types[t] == SOCK_DGRAM ? CONF_PROTO_UDP
 							   : CONF_PROTO_TCP;
 
 			if ((cl->v[i].protos & proto) == 0)
 				continue;
-			if (ls->n == LISTENERS_MAX) {
-				snprintf(err, errlen,
-				    "more than %d listening "
-				    "sockets",
-				    LISTENERS_MAX);
+			want.type = types[t];
+			want.addr = cl->v[i].addr;
+			n = types[t] == SOCK_DGRAM && shards > 0 ? shards : 1;
+			want.shard = -1;
+			if (types[t] == SOCK_DGRAM && shards > 0 &&
+			    !listeners_hold(old, &want) &&
+			    listener_probe(&want, err, errlen) == -1)
 				return -1;
-			}
-			l = &ls->v[ls->n];
-			l->kind = kind;
-			l->use = use;
-			l->type = types[t];
-			l->addr = cl->v[i].addr;
-			l->fd = -1;
-			l->alt = -1;
-			for (j = 0; old != NULL && j < old->n; j++)
-				if (listener_same(&old->v[j], l))
-					l->fd = old->v[j].fd;
-			if (l->fd == -1) {
-				int r = listener_bind(l, err, errlen);
-
-				if (r == -1)
+			for (k = 0; k < n; k++) {
+				want.shard =
+				    types[t] == SOCK_DGRAM && shards > 0 ? k
+									 : -1;
+				if (listeners_add_one(ls, old, &want, err,
+					errlen) == -1)
 					return -1;
-				if (r == 1)
-					continue;
 			}
-			ls->n++;
 		}
 	}
 	return 0;
@@ -156,17 +216,18 @@ listeners_open(const struct server_conf *c, const struct listeners *old,
 	memset(ls, 0, sizeof(*ls));
 	if ((c->tracker_workers > 0 &&
 		(listeners_add(ls, old, WORKER_TRACKER, LISTEN_TRACKER,
-		     &c->tracker_listen, err, errlen) == -1 ||
+		     &c->tracker_listen, c->tracker_workers, err,
+		     errlen) == -1 ||
 		    listeners_add(ls, old, WORKER_TRACKER, LISTEN_TRACKER,
-			&rfc5780, err, errlen) == -1)) ||
+			&rfc5780, c->tracker_workers, err, errlen) == -1)) ||
 	    (c->rendezvous_workers > 0 &&
 		(listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_N4,
-		     &c->n4_listen, err, errlen) == -1 ||
+		     &c->n4_listen, 0, err, errlen) == -1 ||
 		    listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_NAMED,
-			&c->named_listen, err, errlen) == -1)) ||
+			&c->named_listen, 0, err, errlen) == -1)) ||
 	    (c->relay_workers > 0 &&
 		listeners_add(ls, old, WORKER_RELAY, LISTEN_RELAY,
-		    &c->relay_listen, err, errlen) == -1)) {
+		    &c->relay_listen, 0, err, errlen) == -1)) {
 		listeners_close_unused(ls, old);
 		ls->n = 0;
 		return -1;

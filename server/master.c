@@ -43,6 +43,7 @@ struct master_slot {
 	pid_t		 pid;
 	int64_t		 started_ms;
 	int		 quick_deaths;
+	int		 ordinal;      /* 0..n-1 among its kind's workers */
 	int64_t		 retire_by_ms; /* SIGKILL after this, when retiring */
 	struct event	*timer;
 };
@@ -191,6 +192,7 @@ master_spawn(int i)
 	memset(&w, 0, sizeof(w));
 	w.kind = s->kind;
 	w.index = i;
+	w.ordinal = s->ordinal;
 	w.conf = &m.conf;
 	w.ls = &m.ls;
 	w.state = m.state;
@@ -217,6 +219,25 @@ master_spawn(int i)
 	    (long)pid);
 }
 
+/* The lowest ordinal no active worker of kind holds. */
+static int
+master_free_ordinal(int kind)
+{
+	int i, o;
+
+	for (o = 0;; o++) {
+		for (i = 0; i < STATE_SLOTS_MAX; i++)
+			if (m.slots[i].kind == kind &&
+			    m.slots[i].ordinal == o &&
+			    (m.slots[i].status == SLOT_RUNNING ||
+				m.slots[i].status == SLOT_WAITING ||
+				m.slots[i].status == SLOT_FAILED))
+				break;
+		if (i == STATE_SLOTS_MAX)
+			return o;
+	}
+}
+
 /* Start workers until every kind has as many as the config asks for. */
 static void
 master_fill(void)
@@ -240,6 +261,7 @@ master_fill(void)
 				continue;
 			m.slots[i].kind = kind;
 			m.slots[i].quick_deaths = 0;
+			m.slots[i].ordinal = master_free_ordinal(kind);
 			master_spawn(i);
 			have++;
 		}

@@ -15,7 +15,7 @@ struct event_base;
 /* Exit code of a worker that must not be respawned (as nginx's 2). */
 #define WORKER_EXIT_NORESPAWN 2
 #define WORKERS_MAX	      32 /* of one kind */
-#define LISTENERS_MAX	      64
+#define LISTENERS_MAX	      512
 
 enum worker_kind {
 	WORKER_TRACKER,
@@ -71,6 +71,7 @@ struct listener {
 	int	    fd;
 	int	    alt; /* RFC 5780 index (bit 0 other IP, bit 1 other
 			    port), or -1 */
+	int shard;	 /* the worker ordinal it serves, or -1: all */
 };
 
 struct listeners {
@@ -81,7 +82,8 @@ struct listeners {
 /* What a worker process is given. */
 struct worker {
 	int			  kind;
-	int			  index; /* state slot */
+	int			  index;   /* state slot */
+	int			  ordinal; /* 0..n-1 among its kind */
 	struct event_base	 *base;
 	const struct server_conf *conf;
 	struct listeners	 *ls;

@@ -86,7 +86,10 @@ proc_spawn(const struct role *r, struct worker *w, pid_t master, uid_t uid,
 	log_set_role(r->name);
 	proctitle_set("%s worker", r->name);
 	for (i = 0; i < w->ls->n; i++)
-		if (w->ls->v[i].kind != w->kind && w->ls->v[i].fd != -1) {
+		if ((w->ls->v[i].kind != w->kind ||
+			(w->ls->v[i].shard >= 0 &&
+			    w->ls->v[i].shard != w->ordinal)) &&
+		    w->ls->v[i].fd != -1) {
 			close(w->ls->v[i].fd);
 			w->ls->v[i].fd = -1;
 		}

@@ -130,6 +130,7 @@ tracker_register(struct worker *w, const struct tt_request *r,
 		return "group full";
 	/* The caller as stored comes first, with its own LAN addresses. */
 	n = tt_member_line(&me, 1, line, sizeof(line));
+	log_debug("registered %s in %s/%s", line, r->ns, r->group);
 	tracker_out_line(out, line, n);
 	gl.out = out;
 	gl.me = &me;

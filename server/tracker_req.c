@@ -60,7 +60,8 @@ tracker_rfc5780_init(struct worker *w)
 		struct listener *l = &w->ls->v[i];
 
 		if (l->kind == WORKER_TRACKER && l->type == SOCK_DGRAM &&
-		    l->alt >= 0 && l->fd != -1)
+		    l->alt >= 0 && l->fd != -1 &&
+		    (l->shard < 0 || l->shard == w->ordinal))
 			tracker_alt[l->alt] = l;
 	}
 }
