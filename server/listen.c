@@ -41,6 +41,19 @@ listener_same(const struct listener *a, const struct listener *b)
 	    a->shard == b->shard && addr_equal(&a->addr, &b->addr);
 }
 
+/* Bound to 0.0.0.0 or ::? */
+static int
+listener_wildcard(const struct listener *l)
+{
+	static const uint8_t any6[16];
+
+	if (addr_family(&l->addr) == AF_INET)
+		return ((const struct sockaddr_in *)&l->addr.ss)
+			   ->sin_addr.s_addr == INADDR_ANY;
+	return memcmp(&((const struct sockaddr_in6 *)&l->addr.ss)->sin6_addr,
+		   any6, 16) == 0;
+}
+
 /*
  * Open one socket: 0, 1 when skipped, or -1 with an error that names
  * protocol and address.
@@ -71,8 +84,12 @@ listener_bind(struct listener *l, char *err, size_t errlen)
 	if (addr_family(&l->addr) == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
-	/* Datagram servers learn which local address a request came to. */
-	if (l->type == SOCK_DGRAM &&
+	/*
+	 * On a wildcard address, datagram servers learn which local address
+	 * a request came to, and answer from it.  An explicit address needs
+	 * neither, and sending without pktinfo spares a route lookup.
+	 */
+	if (l->type == SOCK_DGRAM && listener_wildcard(l) &&
 	    (addr_family(&l->addr) == AF_INET
 		    ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on))
 		    : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,

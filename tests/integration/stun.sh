@@ -77,3 +77,23 @@ pass "STUN over TCP"
 # The workers took all of it.
 has_workers tracker 2 || fail "a tracker worker died"
 nat_ok || fail "not answering any more"
+
+# On a wildcard address the answer leaves from the address the request
+# came to (IP_PKTINFO): asked at 127.0.0.2, it answers from 127.0.0.2,
+# which the kernel alone would not pick for a reply to 127.0.0.1.
+kill -TERM "$MASTER"
+wait_gone "$MASTER" 100
+pick_ports
+write_conf "$T/natserver.conf"
+sed -i "s/^listen = 127.0.0.1:$TRACKER_PORT \[::1\]:$TRACKER_PORT\$/listen = 0.0.0.0:$TRACKER_PORT/" "$T/natserver.conf"
+grep -q "^listen = 0.0.0.0:$TRACKER_PORT\$" "$T/natserver.conf" || fail "config edit"
+"$NATSERVER" -d -c "$T/natserver.conf" >"$T/log" 2>&1 &
+MASTER=$!
+STARTED+=("$MASTER")
+wait_for 100 nat_ok || fail "wildcard server did not start"
+"$PROBE" -o 127.0.0.1 "$TRACKER_PORT" 2000 '//nat' 2>"$T/from" >/dev/null || fail "probe"
+grep -qx "from 127.0.0.1:$TRACKER_PORT" "$T/from" || fail "answered $(cat "$T/from")"
+"$PROBE" -o 127.0.0.2 "$TRACKER_PORT" 2000 '\x00\x01\x00\x00\x21\x12\xa4\x42abcdefghijkl' 2>"$T/from" >/dev/null ||
+    fail "probe 127.0.0.2"
+grep -qx "from 127.0.0.2:$TRACKER_PORT" "$T/from" || fail "asked at 127.0.0.2, answered $(cat "$T/from")"
+pass "wildcard address: answers leave from the address asked"
