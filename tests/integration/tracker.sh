@@ -50,6 +50,17 @@ echo "$out" | grep -qx "198.51.100.4:1004" ||
     fail "worker $w2 did not see worker $w1's member: $out"
 pass "workers share the group (worker $w1 stored, worker $w2 listed)"
 
+# IPv6: over UDP and TCP, the caller as [addr]:port.
+out=$("$PROBE" ::1 "$TRACKER_PORT" 2000 "//51pwn/P2P&E2E/natkit-v6-group/0/0")
+echo "$out" | grep -Eqx '\[::1\]:[0-9]+' || fail "v6 registration: '$out'"
+exec 3<>"/dev/tcp/::1/$TRACKER_PORT" || fail "v6 tcp"
+printf '//51pwn/P2P&E2E/natkit-v6-group/0/0\n' >&3
+read -r -t 5 a1 <&3; read -r -t 5 a2 <&3
+exec 3<&-
+echo "$a1" | grep -Eqx '\[::1\]:[0-9]+' || fail "v6 tcp registration: '$a1'"
+[ "$a2" = "$out" ] || fail "v6 tcp: the UDP member missing: '$a2'"
+pass "IPv6 registrations over UDP and TCP"
+
 # The group is full at 4 members.
 out=$(reg 198.51.100.5:1005 0)
 [ "$out" = "error: group full" ] || fail "5th member: '$out'"
