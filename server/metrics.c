@@ -93,21 +93,19 @@ metrics_page(char *buf, size_t max, const int *workers)
 		    table_kind_names[k], (unsigned long long)ts.count[k]);
 	OUT("# TYPE natkit_table_slots gauge\nnatkit_table_slots %u\n",
 	    table_slots(metrics_state->table));
-	OUT("# TYPE natkit_table_evicted_total counter\n"
-	    "natkit_table_evicted_total %llu\n",
-	    (unsigned long long)ts.evicted);
-	OUT("# TYPE natkit_table_refused_total counter\n"
-	    "natkit_table_refused_total %llu\n",
-	    (unsigned long long)ts.refused);
-	OUT("# TYPE natkit_table_expired_total counter\n"
-	    "natkit_table_expired_total %llu\n",
-	    (unsigned long long)ts.expired);
-	OUT("# TYPE natkit_table_torn_total counter\n"
-	    "natkit_table_torn_total %llu\n",
-	    (unsigned long long)ts.torn);
-	OUT("# TYPE natkit_table_recovered_total counter\n"
-	    "natkit_table_recovered_total %llu\n",
-	    (unsigned long long)ts.recovered);
+	{
+		const struct {
+			const char *name;
+			uint64_t    v;
+		} t[] = {{"evicted", ts.evicted}, {"refused", ts.refused},
+		    {"expired", ts.expired}, {"torn", ts.torn},
+		    {"recovered", ts.recovered}};
+
+		for (i = 0; i < (int)(sizeof(t) / sizeof(t[0])); i++)
+			OUT("# TYPE natkit_table_%s_total counter\n"
+			    "natkit_table_%s_total %llu\n",
+			    t[i].name, t[i].name, (unsigned long long)t[i].v);
+	}
 #undef OUT
 	return off;
 }

@@ -151,3 +151,15 @@ metric() {
 	exec 5<&-
 	printf '%s\n' "$page" | awk -v m="$1" '$1 == m { print $2 }'
 }
+
+# tcp_change_refused: a STUN CHANGE-REQUEST with flags over TCP gets 400.
+tcp_change_refused() {
+	local out
+	exec 4<>"/dev/tcp/127.0.0.1/$TRACKER_PORT" || return 1
+	printf '\x00\x01\x00\x08\x21\x12\xa4\x42abcdefghijkl\x00\x03\x00\x04\x00\x00\x00\x04' >&4
+	out=$(timeout 5 head -c 32 <&4 | od -An -tx1 | tr -d ' \n')
+	exec 4<&-
+	case $out in 0111*0009*0400*) return 0 ;; esac
+	echo "TCP change request answered '$out'"
+	return 1
+}

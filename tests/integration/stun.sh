@@ -67,11 +67,7 @@ printf '\x00\x01\x00\x00\x21\x12\xa4\x42abcdefghijkl' >&3
 out=$(timeout 5 head -c 2 <&3 | od -An -tx1 | tr -d ' \n')
 exec 3<&-
 [ "$out" = "0101" ] || fail "STUN over TCP: '$out'"
-exec 3<>"/dev/tcp/127.0.0.1/$TRACKER_PORT"
-printf '\x00\x01\x00\x08\x21\x12\xa4\x42abcdefghijkl\x00\x03\x00\x04\x00\x00\x00\x04' >&3
-out=$(timeout 5 head -c 32 <&3 | od -An -tx1 | tr -d ' \n')
-exec 3<&-
-case $out in 0111*0009*0400*) ;; *) fail "TCP change request: '$out'" ;; esac
+tcp_change_refused || fail "TCP CHANGE-REQUEST"
 pass "STUN over TCP"
 
 # The workers took all of it.
