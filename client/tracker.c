@@ -64,11 +64,13 @@ tracker_has(const struct members *m, const char *line)
 
 /*
  * Ask the tracker: over UDP, and again over TCP when the UDP answer was
- * cut short ("+more").  Fails on an error answer.
+ * cut short ("+more").  An error answer fails; so does no answer, unless
+ * keep_going, when it is reported and -1 returned.
  */
-static void
+static int
 tracker_ask(struct client_opts *o, int fd, const struct addr *srv,
-    const char *srvstr, const char *req, char *ans, size_t anslen, int tcp)
+    const char *srvstr, const char *req, char *ans, size_t anslen, int tcp,
+    int keep_going)
 {
 	int n;
 
@@ -77,6 +79,13 @@ tracker_ask(struct client_opts *o, int fd, const struct addr *srv,
 	else
 		n = client_udp_ask(fd, req, strlen(req), ans, anslen,
 		    o->timeout);
+	if (n == -1 && keep_going) {
+		fprintf(stderr,
+		    "natclient: no answer from %s: %s; trying "
+		    "again\n",
+		    srvstr, errno == ETIMEDOUT ? "timed out" : strerror(errno));
+		return -1;
+	}
 	if (n == -1)
 		client_fail(o, "no answer from %s: %s", srvstr,
 		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
@@ -85,7 +94,9 @@ tracker_ask(struct client_opts *o, int fd, const struct addr *srv,
 		client_fail(o, "%s answered '%s'", srvstr, ans);
 	}
 	if (!tcp && n >= 5 && strcmp(ans + n - 5, "+more") == 0)
-		tracker_ask(o, fd, srv, srvstr, req, ans, anslen, 1);
+		return tracker_ask(o, fd, srv, srvstr, req, ans, anslen, 1,
+		    keep_going);
+	return 0;
 }
 
 static json_t *
@@ -181,12 +192,13 @@ cmd_register(struct client_opts *o, int argc, char **argv)
 		client_fail(o, "out of memory");
 	tracker_request(o, argv[1], req, sizeof(req));
 	for (;;) {
-		tracker_ask(o, fd, &srv, srvstr, req, ans, TRACKER_ANSWER_MAX,
-		    0);
-		prev = cur;
-		tracker_split(ans, self, sizeof(self), &cur);
-		tracker_report(o, self, first);
-		first = 0;
+		if (tracker_ask(o, fd, &srv, srvstr, req, ans,
+			TRACKER_ANSWER_MAX, 0, !o->once) == 0) {
+			prev = cur;
+			tracker_split(ans, self, sizeof(self), &cur);
+			tracker_report(o, self, first);
+			first = 0;
+		}
 		if (o->once)
 			break;
 		/* The refresh also keeps the NAT mapping open. */
@@ -217,7 +229,7 @@ cmd_peers(struct client_opts *o, int argc, char **argv)
 	if ((ans = malloc(TRACKER_ANSWER_MAX)) == NULL)
 		client_fail(o, "out of memory");
 	tracker_request(o, argv[1], req, sizeof(req));
-	tracker_ask(o, -1, &srv, srvstr, req, ans, TRACKER_ANSWER_MAX, 1);
+	tracker_ask(o, -1, &srv, srvstr, req, ans, TRACKER_ANSWER_MAX, 1, 0);
 	tracker_split(ans, self, sizeof(self), &cur);
 	if (o->json)
 		client_print_json(json_pack("{s:s,s:s,s:o}", "group", argv[1],
@@ -244,8 +256,8 @@ cmd_trackers(struct client_opts *o, int argc, char **argv)
 	addr_format(&srv, srvstr, sizeof(srvstr));
 	if ((ans = malloc(TRACKER_ANSWER_MAX)) == NULL)
 		client_fail(o, "out of memory");
-	tracker_ask(o, -1, &srv, srvstr, "//tcksvr", ans, TRACKER_ANSWER_MAX,
-	    1);
+	tracker_ask(o, -1, &srv, srvstr, "//tcksvr", ans, TRACKER_ANSWER_MAX, 1,
+	    0);
 	tracker_split(ans, NULL, 0, &cur);
 	if (o->json)
 		client_print_json(
