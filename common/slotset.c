@@ -66,8 +66,8 @@ slotset_list(const struct slotset *s, slotset_fn fn, void *arg, int64_t now)
 
 /*
  * Add or refresh the member whose identity is the first identlen bytes
- * of val.  Returns its slot, or -1 with ENOSPC when the set is full (or
- * the table has no room), EINVAL when the value does not fit.
+ * of val.  Returns its slot, or -1 with ENOSPC when the set is full,
+ * ENOMEM when the table has no room, EINVAL when the value does not fit.
  */
 int
 slotset_put(const struct slotset *s, const void *val, size_t vallen,
@@ -88,8 +88,10 @@ slotset_put(const struct slotset *s, const void *val, size_t vallen,
 		for (i = 0; i < s->nslots; i++) {
 			if (table_update(s->table, s->kind, key,
 				slotset_key(s, i, key), slotset_claim_fn, &c,
-				ttl, now) == -1)
+				ttl, now) == -1) {
+				errno = ENOMEM;
 				return -1;
+			}
 			if (c.done)
 				return i;
 		}

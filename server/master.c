@@ -219,6 +219,14 @@ master_spawn(int i)
 	    (long)pid);
 }
 
+/* Does the slot count as one of its kind's workers (running or due)? */
+static int
+master_slot_active(const struct master_slot *s)
+{
+	return s->status == SLOT_RUNNING || s->status == SLOT_WAITING ||
+	    s->status == SLOT_FAILED;
+}
+
 /* The lowest ordinal no active worker of kind holds. */
 static int
 master_free_ordinal(int kind)
@@ -229,9 +237,7 @@ master_free_ordinal(int kind)
 		for (i = 0; i < STATE_SLOTS_MAX; i++)
 			if (m.slots[i].kind == kind &&
 			    m.slots[i].ordinal == o &&
-			    (m.slots[i].status == SLOT_RUNNING ||
-				m.slots[i].status == SLOT_WAITING ||
-				m.slots[i].status == SLOT_FAILED))
+			    master_slot_active(&m.slots[i]))
 				break;
 		if (i == STATE_SLOTS_MAX)
 			return o;
@@ -250,9 +256,7 @@ master_fill(void)
 		have = 0;
 		for (i = 0; i < STATE_SLOTS_MAX; i++)
 			if (m.slots[i].kind == kind &&
-			    (m.slots[i].status == SLOT_RUNNING ||
-				m.slots[i].status == SLOT_WAITING ||
-				m.slots[i].status == SLOT_FAILED))
+			    master_slot_active(&m.slots[i]))
 				have++;
 		for (i = 0; i < STATE_SLOTS_MAX &&
 		     have < server_conf_workers(&m.conf, kind);

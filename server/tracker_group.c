@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,9 @@
 #include "ratelimit.h"
 #include "slotset.h"
 #include "tracktext.h"
+
+_Static_assert(sizeof(struct tt_member) <= TABLE_VAL_MAX,
+    "a group member must fit one table record");
 
 /* The tracker list is one set with a fixed id. */
 static const uint8_t tracker_set_id[SLOTSET_ID_LEN] = "natkit/trackers";
@@ -127,7 +131,7 @@ tracker_register(struct worker *w, const struct tt_request *r,
 	slot = slotset_put(&set, &me, sizeof(me), sizeof(me.first),
 	    (int64_t)c->member_ttl * 1000, now);
 	if (slot == -1)
-		return "group full";
+		return errno == ENOSPC ? "group full" : "server full";
 	/* The caller as stored comes first, with its own LAN addresses. */
 	n = tt_member_line(&me, 1, line, sizeof(line));
 	log_debug("registered %s in %s/%s", line, r->ns, r->group);
