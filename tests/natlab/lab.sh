@@ -1,0 +1,169 @@
+# The NAT lab: real kernel NATs in network namespaces (shared/NATLAB.md).
+# Sourced by the lab tests after tests/integration/lib.sh.  Every name
+# carries a per-run prefix, and everything is removed on exit, also on
+# failure.  No namespace is linked to the root namespace: traffic stays
+# between the lab's own hosts.
+#
+#   core: routes between the sites (ip_forward), .254 in each site's /24
+#   srv:  203.0.113.1 and .2/24, runs natserver
+#   rA:   WAN 198.51.100.10/24, LAN bridge 10.1.0.1/24 -> hA 10.1.0.2
+#   rB:   WAN 192.0.2.20/24,    LAN bridge 10.2.0.1/24 -> hB 10.2.0.2
+#   lab_host rA hA2 10.1.0.3 adds a second host behind a router.
+#
+# LAB_FILTER=0 leaves out the routers' home-router input filter (it is on
+# by default; NATLAB.md says why it matters).
+
+: "${T:?source tests/integration/lib.sh first}"
+
+[ "$(id -u)" -eq 0 ] || skip "the NAT lab needs root"
+command -v ip >/dev/null || fail "ip (iproute2) missing"
+command -v nft >/dev/null || fail "nft (nftables) missing"
+
+LAB=nk$$x$RANDOM
+LAB_NS=()
+
+lab_cleanup() {
+	local ns
+	for ns in ${LAB_NS[@]+"${LAB_NS[@]}"}; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	cleanup
+}
+trap lab_cleanup EXIT
+
+# lab_in NS CMD...: run CMD in the lab namespace NS.
+lab_in() {
+	local ns=$LAB-$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+lab_ns() {
+	ip netns add "$LAB-$1" || fail "netns add $LAB-$1"
+	LAB_NS+=("$LAB-$1")
+	ip -n "$LAB-$1" link set lo up
+}
+
+# lab_link A IFA B IFB: a veth pair made inside A, its peer moved to B.
+lab_link() {
+	ip -n "$LAB-$1" link add "$2" type veth peer name "$4" netns "$LAB-$3" ||
+	    fail "veth $1:$2 - $3:$4"
+	ip -n "$LAB-$1" link set "$2" up
+	ip -n "$LAB-$3" link set "$4" up
+}
+
+# lab_host ROUTER HOST IP: a host on the router's LAN bridge.
+lab_host() {
+	local r=$1 h=$2 ip=$3
+	lab_ns "$h"
+	lab_link "$r" "p-$h" "$h" eth0
+	ip -n "$LAB-$r" link set "p-$h" master lan0
+	ip -n "$LAB-$h" addr add "$ip/24" dev eth0
+	ip -n "$LAB-$h" route add default via "${ip%.*}.1"
+}
+
+# lab_site ROUTER HOST WAN-IP WAN-NET LAN-NET: a router behind the core
+# and one host behind the router.
+lab_site() {
+	local r=$1 h=$2 wan=$3 wnet=$4 lnet=$5
+	lab_ns "$r"
+	lab_link core "c-$r" "$r" eth0
+	ip -n "$LAB-core" addr add "$wnet.254/24" dev "c-$r"
+	ip -n "$LAB-$r" addr add "$wan/24" dev eth0
+	ip -n "$LAB-$r" route add default via "$wnet.254"
+	lab_in "$r" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$LAB-$r" link add lan0 type bridge
+	ip -n "$LAB-$r" link set lan0 up
+	ip -n "$LAB-$r" addr add "$lnet.1/24" dev lan0
+	lab_host "$r" "$h" "$lnet.2"
+}
+
+# lab_up: the core, the server and two sites, no NAT yet.
+lab_up() {
+	lab_ns core
+	lab_in core sysctl -qw net.ipv4.ip_forward=1
+	lab_ns srv
+	lab_link core c-srv srv eth0
+	ip -n "$LAB-core" addr add 203.0.113.254/24 dev c-srv
+	ip -n "$LAB-srv" addr add 203.0.113.1/24 dev eth0
+	ip -n "$LAB-srv" addr add 203.0.113.2/24 dev eth0
+	ip -n "$LAB-srv" route add default via 203.0.113.254
+	lab_site rA hA 198.51.100.10 198.51.100 10.1.0
+	lab_site rB hB 192.0.2.20 192.0.2 10.2.0
+}
+
+# lab_nat ROUTER KIND [DELTA]: give the router one NAT behaviour (UDP):
+# full-cone, restricted-cone, port-restricted, symmetric-random,
+# symmetric-inc (ports +DELTA per new mapping), or none.
+lab_nat() {
+	local r=$1 kind=$2 delta=${3:-1} wan host ports i
+	wan=$(ip -n "$LAB-$r" -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')
+	host=$(ip -n "$LAB-$r" -4 -o addr show dev lan0 | awk '{ split($4, a, "/"); sub(/\.1$/, ".2", a[1]); print a[1] }')
+	{
+		# A home router's input filter (see NATLAB.md).
+		[ "${LAB_FILTER:-1}" = 0 ] ||
+		    printf '%s\n' \
+		    'table inet fw { chain input { type filter hook input priority 0; policy drop;' \
+		    '  ct state established,related accept; iif "lo" accept; iifname "lan0" accept; }' \
+		    '}'
+		case $kind in
+		none) ;;
+		port-restricted)
+			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
+			echo '  oifname "eth0" masquerade persistent; }'
+			echo '}' ;;
+		full-cone)
+			echo 'table ip nat {'
+			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" masquerade persistent; }'
+			echo " chain pre { type nat hook prerouting priority -100; iifname \"eth0\" udp dport 1024-65535 dnat to $host; }"
+			echo '}' ;;
+		restricted-cone)
+			echo 'table ip nat {'
+			echo ' set contacted { type ipv4_addr . inet_service; flags dynamic; timeout 5m; }'
+			echo ' chain outgoing { type filter hook forward priority 0; oifname "eth0" meta l4proto udp update @contacted { ip daddr . udp sport }; }'
+			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" masquerade persistent; }'
+			echo " chain pre { type nat hook prerouting priority -100; iifname \"eth0\" ip saddr . udp dport @contacted dnat to $host; }"
+			echo '}' ;;
+		symmetric-random)
+			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
+			echo '  oifname "eth0" masquerade random; }'
+			echo '}' ;;
+		symmetric-inc)
+			# numgen gives host byte order: map it (NATLAB.md).
+			ports=""
+			for i in $(seq 0 63); do
+				ports="$ports${ports:+, }$i : $((40000 + i * delta))"
+			done
+			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
+			echo "  oifname \"eth0\" meta l4proto udp snat to $wan : numgen inc mod 64 map { $ports }; }"
+			echo '}' ;;
+		*) fail "unknown NAT kind $kind" ;;
+		esac
+	} >"$T/nft-$r"
+	lab_in "$r" nft -f "$T/nft-$r" || fail "nft rules for $kind on $r: $(cat "$T/nft-$r")"
+}
+
+# lab_server [extra config lines...]: natserver in srv, RFC 5780 on both
+# IPs, logging to $T/lab-srv.log.
+lab_server() {
+	cat >"$T/lab.conf" <<CONF
+[server]
+pidfile = $T/lab.pid
+metrics_listen =
+[tracker]
+listen = 203.0.113.1:3478
+alternate_address = 203.0.113.2
+alternate_port = 3479
+workers = 2
+[rendezvous]
+workers = 0
+[relay]
+workers = 0
+CONF
+	lab_in srv "$NATSERVER" -d -c "$T/lab.conf" >"$T/lab-srv.log" 2>&1 &
+	STARTED+=("$!")
+	# From the router: its WAN address is routed, the hosts need NAT.
+	wait_for 100 lab_in rA "$NATCLIENT" --timeout 1 -s 203.0.113.1 nat ||
+	    fail "natserver in the lab does not answer: $(tail -5 "$T/lab-srv.log")"
+}
