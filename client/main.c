@@ -26,6 +26,7 @@ struct command {
 
 static const struct command commands[] = {
     {"nat", cmd_nat, "print the public address the server sees"},
+    {"nat-type", cmd_nat_type, "NAT mapping, filtering, port allocation"},
     {"register", cmd_register, "join a group and follow its members"},
     {"peers", cmd_peers, "list the other members of a group"},
     {"trackers", cmd_trackers, "list the federated trackers"},

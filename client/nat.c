@@ -56,7 +56,7 @@ nat_stun(struct client_opts *o, int fd, const char *srvstr, char *pub,
 
 	if (getrandom(tid, sizeof(tid), 0) != sizeof(tid))
 		client_fail(o, "getrandom: %s", strerror(errno));
-	len = stun_binding_request(tid, 1, req, sizeof(req));
+	len = stun_binding_request(tid, 0, 1, req, sizeof(req));
 	n = client_udp_ask(fd, req, len, ans, sizeof(ans), o->timeout);
 	if (n == -1)
 		client_fail(o, "no answer from %s: %s", srvstr,

@@ -42,6 +42,9 @@ void client_fail(const struct client_opts *, const char *, ...)
 /* nat.c */
 int cmd_nat(struct client_opts *, int, char **);
 
+/* nattype.c */
+int cmd_nat_type(struct client_opts *, int, char **);
+
 /* lan.c */
 size_t client_lan_field(char *, size_t);
 

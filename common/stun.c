@@ -301,20 +301,28 @@ stun_error(const struct stun_msg *m, int code, const char *reason, uint8_t *out,
 	return stun_finish(out, off, max, m->fingerprint);
 }
 
-/* A Binding request (RFC 8489) with id tid, optionally with FINGERPRINT. */
+/*
+ * A Binding request (RFC 8489) with id tid, optionally with FINGERPRINT,
+ * and with a CHANGE-REQUEST when change has STUN_CHANGE_* flags.
+ */
 size_t
-stun_binding_request(const uint8_t tid[12], int fingerprint, uint8_t *out,
-    size_t max)
+stun_binding_request(const uint8_t tid[12], int change, int fingerprint,
+    uint8_t *out, size_t max)
 {
 	struct stun_msg m;
+	uint8_t		flags[4] = {0, 0, 0, (uint8_t)change};
+	size_t		off;
 
 	if (max < STUN_HDR_LEN)
 		return 0;
 	memset(&m, 0, sizeof(m));
 	put32(m.tid, STUN_COOKIE);
 	memcpy(m.tid + 4, tid, 12);
-	return stun_finish(out, stun_header(&m, STUN_BINDING_REQUEST, out), max,
-	    fingerprint);
+	off = stun_header(&m, STUN_BINDING_REQUEST, out);
+	if (change != 0)
+		off = stun_attr(out, off, max, STUN_ATTR_CHANGE_REQUEST, flags,
+		    4);
+	return stun_finish(out, off, max, fingerprint);
 }
 
 /* Decode one address attribute value into ss; -1 when malformed. */
@@ -352,40 +360,39 @@ stun_decode_addr(const uint8_t *v, size_t len, const uint8_t *tid, int xor,
 }
 
 /*
- * The mapped address in a Binding success response to our request tid:
- * XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS.  0, or -1 when the message is
- * not such a response or is malformed.
+ * The address in attribute type of a Binding success response to our
+ * request tid.  0, or -1 when the message is not such a response, is
+ * malformed, or has no such attribute.
  */
 int
-stun_response_mapped(const uint8_t *p, size_t len, const uint8_t tid[12],
-    struct sockaddr_storage *ss)
+stun_response_addr(const uint8_t *p, size_t len, const uint8_t tid[12],
+    uint16_t type, struct sockaddr_storage *ss)
 {
-	uint8_t full[16];
-	size_t	off = STUN_HDR_LEN;
-	int	have = 0;
+	size_t off = STUN_HDR_LEN;
 
 	if (!stun_looks_like(p, len) || get16(p) != STUN_BINDING_SUCCESS ||
 	    get32(p + 4) != STUN_COOKIE || memcmp(p + 8, tid, 12) != 0)
 		return -1;
-	memcpy(full, p + 4, 16);
 	while (off + 4 <= len) {
-		uint16_t type = get16(p + off), alen = get16(p + off + 2);
+		uint16_t t = get16(p + off), alen = get16(p + off + 2);
 
 		if ((size_t)alen > len - off - 4)
 			return -1;
-		if (type == STUN_ATTR_XOR_MAPPED_ADDRESS) {
-			if (stun_decode_addr(p + off + 4, alen, full, 1, ss) ==
-			    -1)
-				return -1;
-			return 0;
-		}
-		if (type == STUN_ATTR_MAPPED_ADDRESS && !have) {
-			if (stun_decode_addr(p + off + 4, alen, full, 0, ss) ==
-			    -1)
-				return -1;
-			have = 1;
-		}
+		if (t == type)
+			return stun_decode_addr(p + off + 4, alen, p + 4,
+			    type == STUN_ATTR_XOR_MAPPED_ADDRESS, ss);
 		off += 4 + (size_t)((alen + 3) & ~3);
 	}
-	return have ? 0 : -1;
+	return -1;
+}
+
+/* The mapped address: XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS. */
+int
+stun_response_mapped(const uint8_t *p, size_t len, const uint8_t tid[12],
+    struct sockaddr_storage *ss)
+{
+	if (stun_response_addr(p, len, tid, STUN_ATTR_XOR_MAPPED_ADDRESS, ss) ==
+	    0)
+		return 0;
+	return stun_response_addr(p, len, tid, STUN_ATTR_MAPPED_ADDRESS, ss);
 }

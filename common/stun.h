@@ -67,7 +67,9 @@ size_t stun_binding_success(const struct stun_msg *, const struct sockaddr *,
     const struct stun_origin *, uint8_t *, size_t);
 size_t
 stun_error(const struct stun_msg *, int, const char *, uint8_t *, size_t);
-size_t stun_binding_request(const uint8_t[12], int, uint8_t *, size_t);
+size_t stun_binding_request(const uint8_t[12], int, int, uint8_t *, size_t);
+int    stun_response_addr(const uint8_t *, size_t, const uint8_t[12], uint16_t,
+       struct sockaddr_storage *);
 int    stun_response_mapped(const uint8_t *, size_t, const uint8_t[12],
        struct sockaddr_storage *);
 

@@ -123,7 +123,7 @@ main(int argc, char *argv[])
 		}
 		if (strcmp(kind, "stun") == 0) {
 			memset(tid, i, sizeof(tid));
-			s->reqlen = stun_binding_request(tid, 0,
+			s->reqlen = stun_binding_request(tid, 0, 0,
 			    (uint8_t *)s->req, sizeof(s->req));
 		} else if (strcmp(kind, "nat") == 0)
 			s->reqlen =

@@ -50,6 +50,13 @@ echo "$out" | grep -q "NAT with Endpoint Independent Mapping" || fail "natdiscov
 echo "$out" | grep -q "NAT with Endpoint Independent Filtering" || fail "natdiscovery -f: $out"
 pass "turnutils_natdiscovery: independent mapping and filtering"
 
+# natclient nat-type on loopback: no NAT, independent mapping and filtering.
+out=$("$NATCLIENT" -s "127.0.0.1:$TRACKER_PORT" nat-type) || fail "nat-type: $out"
+for want in "NAT type: no NAT" "mapping: EIM" "filtering: EIF" "port allocation: preserving"; do
+	echo "$out" | grep -qx "$want" || fail "nat-type: no '$want': $out"
+done
+pass "natclient nat-type: no NAT"
+
 # Over TCP a CHANGE-REQUEST with flags still gets 400.
 tcp_change_refused || fail "TCP CHANGE-REQUEST"
 pass "TCP CHANGE-REQUEST: 400"

@@ -74,6 +74,13 @@ pass "STUN over TCP"
 has_workers tracker 2 || fail "a tracker worker died"
 nat_ok || fail "not answering any more"
 
+# nat-type against a server without an alternate address says what it
+# could not test.
+out=$("$NATCLIENT" -s "127.0.0.1:$TRACKER_PORT" nat-type) || fail "nat-type: $out"
+echo "$out" | grep -q "^note: the server has no alternate address" || fail "nat-type: $out"
+echo "$out" | grep -qx "mapping: unknown" || fail "nat-type: $out"
+pass "nat-type without an alternate address"
+
 # On a wildcard address the answer leaves from the address the request
 # came to (IP_PKTINFO): asked at 127.0.0.2, it answers from 127.0.0.2,
 # which the kernel alone would not pick for a reply to 127.0.0.1.

@@ -35,7 +35,7 @@ find_attr(const uint8_t *p, size_t len, uint16_t type, uint16_t *alen)
 static size_t
 request_with(uint8_t *buf, const uint8_t *attrs, size_t alen, int cookie)
 {
-	size_t n = stun_binding_request(tid, 0, buf, 512);
+	size_t n = stun_binding_request(tid, 0, 0, buf, 512);
 
 	if (!cookie)
 		memset(buf + 4, 0x77, 4);
@@ -58,7 +58,7 @@ START_TEST(test_binding_roundtrip)
 	uint16_t		alen;
 	size_t			n;
 
-	n = stun_binding_request(tid, 1, req, sizeof(req));
+	n = stun_binding_request(tid, 0, 1, req, sizeof(req));
 	ck_assert_uint_eq(n, 28);
 	ck_assert_int_eq(stun_parse(req, n, &m), STUN_OK);
 	ck_assert(!m.classic);
@@ -109,7 +109,7 @@ START_TEST(test_ipv6_and_rfc5780)
 	other = src;
 	inet_pton(AF_INET6, "2001:db8::1", &local.sin6_addr);
 	inet_pton(AF_INET6, "2001:db8::2", &other.sin6_addr);
-	n = stun_binding_request(tid, 0, req, sizeof(req));
+	n = stun_binding_request(tid, 0, 0, req, sizeof(req));
 	ck_assert_int_eq(stun_parse(req, n, &m), STUN_OK);
 	ck_assert(!m.fingerprint);
 	n = stun_binding_success(&m, (struct sockaddr *)&src, &o, resp,
@@ -163,7 +163,7 @@ START_TEST(test_not_stun)
 {
 	uint8_t		req[512];
 	struct stun_msg m;
-	size_t		n = stun_binding_request(tid, 0, req, sizeof(req));
+	size_t		n = stun_binding_request(tid, 0, 0, req, sizeof(req));
 
 	ck_assert_int_eq(stun_parse((const uint8_t *)"//nat", 5, &m), STUN_NOT);
 	/* Truncated below the header. */
@@ -207,7 +207,7 @@ START_TEST(test_bad_bodies)
 	n = request_with(req, halfattr, 6, 1);
 	ck_assert_int_eq(stun_parse(req, n, &m), STUN_NOT);
 	/* A method other than Binding. */
-	n = stun_binding_request(tid, 0, req, sizeof(req));
+	n = stun_binding_request(tid, 0, 0, req, sizeof(req));
 	req[1] = 0x03;
 	ck_assert_int_eq(stun_parse(req, n, &m), STUN_BAD);
 	/* Indications and responses are not answered. */
@@ -224,7 +224,7 @@ START_TEST(test_fingerprint)
 	static const uint8_t after[] = {0x80, 0x22, 0, 4, 'a', 'b', 'c', 'd'};
 	uint8_t		     req[512];
 	struct stun_msg	     m;
-	size_t		     n = stun_binding_request(tid, 1, req, sizeof(req));
+	size_t n = stun_binding_request(tid, 0, 1, req, sizeof(req));
 
 	req[n - 1] ^= 0xff;
 	ck_assert_int_eq(stun_parse(req, n, &m), STUN_IGNORE);
@@ -277,13 +277,45 @@ START_TEST(test_unknown_attributes)
 }
 END_TEST
 
+/* The client's request with CHANGE-REQUEST, and OTHER-ADDRESS read back. */
+START_TEST(test_change_request_and_other)
+{
+	uint8_t			req[512], resp[512];
+	struct sockaddr_in	src = unit_v4("198.51.100.20", 1);
+	struct sockaddr_in	local = unit_v4("203.0.113.1", 3478);
+	struct sockaddr_in	other = unit_v4("203.0.113.2", 3479);
+	struct stun_origin	o = {(struct sockaddr *)&local,
+		 (struct sockaddr *)&other};
+	struct sockaddr_storage got;
+	struct stun_msg		m;
+	size_t			n;
+
+	n = stun_binding_request(tid, STUN_CHANGE_IP | STUN_CHANGE_PORT, 1, req,
+	    sizeof(req));
+	ck_assert_int_eq(stun_parse(req, n, &m), STUN_OK);
+	ck_assert_int_eq(m.change, STUN_CHANGE_IP | STUN_CHANGE_PORT);
+	n = stun_binding_success(&m, (struct sockaddr *)&src, &o, resp,
+	    sizeof(resp));
+	ck_assert_int_eq(stun_response_addr(resp, n, tid,
+			     STUN_ATTR_OTHER_ADDRESS, &got),
+	    0);
+	ck_assert(memcmp(&((struct sockaddr_in *)&got)->sin_addr,
+		      &other.sin_addr, 4) == 0);
+	ck_assert_int_eq(((struct sockaddr_in *)&got)->sin_port,
+	    other.sin_port);
+	ck_assert_int_eq(stun_response_addr(resp, n, tid,
+			     STUN_ATTR_CHANGED_ADDRESS, &got),
+	    -1);
+}
+END_TEST
+
 START_TEST(test_small_buffers)
 {
 	uint8_t		   req[512], resp[512];
 	struct sockaddr_in src = unit_v4("198.51.100.20", 1);
 	struct stun_origin o = {NULL, NULL};
 	struct stun_msg	   m;
-	size_t n = stun_binding_request(tid, 1, req, sizeof(req)), i;
+	size_t n = stun_binding_request(tid, 0, 1, req, sizeof(req)), i;
 
 	ck_assert_int_eq(stun_parse(req, n, &m), STUN_OK);
 	for (i = 0; i < 64; i++) {
@@ -292,7 +324,7 @@ START_TEST(test_small_buffers)
 
 		ck_assert(r == 0 || r <= i);
 	}
-	ck_assert_uint_eq(stun_binding_request(tid, 1, req, 19), 0);
+	ck_assert_uint_eq(stun_binding_request(tid, 0, 1, req, 19), 0);
 }
 END_TEST
 
@@ -302,7 +334,7 @@ START_TEST(test_random_input)
 	uint8_t			buf[600], good[64];
 	struct sockaddr_storage ss;
 	struct stun_msg		m;
-	size_t glen = stun_binding_request(tid, 1, good, sizeof(good)), n, i;
+	size_t glen = stun_binding_request(tid, 0, 1, good, sizeof(good)), n, i;
 	int    round;
 
 	srandom(42);
@@ -337,6 +369,7 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_bad_bodies);
 	tcase_add_test(tc, test_fingerprint);
 	tcase_add_test(tc, test_unknown_attributes);
+	tcase_add_test(tc, test_change_request_and_other);
 	tcase_add_test(tc, test_small_buffers);
 	tcase_add_test(tc, test_random_input);
 }

@@ -1,0 +1,272 @@
+/*
+ * natclient nat-type: NAT behaviour discovery (RFC 5780) against a
+ * natserver with an alternate address, plus the port-allocation pattern
+ * and hairpinning, which RFC 5780 leaves out.
+ *
+ * Mapping: Binding requests from one socket to the primary address, to
+ * the alternate IP and to the alternate IP and port; the same mapped
+ * address each time means endpoint-independent mapping.  Filtering: from
+ * a fresh socket, ask the server to answer from the other IP and port
+ * (EIF if it arrives), else from the other port only (ADF), else APDF.
+ * Allocation: fresh sockets, one after another, each asks the primary;
+ * mapped ports equal to the local ones are "preserving", ports stepping
+ * by a constant are "incrementing" by that step, anything else "random".
+ */
+#include "config.h"
+
+#include <sys/random.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "natclient.h"
+#include "stun.h"
+
+#define NT_TRIES       3
+#define NT_WAIT_MS     700
+#define NT_ALLOC_SOCKS 5
+
+/* A fresh unconnected UDP socket of the server's family. */
+static int
+nt_socket(const struct client_opts *o, int family)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		client_fail(o, "socket: %s", strerror(errno));
+	if (o->interface[0] != '\0' &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->interface,
+		(socklen_t)strlen(o->interface)) == -1)
+		client_fail(o, "interface %s: %s", o->interface,
+		    strerror(errno));
+	return fd;
+}
+
+/*
+ * One Binding request to `to` (with CHANGE-REQUEST flags), answered from
+ * anywhere: 0 with the mapped address (and OTHER-ADDRESS when asked and
+ * present), -1 when no answer came.
+ */
+static int
+nt_ask(int fd, const struct addr *to, int change, struct addr *mapped,
+    struct addr *other)
+{
+	uint8_t			req[64], ans[1024], tid[12];
+	struct sockaddr_storage ss;
+	struct pollfd		pfd = {fd, POLLIN, 0};
+	size_t			len;
+	ssize_t			n;
+	int			try;
+
+	if (getrandom(tid, sizeof(tid), 0) != sizeof(tid))
+		return -1;
+	len = stun_binding_request(tid, change, 1, req, sizeof(req));
+	for (try = 0; try < NT_TRIES; try++) {
+		if (sendto(fd, req, len, 0, (const struct sockaddr *)&to->ss,
+			to->len) == -1)
+			return -1;
+		while (poll(&pfd, 1, NT_WAIT_MS) == 1) {
+			n = recv(fd, ans, sizeof(ans), 0);
+			if (n <= 0 ||
+			    stun_response_mapped(ans, (size_t)n, tid, &ss) ==
+				-1)
+				continue;
+			addr_from_sa(mapped, (struct sockaddr *)&ss,
+			    ss.ss_family == AF_INET
+				? sizeof(struct sockaddr_in)
+				: sizeof(struct sockaddr_in6));
+			if (other != NULL &&
+			    stun_response_addr(ans, (size_t)n, tid,
+				STUN_ATTR_OTHER_ADDRESS, &ss) == 0)
+				addr_from_sa(other, (struct sockaddr *)&ss,
+				    ss.ss_family == AF_INET
+					? sizeof(struct sockaddr_in)
+					: sizeof(struct sockaddr_in6));
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* An address with another port. */
+static struct addr
+nt_with_port(const struct addr *a, uint16_t port)
+{
+	struct addr r = *a;
+
+	if (addr_family(&r) == AF_INET)
+		((struct sockaddr_in *)&r.ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&r.ss)->sin6_port = htons(port);
+	return r;
+}
+
+/* The local address a socket talks to the server from. */
+static void
+nt_local(const struct client_opts *o, const struct addr *srv, int fd,
+    struct addr *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t		len = sizeof(ss);
+	int			probe = nt_socket(o, addr_family(srv));
+	uint16_t		port;
+
+	/* The route's source address, from a connected probe socket. */
+	if (connect(probe, (const struct sockaddr *)&srv->ss, srv->len) == -1 ||
+	    getsockname(probe, (struct sockaddr *)&ss, &len) == -1)
+		client_fail(o, "no route to the server: %s", strerror(errno));
+	close(probe);
+	addr_from_sa(local, (struct sockaddr *)&ss, len);
+	len = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	port = ntohs(ss.ss_family == AF_INET
+		? ((struct sockaddr_in *)&ss)->sin_port
+		: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	*local = nt_with_port(local, port);
+}
+
+/* Port allocation over fresh sockets: preserving, incrementing, random. */
+static const char *
+nt_allocation(const struct client_opts *o, const struct addr *srv, int *delta)
+{
+	int	    ports[NT_ALLOC_SOCKS], preserved = 1, i, n = 0;
+	struct addr mapped, local;
+
+	for (i = 0; i < NT_ALLOC_SOCKS; i++) {
+		int fd = nt_socket(o, addr_family(srv));
+
+		if (nt_ask(fd, srv, 0, &mapped, NULL) == 0) {
+			nt_local(o, srv, fd, &local);
+			if (addr_port(&mapped) != addr_port(&local))
+				preserved = 0;
+			ports[n++] = addr_port(&mapped);
+		}
+		close(fd);
+	}
+	if (n < 3)
+		return "unknown";
+	if (preserved)
+		return "preserving";
+	*delta = ports[1] - ports[0];
+	for (i = 2; i < n; i++)
+		if (ports[i] - ports[i - 1] != *delta)
+			break;
+	if (i == n && *delta != 0 && abs(*delta) <= 64)
+		return "incrementing";
+	*delta = 0;
+	return "random";
+}
+
+/* Hairpinning: does a packet to our own public address come back to us? */
+static int
+nt_hairpin(const struct client_opts *o, int fd, const struct addr *mapped)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	char	      buf[64];
+	int	      other = nt_socket(o, addr_family(mapped)), got = 0, try;
+
+	for (try = 0; try < NT_TRIES && !got; try++) {
+		sendto(other, "natkit-hairpin", 14, 0,
+		    (const struct sockaddr *)&mapped->ss, mapped->len);
+		while (!got && poll(&pfd, 1, NT_WAIT_MS) == 1) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+			got = n == 14 && memcmp(buf, "natkit-hairpin", 14) == 0;
+		}
+	}
+	close(other);
+	return got;
+}
+
+int
+cmd_nat_type(struct client_opts *o, int argc, char **argv)
+{
+	struct addr srv, mapped, m2, m3, other, local, alt_ip, alt_both;
+	char	    srvstr[ADDR_STRLEN], pub[ADDR_STRLEN], line[160];
+	const char *mapping = "unknown", *filtering = "unknown", *name;
+	const char *alloc, *why = NULL;
+	int	    fd, fd2, delta = 0, hairpin, nat;
+
+	(void)argv;
+	if (argc != 1)
+		client_fail(o, "usage: natclient nat-type [-s HOST[:PORT]]");
+	client_resolve(o, CLIENT_PORT_TRACKER, &srv);
+	addr_format(&srv, srvstr, sizeof(srvstr));
+	fd = nt_socket(o, addr_family(&srv));
+	memset(&other, 0, sizeof(other));
+	if (nt_ask(fd, &srv, 0, &mapped, &other) == -1)
+		client_fail(o, "no answer from %s: timed out", srvstr);
+	addr_format(&mapped, pub, sizeof(pub));
+	nt_local(o, &srv, fd, &local);
+	nat = !addr_equal(&mapped, &local);
+
+	if (other.len == 0)
+		why = "the server has no alternate address (RFC 5780, "
+		      "tracker.alternate_address): mapping and filtering "
+		      "were not tested";
+	else {
+		alt_both = other;
+		alt_ip = nt_with_port(&other, addr_port(&srv));
+		if (nt_ask(fd, &alt_ip, 0, &m2, NULL) == -1)
+			why = "no answer from the alternate address";
+		else if (addr_equal(&m2, &mapped))
+			mapping = "EIM";
+		else if (nt_ask(fd, &alt_both, 0, &m3, NULL) == -1)
+			why = "no answer from the alternate address and port";
+		else
+			mapping = addr_equal(&m3, &m2) ? "ADM" : "APDM";
+		/* A fresh socket: the tests above opened filters. */
+		fd2 = nt_socket(o, addr_family(&srv));
+		if (nt_ask(fd2, &srv, 0, &m2, NULL) == 0)
+			filtering =
+			    nt_ask(fd2, &srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,
+				&m2, NULL) == 0
+			    ? "EIF"
+			    : nt_ask(fd2, &srv, STUN_CHANGE_PORT, &m2, NULL) ==
+				0
+			    ? "ADF"
+			    : "APDF";
+		close(fd2);
+	}
+	alloc = nt_allocation(o, &srv, &delta);
+	hairpin = nat ? nt_hairpin(o, fd, &mapped) : 1;
+	close(fd);
+
+	if (!nat)
+		name = "no NAT";
+	else if (strcmp(mapping, "EIM") != 0)
+		name =
+		    strcmp(mapping, "unknown") == 0 ? "unknown" : "symmetric";
+	else
+		name = strcmp(filtering, "EIF") == 0 ? "full cone"
+		    : strcmp(filtering, "ADF") == 0  ? "restricted cone"
+		    : strcmp(filtering, "APDF") == 0 ? "port-restricted cone"
+						     : "unknown";
+	if (o->json) {
+		json_t *obj = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:i,s:b}",
+		    "server", srvstr, "public", pub, "type", name, "nat", nat,
+		    "mapping", mapping, "filtering", filtering, "allocation",
+		    alloc, "delta", delta, "hairpin", hairpin);
+
+		if (why != NULL)
+			json_object_set_new(obj, "note", json_string(why));
+		client_print_json(obj);
+		return 0;
+	}
+	printf("NAT type: %s\npublic address: %s\nmapping: %s\nfiltering: %s\n",
+	    name, pub, mapping, filtering);
+	if (strcmp(alloc, "incrementing") == 0)
+		snprintf(line, sizeof(line), "incrementing by %d", delta);
+	else
+		snprintf(line, sizeof(line), "%s", alloc);
+	printf("port allocation: %s\nhairpinning: %s\n", line,
+	    hairpin ? "yes" : "no");
+	if (why != NULL)
+		printf("note: %s\n", why);
+	return 0;
+}

@@ -1,0 +1,47 @@
+# natclient nat-type behind each lab NAT: the verdict is the NAT that was
+# built (mapping, filtering, port allocation with the measured step,
+# hairpinning), and a host without NAT reports "no NAT".
+. "$TESTLIB"
+. "$LABLIB"
+
+lab_up
+lab_server
+
+nattype() { # nattype NS: natclient nat-type's answer in one line
+	lab_in "$1" "$NATCLIENT" --timeout 3 -s 203.0.113.1 nat-type |
+	    tr '\n' '|'
+}
+
+for case in \
+    "full-cone:1:full cone|EIM|EIF|preserving" \
+    "restricted-cone:1:restricted cone|EIM|ADF|preserving" \
+    "port-restricted:1:port-restricted cone|EIM|APDF|preserving" \
+    "symmetric-random:1:symmetric|APDM|APDF|random" \
+    "symmetric-inc:1:symmetric|APDM|APDF|incrementing by 1" \
+    "symmetric-inc:2:symmetric|APDM|APDF|incrementing by 2"; do
+	kind=${case%%:*}
+	rest=${case#*:}
+	delta=${rest%%:*}
+	IFS='|' read -r name mapping filtering alloc <<EOT
+${rest#*:}
+EOT
+	lab_in rA nft flush ruleset
+	lab_in rA conntrack -F 2>/dev/null
+	lab_nat rA "$kind" "$delta"
+	out=$(nattype hA) || fail "$kind: nat-type failed: $out"
+	for want in "NAT type: $name" "mapping: $mapping" "filtering: $filtering" \
+	    "port allocation: $alloc" "hairpinning: no" "public address: 198.51.100.10:"; do
+		case "|$out" in *"|$want"*) ;; *) fail "$kind (delta $delta): no '$want' in: $out" ;; esac
+	done
+	pass "$kind (delta $delta): $out"
+done
+
+# The router itself, without its NAT rules, has the public address.
+lab_in rA nft flush ruleset
+lab_in rA conntrack -F 2>/dev/null
+out=$(nattype rA) || fail "no NAT: $out"
+case "|$out" in *"|NAT type: no NAT|"*) ;; *) fail "router: $out" ;; esac
+out=$(lab_in rA "$NATCLIENT" --json -s 203.0.113.1 nat-type)
+echo "$out" | grep -q '"type":"no NAT","nat":false,"mapping":"EIM","filtering":"EIF"' ||
+    fail "--json: $out"
+pass "no NAT: $out"
