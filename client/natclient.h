@@ -26,6 +26,7 @@ int client_conf_load(struct client_opts *, const char *, int, char *, size_t);
 
 /* net.c */
 int client_resolve(const struct client_opts *, uint16_t, struct addr *);
+int client_udp_new(const struct client_opts *, int);
 int client_udp_socket(const struct client_opts *, const struct addr *);
 int client_udp_ask(int, const void *, size_t, char *, size_t, int);
 int client_tcp_ask(const struct client_opts *, const struct addr *,

@@ -31,22 +31,6 @@
 #define NT_WAIT_MS     700
 #define NT_ALLOC_SOCKS 5
 
-/* A fresh unconnected UDP socket of the server's family. */
-static int
-nt_socket(const struct client_opts *o, int family)
-{
-	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd == -1)
-		client_fail(o, "socket: %s", strerror(errno));
-	if (o->interface[0] != '\0' &&
-	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->interface,
-		(socklen_t)strlen(o->interface)) == -1)
-		client_fail(o, "interface %s: %s", o->interface,
-		    strerror(errno));
-	return fd;
-}
-
 /*
  * One Binding request to `to` (with CHANGE-REQUEST flags), answered from
  * anywhere: 0 with the mapped address (and OTHER-ADDRESS when asked and
@@ -113,7 +97,7 @@ nt_local(const struct client_opts *o, const struct addr *srv, int fd,
 {
 	struct sockaddr_storage ss;
 	socklen_t		len = sizeof(ss);
-	int			probe = nt_socket(o, addr_family(srv));
+	int			probe = client_udp_new(o, addr_family(srv));
 	uint16_t		port;
 
 	/* The route's source address, from a connected probe socket. */
@@ -138,7 +122,7 @@ nt_allocation(const struct client_opts *o, const struct addr *srv, int *delta)
 	struct addr mapped, local;
 
 	for (i = 0; i < NT_ALLOC_SOCKS; i++) {
-		int fd = nt_socket(o, addr_family(srv));
+		int fd = client_udp_new(o, addr_family(srv));
 
 		if (nt_ask(fd, srv, 0, &mapped, NULL) == 0) {
 			nt_local(o, srv, fd, &local);
@@ -168,7 +152,7 @@ nt_hairpin(const struct client_opts *o, int fd, const struct addr *mapped)
 {
 	struct pollfd pfd = {fd, POLLIN, 0};
 	char	      buf[64];
-	int	      other = nt_socket(o, addr_family(mapped)), got = 0, try;
+	int other = client_udp_new(o, addr_family(mapped)), got = 0, try;
 
 	for (try = 0; try < NT_TRIES && !got; try++) {
 		sendto(other, "natkit-hairpin", 14, 0,
@@ -197,7 +181,7 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 		client_fail(o, "usage: natclient nat-type [-s HOST[:PORT]]");
 	client_resolve(o, CLIENT_PORT_TRACKER, &srv);
 	addr_format(&srv, srvstr, sizeof(srvstr));
-	fd = nt_socket(o, addr_family(&srv));
+	fd = client_udp_new(o, addr_family(&srv));
 	memset(&other, 0, sizeof(other));
 	if (nt_ask(fd, &srv, 0, &mapped, &other) == -1)
 		client_fail(o, "no answer from %s: timed out", srvstr);
@@ -221,7 +205,7 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 		else
 			mapping = addr_equal(&m3, &m2) ? "ADM" : "APDM";
 		/* A fresh socket: the tests above opened filters. */
-		fd2 = nt_socket(o, addr_family(&srv));
+		fd2 = client_udp_new(o, addr_family(&srv));
 		if (nt_ask(fd2, &srv, 0, &m2, NULL) == 0)
 			filtering =
 			    nt_ask(fd2, &srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,

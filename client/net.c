@@ -45,19 +45,28 @@ client_resolve(const struct client_opts *o, uint16_t defport, struct addr *a)
 	return 0;
 }
 
-/* A UDP socket connected to the server, so only its answers arrive. */
+/* A UDP socket of family, bound to --interface when one is given. */
 int
-client_udp_socket(const struct client_opts *o, const struct addr *srv)
+client_udp_new(const struct client_opts *o, int family)
 {
 	int fd;
 
-	if ((fd = socket(addr_family(srv), SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		client_fail(o, "socket: %s", strerror(errno));
 	if (o->interface[0] != '\0' &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->interface,
 		(socklen_t)strlen(o->interface)) == -1)
 		client_fail(o, "interface %s: %s", o->interface,
 		    strerror(errno));
+	return fd;
+}
+
+/* A UDP socket connected to the server, so only its answers arrive. */
+int
+client_udp_socket(const struct client_opts *o, const struct addr *srv)
+{
+	int fd = client_udp_new(o, addr_family(srv));
+
 	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) == -1)
 		client_fail(o, "connect: %s", strerror(errno));
 	return fd;
