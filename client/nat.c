@@ -5,22 +5,12 @@
 #include "config.h"
 
 #include <sys/random.h>
-#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "natclient.h"
 #include "stun.h"
-
-/* Make an answer safe to print: no control bytes. */
-static void
-nat_sanitize(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!isprint((unsigned char)*s))
-			*s = '?';
-}
 
 /* Ask with //nat; the answer is the address as text. */
 static void
@@ -34,7 +24,7 @@ nat_text(struct client_opts *o, int fd, const char *srvstr, char *pub,
 	if (client_udp_ask(fd, "//nat", 5, ans, sizeof(ans), o->timeout) == -1)
 		client_fail(o, "no answer from %s: %s", srvstr,
 		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
-	nat_sanitize(ans);
+	client_sanitize(ans, 0);
 	if (strncmp(ans, "error: ", 7) == 0)
 		client_fail(o, "%s answered '%s'", srvstr, ans);
 	if (addr_parse(ans, 0, &a, &why) == -1)

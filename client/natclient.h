@@ -35,6 +35,7 @@ int client_tcp_ask(const struct client_opts *, const struct addr *,
 /* output.c */
 struct json_t;
 void client_print_json(struct json_t *);
+void client_sanitize(char *, int);
 void client_print(const struct client_opts *, const char *, ...)
     __attribute__((sentinel));
 void client_fail(const struct client_opts *, const char *, ...)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,15 +33,23 @@ client_print(const struct client_opts *o, const char *plain_key, ...)
 	}
 	va_end(ap);
 	if (o->json) {
-		char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-		if (s != NULL)
-			puts(s);
-		free(s);
-	} else if (plain != NULL)
+		client_print_json(obj);
+		return;
+	}
+	if (plain != NULL)
 		puts(plain);
 	json_decref(obj);
 	fflush(stdout);
+}
+
+/* Make a server's text safe for a terminal: no control bytes (lines
+ * keep their newlines when asked). */
+void
+client_sanitize(char *s, int lines)
+{
+	for (; *s != '\0'; s++)
+		if (!isprint((unsigned char)*s) && !(lines && *s == '\n'))
+			*s = '?';
 }
 
 /* Report a failure and exit 1; with --json as {"error": ...}. */
@@ -53,15 +62,8 @@ client_fail(const struct client_opts *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (o != NULL && o->json) {
-		json_t *obj = json_pack("{s:s}", "error", msg);
-		char   *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-
-		if (s != NULL)
-			puts(s);
-		free(s);
-		json_decref(obj);
-	}
+	if (o != NULL && o->json)
+		client_print_json(json_pack("{s:s}", "error", msg));
 	fprintf(stderr, "natclient: %s\n", msg);
 	exit(1);
 }

@@ -89,6 +89,7 @@ tracker_ask(struct client_opts *o, int fd, const struct addr *srv,
 	if (n == -1)
 		client_fail(o, "no answer from %s: %s", srvstr,
 		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
+	client_sanitize(ans, 1);
 	if (strncmp(ans, "error: ", 7) == 0) {
 		ans[strcspn(ans, "\r\n")] = '\0';
 		client_fail(o, "%s answered '%s'", srvstr, ans);

@@ -33,3 +33,14 @@ out=$("$NATCLIENT" --timeout 1 -s "127.0.0.1:$TRACKER_PORT" nat 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "no server: exit $rc"
 echo "$out" | grep -q "no answer from 127.0.0.1:$TRACKER_PORT: timed out" || fail "$out"
 pass "no server: timed out"
+
+# A tracker answer with terminal escapes: register prints it cleaned.
+fake '198.51.100.1:1\n\x1b[2J\x1b]0;owned\x07198.51.100.2:2'
+out=$("$NATCLIENT" --timeout 2 -s "127.0.0.1:$TRACKER_PORT" register --once natkit-bad-group 2>&1)
+rc=$?
+wait
+[ $rc -eq 0 ] || fail "register against the fake: exit $rc ($out)"
+printf '%s' "$out" | LC_ALL=C grep -q '[^[:print:][:space:]]' &&
+    fail "escape bytes passed to the terminal: $out"
+echo "$out" | grep -q '^+ ?\[2J?\]0;owned?198.51.100.2:2$' || fail "register printed: $out"
+pass "control bytes in tracker answers cleaned"
