@@ -121,6 +121,28 @@ addr_parse(const char *s, uint16_t defport, struct addr *a, const char **why)
 	return -1;
 }
 
+/* Exactly an IPv4 or IPv6 address, no port and no brackets; port 0. */
+int
+addr_parse_ip(const char *s, struct addr *a, const char **why)
+{
+	struct sockaddr_in  *sin = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		a->len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		a->len = sizeof(*sin6);
+		return 0;
+	}
+	*why = "not an IPv4 or IPv6 address";
+	return -1;
+}
+
 /* Copy a kernel-supplied address; IPv4 and IPv6 only. */
 int
 addr_from_sa(struct addr *a, const struct sockaddr *sa, socklen_t len)

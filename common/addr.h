@@ -19,6 +19,7 @@ struct addr {
 int
 addr_split(const char *, char *, size_t, uint16_t *, uint16_t, const char **);
 int	 addr_parse(const char *, uint16_t, struct addr *, const char **);
+int	 addr_parse_ip(const char *, struct addr *, const char **);
 int	 addr_from_sa(struct addr *, const struct sockaddr *, socklen_t);
 char	*addr_format(const struct addr *, char *, size_t);
 char	*addr_format_sa(const struct sockaddr *, char *, size_t);

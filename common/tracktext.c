@@ -140,17 +140,12 @@ tt_addr_list(const char *s, size_t len, const char *seps, int port,
 		}
 		memcpy(buf, s, (size_t)(q - s));
 		buf[q - s] = '\0';
-		if (port ? addr_parse(buf, 0, &a, &w) == -1
-			 : addr_parse(buf, 1, &a, &w) == -1 ||
-			    strchr(buf, ']') != NULL ||
-			    (strchr(buf, '.') != NULL &&
-				strchr(buf, ':') != NULL)) {
+		if ((port ? addr_parse(buf, 0, &a, &w)
+			  : addr_parse_ip(buf, &a, &w)) == -1) {
 			*why = "bad address";
 			return -1;
 		}
 		tt_addr_from_sa(&out[*n], (struct sockaddr *)&a.ss);
-		if (!port)
-			memset(out[*n].port, 0, 2);
 		(*n)++;
 		s = q + 1;
 	}

@@ -90,8 +90,7 @@ server_conf_check_rfc5780(const struct server_conf *c, char *err, size_t errlen,
 	if (c->alternate_address[0] == '\0' || c->alternate_port == 0)
 		why = "set both tracker.alternate_address and "
 		      "tracker.alternate_port";
-	else if (addr_parse(c->alternate_address, 1, &alt, &why) == -1 ||
-	    strchr(c->alternate_address, ']') != NULL)
+	else if (addr_parse_ip(c->alternate_address, &alt, &why) == -1)
 		why = "tracker.alternate_address is not an IP address";
 	else if (c->tracker_listen.n == 0 ||
 	    addr_family(p) != addr_family(&alt))
@@ -154,8 +153,7 @@ server_conf_load(struct server_conf *c, const char *path, int must_exist,
 		struct addr a;
 		const char *why;
 
-		if (addr_parse(c->external_address, 1, &a, &why) == -1 ||
-		    strchr(c->external_address, ']') != NULL) {
+		if (addr_parse_ip(c->external_address, &a, &why) == -1) {
 			snprintf(err, errlen,
 			    "%s: server.external_address: "
 			    "not an IP address: '%s'",

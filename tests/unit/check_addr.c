@@ -111,6 +111,26 @@ START_TEST(test_split_names)
 }
 END_TEST
 
+/* A bare address: no port, no brackets. */
+START_TEST(test_bare_ip)
+{
+	static const char *bad[] = {"1.2.3.4:5", "[::1]", "[::1]:5", "host", "",
+	    "1.2.3", "::1:", "300.1.1.1"};
+	struct addr	   a;
+	const char	  *why;
+	size_t		   i;
+
+	ck_assert_int_eq(addr_parse_ip("192.0.2.7", &a, &why), 0);
+	ck_assert_int_eq(addr_family(&a), AF_INET);
+	ck_assert_uint_eq(addr_port(&a), 0);
+	ck_assert_int_eq(addr_parse_ip("2001:db8::7", &a, &why), 0);
+	ck_assert_int_eq(addr_family(&a), AF_INET6);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(addr_parse_ip(bad[i], &a, &why) == -1,
+		    "accepted '%s'", bad[i]);
+}
+END_TEST
+
 START_TEST(test_equal)
 {
 	struct addr a, b, c;
@@ -135,6 +155,7 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_junk);
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_split_names);
+	tcase_add_test(tc, test_bare_ip);
 	tcase_add_test(tc, test_equal);
 }
 
