@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"register", cmd_register, "join a group and follow its members"},
     {"peers", cmd_peers, "list the other members of a group"},
     {"trackers", cmd_trackers, "list the federated trackers"},
+    {"punch", cmd_punch, "N4 hole punching (n4.py's protocol)"},
     {NULL, NULL, NULL},
 };
 
@@ -41,7 +42,10 @@ static const struct option longopts[] = {
     {"once", no_argument, NULL, 'O'},
     {"interval", required_argument, NULL, 'N'},
     {"public", required_argument, NULL, 'P'},
-    {"ns", required_argument, NULL, 'n'},
+    {"ns", required_argument, NULL, 'X'},
+    {"forward", required_argument, NULL, 'F'},
+    {"local", required_argument, NULL, 'L'},
+    {"tcp", no_argument, NULL, 't'},
     {"timeout", required_argument, NULL, 'T'},
     {"interface", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
@@ -68,6 +72,21 @@ parse_seconds(const char *opt, const char *arg, long max)
 	return v;
 }
 
+/* A whole number from lo to hi, or usage error (exit 2). */
+static long
+parse_number(const char *opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	long  v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "natclient: %s: must be %ld to %ld, not '%s'\n",
+		    opt, lo, hi, arg);
+		exit(2);
+	}
+	return v;
+}
+
 static void
 usage(FILE *fp, int code)
 {
@@ -77,6 +96,8 @@ usage(FILE *fp, int code)
 	    "usage: natclient [-46hv] [-c file] [-s host[:port]] "
 	    "[--json] [--stun] [--timeout s]\n"
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
+	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
+	    "                 [--forward host:port] [--local port] [--tcp]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -92,12 +113,14 @@ main(int argc, char *argv[])
 	char	    err[CONF_ERR_MAX];
 	const struct command *c;
 	struct client_opts    o;
-	int  ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
-	long timeout = 0, interval = 20;
-	int  once = 0;
+	int	    ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
+	long	    timeout = 0, interval = 20;
+	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
+	int	    local = 0, tcp = 0;
+	const char *ident = "n4n4n4", *forward = NULL;
 
-	while (
-	    (ch = getopt_long(argc, argv, "46c:hs:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:v", longopts,
+		    NULL)) != -1) {
 		switch (ch) {
 		case '4':
 			family = AF_INET;
@@ -127,7 +150,7 @@ main(int argc, char *argv[])
 		case 'P':
 			pub = optarg;
 			break;
-		case 'n':
+		case 'X':
 			ns = optarg;
 			break;
 		case 'T':
@@ -135,6 +158,27 @@ main(int argc, char *argv[])
 			break;
 		case 'I':
 			iface = optarg;
+			break;
+		case 'a':
+			ident = optarg;
+			break;
+		case 'b':
+			src_port = (int)parse_number("-b", optarg, 0, 65535);
+			break;
+		case 'n':
+			src_count = (int)parse_number("-n", optarg, 1, 256);
+			break;
+		case 'o':
+			offset = (int)parse_number("-o", optarg, -65535, 65535);
+			break;
+		case 'F':
+			forward = optarg;
+			break;
+		case 'L':
+			local = (int)parse_number("--local", optarg, 1, 65535);
+			break;
+		case 't':
+			tcp = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -170,6 +214,19 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	strcpy(o.ns, ns);
+	if (strlen(ident) >= sizeof(o.ident) ||
+	    (forward != NULL && strlen(forward) >= sizeof(o.forward))) {
+		fprintf(stderr, "natclient: -a or --forward: too long\n");
+		return 2;
+	}
+	strcpy(o.ident, ident);
+	if (forward != NULL)
+		strcpy(o.forward, forward);
+	o.src_port = src_port;
+	o.src_count = src_count;
+	o.peer_offset = offset;
+	o.local_port = local;
+	o.tcp = tcp;
 	o.family = family;
 	if (timeout > 0)
 		o.timeout = (int)timeout;

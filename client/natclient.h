@@ -3,10 +3,13 @@
 #define NATCLIENT_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include "addr.h"
 
 #define CLIENT_PORT_TRACKER 3478
+#define CLIENT_PORT_N4	    1721
+#define CLIENT_PORT_NAMED   8848
 
 struct client_opts {
 	char server[ADDR_HOSTLEN + 8]; /* HOST[:PORT] */
@@ -19,18 +22,27 @@ struct client_opts {
 	int  interval;		/* register: seconds between refreshes */
 	char ns[33];		/* tracker namespace */
 	char public_addrs[256]; /* register: --public, or "" for "0" */
+	char ident[8];		/* punch -a */
+	int  src_port;		/* punch -b */
+	int  src_count;		/* punch -n */
+	int  peer_offset;	/* punch -o */
+	char forward[ADDR_HOSTLEN + 8]; /* listen --forward HOST:PORT */
+	int  local_port;		/* connect --local PORT */
+	int  tcp;			/* listen/connect --tcp */
 };
 
 /* clientconf.c */
 int client_conf_load(struct client_opts *, const char *, int, char *, size_t);
 
 /* net.c */
-int client_resolve(const struct client_opts *, uint16_t, struct addr *);
-int client_udp_new(const struct client_opts *, int);
-int client_udp_socket(const struct client_opts *, const struct addr *);
-int client_udp_ask(int, const void *, size_t, char *, size_t, int);
-int client_tcp_ask(const struct client_opts *, const struct addr *,
-    const char *, char *, size_t);
+int	client_resolve(const struct client_opts *, uint16_t, struct addr *);
+int	client_udp_new(const struct client_opts *, int);
+int	client_udp_socket(const struct client_opts *, const struct addr *);
+int	client_udp_ask(int, const void *, size_t, char *, size_t, int);
+int64_t client_now_ms(void);
+int	client_tcp_connect(const struct client_opts *, const struct addr *);
+int	client_tcp_ask(const struct client_opts *, const struct addr *,
+	const char *, char *, size_t);
 
 /* output.c */
 struct json_t;
@@ -49,6 +61,9 @@ int cmd_nat_type(struct client_opts *, int, char **);
 
 /* lan.c */
 size_t client_lan_field(char *, size_t);
+
+/* punch.c */
+int cmd_punch(struct client_opts *, int, char **);
 
 /* tracker.c */
 int cmd_register(struct client_opts *, int, char **);

@@ -45,13 +45,13 @@ client_resolve(const struct client_opts *o, uint16_t defport, struct addr *a)
 	return 0;
 }
 
-/* A UDP socket of family, bound to --interface when one is given. */
+/* A socket of family and type, bound to --interface when one is given. */
 int
-client_udp_new(const struct client_opts *o, int family)
+client_socket(const struct client_opts *o, int family, int type)
 {
 	int fd;
 
-	if ((fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(family, type | SOCK_CLOEXEC, 0)) == -1)
 		client_fail(o, "socket: %s", strerror(errno));
 	if (o->interface[0] != '\0' &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->interface,
@@ -59,6 +59,13 @@ client_udp_new(const struct client_opts *o, int family)
 		client_fail(o, "interface %s: %s", o->interface,
 		    strerror(errno));
 	return fd;
+}
+
+/* A UDP socket of family, bound to --interface when one is given. */
+int
+client_udp_new(const struct client_opts *o, int family)
+{
+	return client_socket(o, family, SOCK_DGRAM);
 }
 
 /* A UDP socket connected to the server, so only its answers arrive. */
@@ -72,7 +79,7 @@ client_udp_socket(const struct client_opts *o, const struct addr *srv)
 	return fd;
 }
 
-static int64_t
+int64_t
 client_now_ms(void)
 {
 	struct timespec ts;
@@ -167,4 +174,17 @@ client_tcp_ask(const struct client_opts *o, const struct addr *srv,
 fail:
 	close(fd);
 	return -1;
+}
+
+/* A TCP connection to the server (with --interface), or exit. */
+int
+client_tcp_connect(const struct client_opts *o, const struct addr *srv)
+{
+	char a[ADDR_STRLEN];
+	int  fd = client_socket(o, addr_family(srv), SOCK_STREAM);
+
+	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) == -1)
+		client_fail(o, "%s: %s", addr_format(srv, a, sizeof(a)),
+		    strerror(errno));
+	return fd;
 }

@@ -23,6 +23,9 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_DROP_SEND] = "drops_send",
     [STAT_TCP_ACCEPTED] = "tcp_accepted",
     [STAT_TCP_REFUSED] = "tcp_refused",
+    [STAT_TIMEOUTS] = "timeouts",
+    [STAT_PAIRED] = "paired",
+    [STAT_DROP_MAIL] = "drops_mail",
 };
 
 const char *

@@ -22,6 +22,9 @@ enum stat_counter {
 	STAT_DROP_SEND,	     /* replies the kernel would not send */
 	STAT_TCP_ACCEPTED,   /* connections accepted */
 	STAT_TCP_REFUSED,    /* connections closed at once: over a limit */
+	STAT_TIMEOUTS,	     /* connections closed for waiting too long */
+	STAT_PAIRED,	     /* rendezvous pairs made */
+	STAT_DROP_MAIL,	     /* messages between workers that were lost */
 	STAT_MAX
 };
 

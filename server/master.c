@@ -591,6 +591,7 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 	if (getrandom(tc.seed, sizeof(tc.seed), 0) != sizeof(tc.seed))
 		fatal("getrandom");
 	m.state = state_create(&tc);
+	mailbox_create();
 	master_nofile();
 
 	if (m.conf.log_file[0] != '\0') {

@@ -57,6 +57,10 @@ struct server_conf {
 	struct conf_listen named_listen;
 	int		   rendezvous_workers;
 	int		   rendezvous_max_connections;
+	int		   wait_timeout;
+	int		   name_ttl;
+	int		   connect_burst;
+	int		   connect_per_minute;
 	struct conf_listen relay_listen;
 	int		   relay_workers;
 	int		   relay_max_connections;
@@ -110,6 +114,13 @@ int  listeners_open(const struct server_conf *, const struct listeners *,
      struct listeners *, char *, size_t);
 void listeners_close_unused(struct listeners *, const struct listeners *);
 void listeners_close(struct listeners *);
+
+/* mailbox.c */
+void	mailbox_create(void);
+void	mailbox_keep(int, int);
+int	mailbox_fd(const struct worker *);
+int	mailbox_post(const struct worker *, int, const void *, size_t);
+ssize_t mailbox_read(const struct worker *, void *, size_t);
 
 /* metrics.c */
 int  metrics_bind(const struct server_conf *, char *, size_t);

@@ -93,6 +93,7 @@ proc_spawn(const struct role *r, struct worker *w, pid_t master, uid_t uid,
 			close(w->ls->v[i].fd);
 			w->ls->v[i].fd = -1;
 		}
+	mailbox_keep(w->kind, w->ordinal);
 	proc_drop_privileges(uid, gid);
 	/* setuid() clears the death signal, so set it afterwards. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)

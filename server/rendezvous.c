@@ -1,14 +1,35 @@
 /*
- * The rendezvous worker: N4 pairing on 1721 and named sessions on 8848.
- * Neither protocol is served yet: the worker holds its sockets, counts
- * datagrams as dropped and closes connections at once.
+ * The rendezvous worker: N4 pairing on 1721 (rdv_n4.c) and named sessions
+ * on 8848 (rdv_named.c).  Two clients of one pair may be held by two
+ * workers; they meet through the shared table and the workers' mail.
  */
 #include "config.h"
 
-#include "natserver.h"
+#include "rendezvous.h"
+
+static void
+rendezvous_dgram(struct worker *w, struct listener *l)
+{
+	if (l->use == LISTEN_N4)
+		rdv_n4_dgram(w, l);
+	else
+		rdv_named_dgram(w, l);
+}
+
+static void
+rendezvous_accept(struct worker *w, struct listener *l, int fd,
+    const struct addr *peer)
+{
+	if (l->use == LISTEN_N4)
+		rdv_n4_accept(w, l, fd, peer);
+	else
+		rdv_named_accept(w, l, fd, peer);
+}
 
 void
 rendezvous_main(struct worker *w)
 {
-	worker_listen(w, worker_drop_dgram, worker_refuse_conn);
+	rdv_conn_init(w);
+	rdv_mail_start(w);
+	worker_listen(w, rendezvous_dgram, rendezvous_accept);
 }
