@@ -57,7 +57,14 @@ void client_fail(const struct client_opts *, const char *, ...)
 int cmd_nat(struct client_opts *, int, char **);
 
 /* nattype.c */
-int cmd_nat_type(struct client_opts *, int, char **);
+struct nat_result {
+	struct addr public_addr;
+	const char *name, *mapping, *filtering, *allocation, *why;
+	int	    nat, delta, hairpin;
+};
+void nattype_probe(const struct client_opts *, const struct addr *,
+    struct nat_result *);
+int  cmd_nat_type(struct client_opts *, int, char **);
 
 /* lan.c */
 size_t client_lan_field(char *, size_t);

@@ -167,90 +167,105 @@ nt_hairpin(const struct client_opts *o, int fd, const struct addr *mapped)
 	return got;
 }
 
+/* Probe the NAT in front of us through the tracker at srv. */
+void
+nattype_probe(const struct client_opts *o, const struct addr *srv,
+    struct nat_result *r)
+{
+	struct addr mapped, m2, m3, other, local, alt_ip, alt_both;
+	char	    srvstr[ADDR_STRLEN];
+	int	    fd, fd2;
+
+	memset(r, 0, sizeof(*r));
+	r->mapping = r->filtering = "unknown";
+	addr_format(srv, srvstr, sizeof(srvstr));
+	fd = client_udp_new(o, addr_family(srv));
+	memset(&other, 0, sizeof(other));
+	if (nt_ask(fd, srv, 0, &mapped, &other) == -1)
+		client_fail(o, "no answer from %s: timed out", srvstr);
+	r->public_addr = mapped;
+	nt_local(o, srv, fd, &local);
+	r->nat = !addr_equal(&mapped, &local);
+
+	if (other.len == 0)
+		r->why = "the server has no alternate address (RFC 5780, "
+			 "tracker.alternate_address): mapping and filtering "
+			 "were not tested";
+	else {
+		alt_both = other;
+		alt_ip = nt_with_port(&other, addr_port(srv));
+		if (nt_ask(fd, &alt_ip, 0, &m2, NULL) == -1)
+			r->why = "no answer from the alternate address";
+		else if (addr_equal(&m2, &mapped))
+			r->mapping = "EIM";
+		else if (nt_ask(fd, &alt_both, 0, &m3, NULL) == -1)
+			r->why =
+			    "no answer from the alternate address and port";
+		else
+			r->mapping = addr_equal(&m3, &m2) ? "ADM" : "APDM";
+		/* A fresh socket: the tests above opened filters. */
+		fd2 = client_udp_new(o, addr_family(srv));
+		if (nt_ask(fd2, srv, 0, &m2, NULL) == 0)
+			r->filtering =
+			    nt_ask(fd2, srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,
+				&m2, NULL) == 0
+			    ? "EIF"
+			    : nt_ask(fd2, srv, STUN_CHANGE_PORT, &m2, NULL) == 0
+			    ? "ADF"
+			    : "APDF";
+		close(fd2);
+	}
+	r->allocation = nt_allocation(o, srv, &r->delta);
+	r->hairpin = r->nat ? nt_hairpin(o, fd, &mapped) : 1;
+	close(fd);
+
+	if (!r->nat)
+		r->name = "no NAT";
+	else if (strcmp(r->mapping, "EIM") != 0)
+		r->name = strcmp(r->mapping, "unknown") == 0 ? "unknown"
+							     : "symmetric";
+	else
+		r->name = strcmp(r->filtering, "EIF") == 0 ? "full cone"
+		    : strcmp(r->filtering, "ADF") == 0	   ? "restricted cone"
+		    : strcmp(r->filtering, "APDF") == 0 ? "port-restricted cone"
+							: "unknown";
+}
+
 int
 cmd_nat_type(struct client_opts *o, int argc, char **argv)
 {
-	struct addr srv, mapped, m2, m3, other, local, alt_ip, alt_both;
-	char	    srvstr[ADDR_STRLEN], pub[ADDR_STRLEN], line[160];
-	const char *mapping = "unknown", *filtering = "unknown", *name;
-	const char *alloc, *why = NULL;
-	int	    fd, fd2, delta = 0, hairpin, nat;
+	struct nat_result r;
+	struct addr	  srv;
+	char		  srvstr[ADDR_STRLEN], pub[ADDR_STRLEN], line[160];
 
 	(void)argv;
 	if (argc != 1)
 		client_fail(o, "usage: natclient nat-type [-s HOST[:PORT]]");
 	client_resolve(o, CLIENT_PORT_TRACKER, &srv);
 	addr_format(&srv, srvstr, sizeof(srvstr));
-	fd = client_udp_new(o, addr_family(&srv));
-	memset(&other, 0, sizeof(other));
-	if (nt_ask(fd, &srv, 0, &mapped, &other) == -1)
-		client_fail(o, "no answer from %s: timed out", srvstr);
-	addr_format(&mapped, pub, sizeof(pub));
-	nt_local(o, &srv, fd, &local);
-	nat = !addr_equal(&mapped, &local);
-
-	if (other.len == 0)
-		why = "the server has no alternate address (RFC 5780, "
-		      "tracker.alternate_address): mapping and filtering "
-		      "were not tested";
-	else {
-		alt_both = other;
-		alt_ip = nt_with_port(&other, addr_port(&srv));
-		if (nt_ask(fd, &alt_ip, 0, &m2, NULL) == -1)
-			why = "no answer from the alternate address";
-		else if (addr_equal(&m2, &mapped))
-			mapping = "EIM";
-		else if (nt_ask(fd, &alt_both, 0, &m3, NULL) == -1)
-			why = "no answer from the alternate address and port";
-		else
-			mapping = addr_equal(&m3, &m2) ? "ADM" : "APDM";
-		/* A fresh socket: the tests above opened filters. */
-		fd2 = client_udp_new(o, addr_family(&srv));
-		if (nt_ask(fd2, &srv, 0, &m2, NULL) == 0)
-			filtering =
-			    nt_ask(fd2, &srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,
-				&m2, NULL) == 0
-			    ? "EIF"
-			    : nt_ask(fd2, &srv, STUN_CHANGE_PORT, &m2, NULL) ==
-				0
-			    ? "ADF"
-			    : "APDF";
-		close(fd2);
-	}
-	alloc = nt_allocation(o, &srv, &delta);
-	hairpin = nat ? nt_hairpin(o, fd, &mapped) : 1;
-	close(fd);
-
-	if (!nat)
-		name = "no NAT";
-	else if (strcmp(mapping, "EIM") != 0)
-		name =
-		    strcmp(mapping, "unknown") == 0 ? "unknown" : "symmetric";
-	else
-		name = strcmp(filtering, "EIF") == 0 ? "full cone"
-		    : strcmp(filtering, "ADF") == 0  ? "restricted cone"
-		    : strcmp(filtering, "APDF") == 0 ? "port-restricted cone"
-						     : "unknown";
+	nattype_probe(o, &srv, &r);
+	addr_format(&r.public_addr, pub, sizeof(pub));
 	if (o->json) {
 		json_t *obj = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:i,s:b}",
-		    "server", srvstr, "public", pub, "type", name, "nat", nat,
-		    "mapping", mapping, "filtering", filtering, "allocation",
-		    alloc, "delta", delta, "hairpin", hairpin);
+		    "server", srvstr, "public", pub, "type", r.name, "nat",
+		    r.nat, "mapping", r.mapping, "filtering", r.filtering,
+		    "allocation", r.allocation, "delta", r.delta, "hairpin",
+		    r.hairpin);
 
-		if (why != NULL)
-			json_object_set_new(obj, "note", json_string(why));
+		if (r.why != NULL)
+			json_object_set_new(obj, "note", json_string(r.why));
 		client_print_json(obj);
 		return 0;
 	}
 	printf("NAT type: %s\npublic address: %s\nmapping: %s\nfiltering: %s\n",
-	    name, pub, mapping, filtering);
-	if (strcmp(alloc, "incrementing") == 0)
-		snprintf(line, sizeof(line), "incrementing by %d", delta);
+	    r.name, pub, r.mapping, r.filtering);
+	if (strcmp(r.allocation, "incrementing") == 0)
+		snprintf(line, sizeof(line), "incrementing by %d", r.delta);
 	else
-		snprintf(line, sizeof(line), "%s", alloc);
+		snprintf(line, sizeof(line), "%s", r.allocation);
 	printf("port allocation: %s\nhairpinning: %s\n", line,
-	    hairpin ? "yes" : "no");
-	if (why != NULL)
-		printf("note: %s\n", why);
+	    r.hairpin ? "yes" : "no");
+	if (r.why != NULL)
+		printf("note: %s\n", r.why);
 	return 0;
 }
