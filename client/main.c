@@ -31,6 +31,8 @@ static const struct command commands[] = {
     {"peers", cmd_peers, "list the other members of a group"},
     {"trackers", cmd_trackers, "list the federated trackers"},
     {"punch", cmd_punch, "N4 hole punching (n4.py's protocol)"},
+    {"listen", cmd_listen, "wait under a name; bridge the first peer"},
+    {"connect", cmd_connect, "punch to a name; bridge stdin/stdout"},
     {NULL, NULL, NULL},
 };
 
@@ -46,6 +48,7 @@ static const struct option longopts[] = {
     {"forward", required_argument, NULL, 'F'},
     {"local", required_argument, NULL, 'L'},
     {"tcp", no_argument, NULL, 't'},
+    {"tracker", required_argument, NULL, 'R'},
     {"timeout", required_argument, NULL, 'T'},
     {"interface", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
@@ -98,6 +101,7 @@ usage(FILE *fp, int code)
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
 	    "                 [--forward host:port] [--local port] [--tcp]\n"
+	    "                 [--tracker host[:port]]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -117,7 +121,7 @@ main(int argc, char *argv[])
 	long	    timeout = 0, interval = 20;
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
 	int	    local = 0, tcp = 0;
-	const char *ident = "n4n4n4", *forward = NULL;
+	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:v", longopts,
 		    NULL)) != -1) {
@@ -180,6 +184,9 @@ main(int argc, char *argv[])
 		case 't':
 			tcp = 1;
 			break;
+		case 'R':
+			tracker = optarg;
+			break;
 		case 'h':
 			usage(stdout, 0);
 		case 'v':
@@ -222,6 +229,12 @@ main(int argc, char *argv[])
 	strcpy(o.ident, ident);
 	if (forward != NULL)
 		strcpy(o.forward, forward);
+	if (tracker != NULL && strlen(tracker) >= sizeof(o.tracker)) {
+		fprintf(stderr, "natclient: --tracker: too long\n");
+		return 2;
+	}
+	if (tracker != NULL)
+		strcpy(o.tracker, tracker);
 	o.src_port = src_port;
 	o.src_count = src_count;
 	o.peer_offset = offset;

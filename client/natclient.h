@@ -29,6 +29,7 @@ struct client_opts {
 	char forward[ADDR_HOSTLEN + 8]; /* listen --forward HOST:PORT */
 	int  local_port;		/* connect --local PORT */
 	int  tcp;			/* listen/connect --tcp */
+	char tracker[ADDR_HOSTLEN + 8]; /* listen/connect --tracker */
 };
 
 /* clientconf.c */
@@ -40,6 +41,9 @@ int	client_udp_new(const struct client_opts *, int);
 int	client_udp_socket(const struct client_opts *, const struct addr *);
 int	client_udp_ask(int, const void *, size_t, char *, size_t, int);
 int64_t client_now_ms(void);
+void	client_bind_any(const struct client_opts *, int, const struct addr *,
+       struct addr *);
+void	client_tracker(const struct client_opts *, struct addr *);
 int	client_tcp_connect(const struct client_opts *, const struct addr *);
 int	client_tcp_ask(const struct client_opts *, const struct addr *,
 	const char *, char *, size_t);
@@ -71,6 +75,10 @@ size_t client_lan_field(char *, size_t);
 
 /* punch.c */
 int cmd_punch(struct client_opts *, int, char **);
+
+/* rendezvous.c */
+int cmd_listen(struct client_opts *, int, char **);
+int cmd_connect(struct client_opts *, int, char **);
 
 /* tracker.c */
 int cmd_register(struct client_opts *, int, char **);

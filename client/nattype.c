@@ -83,10 +83,7 @@ nt_with_port(const struct addr *a, uint16_t port)
 {
 	struct addr r = *a;
 
-	if (addr_family(&r) == AF_INET)
-		((struct sockaddr_in *)&r.ss)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)&r.ss)->sin6_port = htons(port);
+	addr_set_port(&r, port);
 	return r;
 }
 

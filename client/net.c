@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,4 +188,39 @@ client_tcp_connect(const struct client_opts *o, const struct addr *srv)
 		client_fail(o, "%s: %s", addr_format(srv, a, sizeof(a)),
 		    strerror(errno));
 	return fd;
+}
+
+/* Bind a UDP socket to any port of srv's family; local gets the port. */
+void
+client_bind_any(const struct client_opts *o, int fd, const struct addr *srv,
+    struct addr *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t		len;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)addr_family(srv);
+	len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+				      : sizeof(struct sockaddr_in6);
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		client_fail(o, "bind: %s", strerror(errno));
+	addr_from_sa(local, (struct sockaddr *)&ss, len);
+}
+
+/* The tracker: --tracker, or the server's host on port 3478. */
+void
+client_tracker(const struct client_opts *o, struct addr *a)
+{
+	struct client_opts t = *o;
+	char		   host[ADDR_HOSTLEN];
+	const char	  *why;
+	uint16_t	   port;
+
+	if (o->tracker[0] != '\0')
+		snprintf(t.server, sizeof(t.server), "%s", o->tracker);
+	else if (addr_split(o->server, host, sizeof(host), &port, 0, &why) == 0)
+		snprintf(t.server, sizeof(t.server),
+		    strchr(host, ':') != NULL ? "[%s]" : "%s", host);
+	client_resolve(&t, CLIENT_PORT_TRACKER, a);
 }

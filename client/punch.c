@@ -148,8 +148,8 @@ punch_is_self(const int *fds, int n, const struct sockaddr_in *peer)
 	/* An address we can bind to is one of ours. */
 	probe.sin_port = 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	local = fd != -1 &&
-	    bind(fd, (struct sockaddr *)&probe, sizeof(probe)) == 0;
+	local =
+	    fd != -1 && bind(fd, (struct sockaddr *)&probe, sizeof(probe)) == 0;
 	if (fd != -1)
 		close(fd);
 	for (i = 0; local && i < n; i++) {
@@ -202,9 +202,10 @@ cmd_punch(struct client_opts *o, int argc, char **argv)
 	punch_exchange(o, tcp, fds[0], &srv, ident, &peer);
 	close(tcp);
 	if (punch_is_self(fds, o->src_count, &peer))
-		client_fail(o, "the server gave us our own address: N4 ties a "
-			       "client to its IP, and the two clients share "
-			       "one (use listen/connect behind one NAT)");
+		client_fail(o,
+		    "the server gave us our own address: N4 ties a "
+		    "client to its IP, and the two clients share "
+		    "one (use listen/connect behind one NAT)");
 	target = peer;
 	port = ntohs(peer.sin_port) + o->peer_offset;
 	if (port < 1 || port > 65535)

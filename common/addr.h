@@ -26,5 +26,6 @@ char	*addr_format_sa(const struct sockaddr *, char *, size_t);
 int	 addr_equal(const struct addr *, const struct addr *);
 int	 addr_family(const struct addr *);
 uint16_t addr_port(const struct addr *);
+void	 addr_set_port(struct addr *, uint16_t);
 
 #endif

@@ -1,0 +1,226 @@
+/*
+ * natclient listen NAME and connect NAME: meet through the rendezvous
+ * server's named sessions, punch as its punch message says, then carry
+ * stdin/stdout (or datagrams) over the path.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "holepunch.h"
+#include "natclient.h"
+#include "session.h"
+
+#define RDV_KEEPALIVE_MS 15000
+#define RDV_PUNCH_MIN_S	 10 /* punching gets at least this long */
+
+static int
+rdv_unhex(const char *s, uint8_t *b, size_t n)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char h[3] = {s[2 * i], s[2 * i + 1], '\0'}, *end;
+
+		b[i] = (uint8_t)strtoul(h, &end, 16);
+		if (*end != '\0')
+			return -1;
+	}
+	return 0;
+}
+
+/* The plan in a punch message; -1 if the message is not one. */
+static int
+rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
+    struct hp_plan *p)
+{
+	const char *session, *strategy, *pub, *mapping = "none",
+					      *alloc = "preserving", *why;
+	json_t *peer, *lan = NULL, *v;
+	size_t	i;
+	int	delta = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (json_unpack(msg, "{s:s,s:s,s:i,s:o}", "session", &session,
+		"strategy", &strategy, "delay_ms", &p->delay_ms, "peer",
+		&peer) == -1 ||
+	    json_unpack(peer, "{s:s,s?o,s?i,s?{s?s,s?s,s?i}}", "public", &pub,
+		"lan", &lan, "rtt_ms", &p->rtt_ms, "nat", "mapping", &mapping,
+		"allocation", &alloc, "delta", &delta) == -1 ||
+	    rdv_unhex(session, p->session, sizeof(p->session)) == -1 ||
+	    (p->strategy = named_strategy_parse(strategy)) == -1 ||
+	    addr_parse(pub, 0, &p->peer_public, &why) == -1)
+		return -1;
+	p->connector = strcmp(session_type(msg), "punch") == 0 &&
+	    json_is_string(json_object_get(msg, "role")) &&
+	    strcmp(json_string_value(json_object_get(msg, "role")),
+		"connector") == 0;
+	json_array_foreach(lan, i, v) if (p->npeer_lan < HP_LAN_MAX &&
+	    json_is_string(v) &&
+	    addr_parse(json_string_value(v), 0, &p->peer_lan[p->npeer_lan],
+		&why) == 0) p->npeer_lan++;
+	if (p->delay_ms < 0 || p->delay_ms > 10000)
+		p->delay_ms = 0;
+	p->peer_class = named_class(mapping, alloc);
+	p->peer_delta = delta != 0 ? delta : 1;
+	p->my_class = s->class;
+	p->my_delta = s->delta;
+	p->main_fd = s->udp;
+	p->timeout_ms = 1000 *
+	    (o->timeout > RDV_PUNCH_MIN_S ? o->timeout : RDV_PUNCH_MIN_S);
+	return 0;
+}
+
+static void
+rdv_report(const struct client_opts *o, const struct hp_plan *p,
+    const struct hp_result *r, int ok, FILE *out)
+{
+	char	    peer[ADDR_STRLEN], pair[128];
+	const char *strategy = named_strategy_name(p->strategy);
+
+	snprintf(pair, sizeof(pair), "%s x %s", named_class_name(p->my_class),
+	    named_class_name(p->peer_class));
+	if (ok)
+		addr_format(&r->peer, peer, sizeof(peer));
+	else
+		addr_format(&p->peer_public, peer, sizeof(peer));
+	if (o->json) {
+		char *s =
+		    json_dumps(json_pack("{s:s,s:s,s:s,s:s,s:i,s:i}", "result",
+				   ok ? "direct" : "failed", "peer", peer,
+				   "strategy", strategy, "nat_pair", pair, "ms",
+				   r->ms, "probes", r->probes),
+			JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		fprintf(out, "%s\n", s);
+		fflush(out);
+		free(s);
+	} else if (ok)
+		fprintf(out, "connected to %s (%s, %s) in %d ms\n", peer,
+		    strategy, pair, r->ms);
+	if (!ok)
+		fprintf(stderr,
+		    "natclient: no direct path to %s between %s NATs "
+		    "(strategy %s): use the relay (natclient expose)\n",
+		    peer, pair, strategy);
+}
+
+/* Punch and, on success, carry data; the command's exit status. */
+static int
+rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
+{
+	struct hp_plan	 p;
+	struct hp_result r;
+	struct addr	 service;
+	const char	*why;
+	int		 datagrams = o->forward[0] != '\0' || o->local_port;
+	int		 local = -1;
+
+	if (rdv_plan(o, s, msg, &p) == -1)
+		client_fail(o, "a punch message we cannot read");
+	memset(&r, 0, sizeof(r));
+	session_note(o, "punching to %s: %s",
+	    json_string_value(
+		json_object_get(json_object_get(msg, "peer"), "public")),
+	    named_strategy_name(p.strategy));
+	if (p.strategy == NAMED_NONE || holepunch(o, &p, &r) == -1) {
+		rdv_report(o, &p, &r, 0, stdout);
+		return 1;
+	}
+	rdv_report(o, &p, &r, 1, datagrams ? stdout : stderr);
+	if (!datagrams)
+		return bridge_stream(o, r.fd, &r.peer, p.connector) == 0 ? 0
+									 : 1;
+	if (o->forward[0] != '\0') {
+		if (addr_parse(o->forward, 0, &service, &why) == -1)
+			client_fail(o, "--forward %s: %s", o->forward, why);
+		local = client_udp_new(o, addr_family(&service));
+		bridge_datagrams(o, r.fd, &r.peer, p.session, local, &service);
+	} else {
+		struct addr lo;
+
+		addr_parse("127.0.0.1", (uint16_t)o->local_port, &lo, &why);
+		local = client_udp_new(o, AF_INET);
+		if (bind(local, (struct sockaddr *)&lo.ss, lo.len) == -1)
+			client_fail(o, "--local %d: %s", o->local_port,
+			    strerror(errno));
+		bridge_datagrams(o, r.fd, &r.peer, p.session, local, NULL);
+	}
+	return 0;
+}
+
+static void
+rdv_check(struct client_opts *o, int argc, char **argv, const char *usage)
+{
+	struct addr a;
+	const char *why;
+
+	if (argc != 2)
+		client_fail(o, "usage: %s", usage);
+	if (!named_name_ok(argv[1]))
+		client_fail(o, "name '%s': 1 to 32 of A-Z a-z 0-9 . _ -",
+		    argv[1]);
+	if (o->forward[0] != '\0' && addr_parse(o->forward, 0, &a, &why) == -1)
+		client_fail(o, "--forward %s: %s", o->forward, why);
+	/* ENet speaks IPv4 only. */
+	if (o->family == AF_UNSPEC)
+		o->family = AF_INET;
+}
+
+int
+cmd_listen(struct client_opts *o, int argc, char **argv)
+{
+	struct session s;
+	json_t	      *msg;
+
+	rdv_check(o, argc, argv, "natclient listen NAME [--forward HOST:PORT]");
+	session_open(o, &s, argv[1]);
+	session_note(o, "listening as '%s'", argv[1]);
+	for (;;) {
+		msg = session_read(&s, RDV_KEEPALIVE_MS);
+		if (msg == NULL && errno == ETIMEDOUT) {
+			session_keepalive(&s);
+			continue;
+		}
+		if (msg == NULL)
+			session_fail(o, NULL, "listen");
+		if (strcmp(session_type(msg), "punch") == 0) {
+			int rv = rdv_run(o, &s, msg);
+
+			/* No path with this peer: wait for the next. */
+			if (rv == 0)
+				return 0;
+		} else if (strcmp(session_type(msg), "error") == 0)
+			session_fail(o, msg, "listen");
+		json_decref(msg);
+	}
+}
+
+int
+cmd_connect(struct client_opts *o, int argc, char **argv)
+{
+	struct session s;
+	json_t	      *msg;
+
+	rdv_check(o, argc, argv, "natclient connect NAME [--local PORT]");
+	session_open(o, &s, NULL);
+	session_send(&s,
+	    json_pack("{s:s,s:s}", "type", "connect", "name", argv[1]));
+	for (;;) {
+		msg = session_read(&s, o->timeout * 1000);
+		if (msg == NULL || strcmp(session_type(msg), "error") == 0)
+			session_fail(o, msg, "connect");
+		if (strcmp(session_type(msg), "punch") == 0)
+			return rdv_run(o, &s, msg);
+		json_decref(msg);
+	}
+}

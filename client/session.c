@@ -1,0 +1,243 @@
+/*
+ * A named session with the rendezvous server (8848): probe our NAT
+ * through the tracker, register over TCP with our LAN candidate and NAT
+ * behaviour, let the server see our UDP mapping by sending the token from
+ * the socket that will punch, and read the server's JSON lines.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "named.h"
+#include "natclient.h"
+#include "session.h"
+
+#define SESSION_OBSERVE_MS 500 /* token resend interval */
+
+/* Progress for people: on a terminal only, never into a data stream. */
+void
+session_note(const struct client_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->json || !isatty(STDERR_FILENO))
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+session_send(struct session *s, json_t *msg)
+{
+	char *line = json_dumps(msg, JSON_COMPACT);
+	int   rv = -1;
+
+	json_decref(msg);
+	if (line != NULL &&
+	    write(s->tcp, line, strlen(line)) == (ssize_t)strlen(line) &&
+	    write(s->tcp, "\n", 1) == 1)
+		rv = 0;
+	free(line);
+	return rv;
+}
+
+/*
+ * The next JSON message from the server within timeout_ms (-1: no limit);
+ * NULL on timeout (errno ETIMEDOUT) or when the server closed.
+ */
+json_t *
+session_read(struct session *s, int timeout_ms)
+{
+	int64_t	      deadline = client_now_ms() + timeout_ms;
+	struct pollfd pfd = {s->tcp, POLLIN, 0};
+	char	     *nl;
+	ssize_t	      n;
+
+	for (;;) {
+		if ((nl = memchr(s->buf, '\n', s->have)) != NULL) {
+			size_t	len = (size_t)(nl - s->buf) + 1;
+			json_t *msg = json_loadb(s->buf, len - 1, 0, NULL);
+
+			memmove(s->buf, s->buf + len, s->have - len);
+			s->have -= len;
+			if (msg != NULL && json_is_object(msg))
+				return msg;
+			json_decref(msg);
+			continue;
+		}
+		if (s->have == sizeof(s->buf)) {
+			errno = EMSGSIZE;
+			return NULL;
+		}
+		if (timeout_ms >= 0 && client_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return NULL;
+		}
+		if (poll(&pfd, 1,
+			timeout_ms < 0 ? -1
+				       : (int)(deadline - client_now_ms())) < 1)
+			continue;
+		n = read(s->tcp, s->buf + s->have, sizeof(s->buf) - s->have);
+		if (n <= 0) {
+			errno = n == 0 ? ECONNRESET : errno;
+			return NULL;
+		}
+		s->have += (size_t)n;
+	}
+}
+
+/* The type of a message, or "". */
+const char *
+session_type(json_t *msg)
+{
+	const char *t = json_string_value(json_object_get(msg, "type"));
+
+	return t != NULL ? t : "";
+}
+
+/* Exit with the server's error message. */
+void
+session_fail(const struct client_opts *o, json_t *msg, const char *what)
+{
+	const char *code = "", *text = "";
+	char	    buf[256];
+
+	if (msg == NULL)
+		client_fail(o, "%s: the server closed the connection", what);
+	json_unpack(msg, "{s?s,s?s}", "code", &code, "message", &text);
+	snprintf(buf, sizeof(buf), "%s: %s (%s)", what, text, code);
+	client_sanitize(buf, 0);
+	client_fail(o, "%s", buf);
+}
+
+/*
+ * Our NAT behaviour as the server wants it.  Without RFC 5780 answers
+ * the mapping is guessed from the allocation: a NAT that keeps or
+ * reuses ports is taken for a cone.
+ */
+static json_t *
+session_nat(const struct nat_result *r)
+{
+	const char *mapping = r->mapping;
+
+	if (!r->nat)
+		mapping = "none";
+	else if (strcmp(mapping, "unknown") == 0)
+		mapping =
+		    strcmp(r->allocation, "preserving") == 0 ? "EIM" : "APDM";
+	return json_pack("{s:s,s:s,s:s,s:i}", "mapping", mapping, "filtering",
+	    r->filtering, "allocation",
+	    strcmp(r->allocation, "unknown") == 0 ? "random" : r->allocation,
+	    "delta", r->delta);
+}
+
+/* Our LAN candidate: the address we reach the server from, UDP port. */
+static json_t *
+session_lan(struct session *s)
+{
+	struct sockaddr_storage ss;
+	struct addr		a;
+	socklen_t		len = sizeof(ss);
+	char			buf[ADDR_STRLEN];
+
+	if (getsockname(s->tcp, (struct sockaddr *)&ss, &len) == -1 ||
+	    addr_from_sa(&a, (struct sockaddr *)&ss, len) == -1)
+		return json_array();
+	addr_set_port(&a, addr_port(&s->local));
+	return json_pack("[s]", addr_format(&a, buf, sizeof(buf)));
+}
+
+/* Send the token from the punching socket until the server answers. */
+static void
+session_observe(const struct client_opts *o, struct session *s)
+{
+	char	req[128], ans[256];
+	json_t *msg;
+	int	n, tries;
+
+	snprintf(req, sizeof(req), "{\"type\":\"udp\",\"token\":\"%s\"}",
+	    s->token);
+	for (tries = 0; tries < o->timeout * 1000 / SESSION_OBSERVE_MS;
+	     tries++) {
+		struct pollfd pfd = {s->udp, POLLIN, 0};
+		const char   *a = NULL, *why;
+
+		sendto(s->udp, req, strlen(req), 0,
+		    (const struct sockaddr *)&s->server.ss, s->server.len);
+		if (poll(&pfd, 1, SESSION_OBSERVE_MS) != 1)
+			continue;
+		if ((n = (int)recv(s->udp, ans, sizeof(ans) - 1, 0)) <= 0)
+			continue;
+		ans[n] = '\0';
+		msg = json_loads(ans, 0, NULL);
+		if (json_unpack(msg, "{s:s}", "address", &a) == 0 &&
+		    addr_parse(a, 0, &s->observed, &why) == 0) {
+			json_decref(msg);
+			return;
+		}
+		json_decref(msg);
+	}
+	client_fail(o, "the server did not see our UDP packets");
+}
+
+/* Keep the name and the UDP mapping alive. */
+void
+session_keepalive(struct session *s)
+{
+	char req[128];
+
+	session_send(s, json_pack("{s:s}", "type", "keepalive"));
+	snprintf(req, sizeof(req), "{\"type\":\"udp\",\"token\":\"%s\"}",
+	    s->token);
+	sendto(s->udp, req, strlen(req), 0,
+	    (const struct sockaddr *)&s->server.ss, s->server.len);
+}
+
+/* Probe, connect, register (as name, or anonymously when NULL). */
+void
+session_open(const struct client_opts *o, struct session *s, const char *name)
+{
+	struct addr tracker;
+	json_t	   *msg, *reg;
+	const char *token = NULL;
+	char	    pub[ADDR_STRLEN];
+
+	memset(s, 0, sizeof(*s));
+	client_resolve(o, CLIENT_PORT_NAMED, &s->server);
+	client_tracker(o, &tracker);
+	nattype_probe(o, &tracker, &s->nat);
+	reg = session_nat(&s->nat);
+	s->class =
+	    named_class(json_string_value(json_object_get(reg, "mapping")),
+		json_string_value(json_object_get(reg, "allocation")));
+	s->delta = s->nat.delta;
+	s->udp = client_udp_new(o, addr_family(&s->server));
+	client_bind_any(o, s->udp, &s->server, &s->local);
+	s->tcp = client_tcp_connect(o, &s->server);
+	msg = json_pack("{s:s,s:o,s:o}", "type", "register", "lan",
+	    session_lan(s), "nat", reg);
+	if (name != NULL)
+		json_object_set_new(msg, "name", json_string(name));
+	session_send(s, msg);
+	msg = session_read(s, o->timeout * 1000);
+	if (msg == NULL || strcmp(session_type(msg), "registered") != 0 ||
+	    json_unpack(msg, "{s:s}", "token", &token) == -1 ||
+	    strlen(token) != 2 * NAMED_TOKEN_LEN)
+		session_fail(o, msg, "register");
+	snprintf(s->token, sizeof(s->token), "%s", token);
+	json_decref(msg);
+	session_observe(o, s);
+	session_note(o, "public address %s, NAT: %s (%s)",
+	    addr_format(&s->observed, pub, sizeof(pub)), s->nat.name,
+	    named_class_name(s->class));
+}
