@@ -67,7 +67,7 @@ struct nat_result {
 	int	    nat, delta, hairpin;
 };
 void nattype_probe(const struct client_opts *, const struct addr *,
-    struct nat_result *);
+    struct nat_result *, int);
 int  cmd_nat_type(struct client_opts *, int, char **);
 
 /* lan.c */

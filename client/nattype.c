@@ -164,10 +164,14 @@ nt_hairpin(const struct client_opts *o, int fd, const struct addr *mapped)
 	return got;
 }
 
-/* Probe the NAT in front of us through the tracker at srv. */
+/*
+ * Probe the NAT in front of us through the tracker at srv.  Without full,
+ * only what punching needs: mapping and allocation, not filtering and
+ * hairpinning, whose tests wait for answers that may never come.
+ */
 void
 nattype_probe(const struct client_opts *o, const struct addr *srv,
-    struct nat_result *r)
+    struct nat_result *r, int full)
 {
 	struct addr mapped, m2, m3, other, local, alt_ip, alt_both;
 	char	    srvstr[ADDR_STRLEN];
@@ -202,7 +206,7 @@ nattype_probe(const struct client_opts *o, const struct addr *srv,
 			r->mapping = addr_equal(&m3, &m2) ? "ADM" : "APDM";
 		/* A fresh socket: the tests above opened filters. */
 		fd2 = client_udp_new(o, addr_family(srv));
-		if (nt_ask(fd2, srv, 0, &m2, NULL) == 0)
+		if (full && nt_ask(fd2, srv, 0, &m2, NULL) == 0)
 			r->filtering =
 			    nt_ask(fd2, srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,
 				&m2, NULL) == 0
@@ -213,7 +217,7 @@ nattype_probe(const struct client_opts *o, const struct addr *srv,
 		close(fd2);
 	}
 	r->allocation = nt_allocation(o, srv, &r->delta);
-	r->hairpin = r->nat ? nt_hairpin(o, fd, &mapped) : 1;
+	r->hairpin = !r->nat || (full && nt_hairpin(o, fd, &mapped));
 	close(fd);
 
 	if (!r->nat)
@@ -240,7 +244,7 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 		client_fail(o, "usage: natclient nat-type [-s HOST[:PORT]]");
 	client_resolve(o, CLIENT_PORT_TRACKER, &srv);
 	addr_format(&srv, srvstr, sizeof(srvstr));
-	nattype_probe(o, &srv, &r);
+	nattype_probe(o, &srv, &r, 1);
 	addr_format(&r.public_addr, pub, sizeof(pub));
 	if (o->json) {
 		json_t *obj = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:i,s:b}",

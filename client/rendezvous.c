@@ -18,8 +18,7 @@
 #include "natclient.h"
 #include "session.h"
 
-#define RDV_KEEPALIVE_MS 15000
-#define RDV_PUNCH_MIN_S	 10 /* punching gets at least this long */
+#define RDV_PUNCH_MIN_S 10 /* punching gets at least this long */
 
 static int
 rdv_unhex(const char *s, uint8_t *b, size_t n)
@@ -186,7 +185,7 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 	session_open(o, &s, argv[1]);
 	session_note(o, "listening as '%s'", argv[1]);
 	for (;;) {
-		msg = session_read(&s, RDV_KEEPALIVE_MS);
+		msg = session_read(&s, s.keepalive_ms);
 		if (msg == NULL && errno == ETIMEDOUT) {
 			session_keepalive(&s);
 			continue;

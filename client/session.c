@@ -215,7 +215,7 @@ session_open(const struct client_opts *o, struct session *s, const char *name)
 	memset(s, 0, sizeof(*s));
 	client_resolve(o, CLIENT_PORT_NAMED, &s->server);
 	client_tracker(o, &tracker);
-	nattype_probe(o, &tracker, &s->nat);
+	nattype_probe(o, &tracker, &s->nat, 0);
 	reg = session_nat(&s->nat);
 	s->class =
 	    named_class(json_string_value(json_object_get(reg, "mapping")),
@@ -235,6 +235,11 @@ session_open(const struct client_opts *o, struct session *s, const char *name)
 	    strlen(token) != 2 * NAMED_TOKEN_LEN)
 		session_fail(o, msg, "register");
 	snprintf(s->token, sizeof(s->token), "%s", token);
+	/* Refresh three times per lifetime of the name. */
+	s->keepalive_ms =
+	    1000 * (int)json_integer_value(json_object_get(msg, "ttl")) / 3;
+	if (s->keepalive_ms < 1000)
+		s->keepalive_ms = 1000;
 	json_decref(msg);
 	session_observe(o, s);
 	session_note(o, "public address %s, NAT: %s (%s)",

@@ -15,6 +15,7 @@ struct session {
 	struct addr	  observed; /* udp's public mapping */
 	struct nat_result nat;
 	int class, delta;
+	int    keepalive_ms; /* a third of the server's ttl */
 	char   token[2 * NAMED_TOKEN_LEN + 1];
 	char   buf[NAMED_LINE_MAX];
 	size_t have;

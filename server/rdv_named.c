@@ -2,7 +2,7 @@
  * Named sessions on 8848: JSON lines over TCP, and UDP datagrams that
  * only let the server see a client's UDP mapping.  Messages:
  *
- *   register {name?, lan?, nat?}  -> registered {name, token}
+ *   register {name?, lan?, nat?}  -> registered {name, token, ttl}
  *   (UDP) udp {token}             -> (UDP) observed {address}
  *   lookup {name}                 -> peer {name, public, nat}
  *   list                          -> list {names}
@@ -316,8 +316,9 @@ named_register(struct named_conn *c, json_t *msg)
 			     : json_pack("{s:s,s:s}", "mapping", "none",
 				   "allocation", "preserving");
 	named_send(c,
-	    json_pack("{s:s,s:s,s:s}", "type", "registered", "name", c->name,
-		"token", named_hex(c->token, sizeof(c->token), hex)));
+	    json_pack("{s:s,s:s,s:s,s:i}", "type", "registered", "name",
+		c->name, "token", named_hex(c->token, sizeof(c->token), hex),
+		"ttl", w->conf->name_ttl));
 }
 
 /* Refresh this connection's records. */

@@ -39,6 +39,16 @@ lab_in() {
 	ip netns exec "$ns" "$@"
 }
 
+# lab_stop NS...: kill every process in the lab namespaces (a kill of
+# lab_in's shell leaves its command running).
+lab_stop() {
+	local ns
+	for ns in "$@"; do
+		ip netns pids "$LAB-$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+	done
+	return 0
+}
+
 lab_ns() {
 	ip netns add "$LAB-$1" || fail "netns add $LAB-$1"
 	LAB_NS+=("$LAB-$1")
@@ -95,7 +105,8 @@ lab_up() {
 
 # lab_nat ROUTER KIND [DELTA]: give the router one NAT behaviour (UDP):
 # full-cone, restricted-cone, port-restricted, symmetric-random,
-# symmetric-inc (ports +DELTA per new mapping), or none.
+# symmetric-inc (ports +DELTA per new mapping), or none.  TCP and other
+# protocols are masqueraded by every kind but none.
 lab_nat() {
 	local r=$1 kind=$2 delta=${3:-1} wan host ports i
 	wan=$(ip -n "$LAB-$r" -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')
@@ -136,7 +147,9 @@ lab_nat() {
 				ports="$ports${ports:+, }$i : $((40000 + i * delta))"
 			done
 			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
-			echo "  oifname \"eth0\" meta l4proto udp snat to $wan : numgen inc mod 64 map { $ports }; }"
+			echo "  oifname \"eth0\" meta l4proto udp snat to $wan : numgen inc mod 64 map { $ports };"
+			# Other protocols (the TCP to the server) as any NAT.
+			echo '  oifname "eth0" masquerade; }'
 			echo '}' ;;
 		*) fail "unknown NAT kind $kind" ;;
 		esac
@@ -144,8 +157,8 @@ lab_nat() {
 	lab_in "$r" nft -f "$T/nft-$r" || fail "nft rules for $kind on $r: $(cat "$T/nft-$r")"
 }
 
-# lab_server [extra config lines...]: natserver in srv, RFC 5780 on both
-# IPs, logging to $T/lab-srv.log.
+# lab_server: natserver in srv, RFC 5780 on both IPs, two rendezvous
+# workers, logging to $T/lab-srv.log.
 lab_server() {
 	cat >"$T/lab.conf" <<CONF
 [server]
@@ -157,7 +170,11 @@ alternate_address = 203.0.113.2
 alternate_port = 3479
 workers = 2
 [rendezvous]
-workers = 0
+listen = 203.0.113.1:1721
+named_listen = 203.0.113.1:8848
+# Every lab connect comes from one of two public IPs.
+connect_burst = 1000
+workers = 2
 [relay]
 workers = 0
 CONF

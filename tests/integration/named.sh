@@ -1,0 +1,111 @@
+# Named sessions (rendezvous, 8848): natclient listen and connect on
+# loopback with two rendezvous workers, and the JSON protocol's answers
+# to good and bad input, expiry and rate limits.
+. "$TESTLIB"
+
+RENDEZVOUS_WORKERS=2 start_server "rendezvous.name_ttl = 5" \
+    "rendezvous.connect_burst = 3" "rendezvous.connect_per_minute = 1"
+C=("$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT")
+
+# session LINE...: send lines on one connection, print what comes back.
+session() {
+	exec 3<>"/dev/tcp/127.0.0.1/$NAMED_PORT"
+	printf '%s\n' "$@" >&3
+	timeout 1 cat <&3 2>/dev/null
+	exec 3<&-
+}
+expect() { # what output
+	grep -q -- "$1" <<<"$2" || fail "no '$1' in: $2"
+}
+
+# A stream both ways, through clients that both workers may hold.
+head -c 1000000 /dev/urandom >"$T/a"
+head -c 1000000 /dev/urandom >"$T/b"
+"${C[@]}" listen office <"$T/a" >"$T/outA" 2>"$T/errA" &
+listener=$!
+listening() { session '{"type":"lookup","name":"office"}' | grep -q '"public":"127'; }
+wait_for 100 listening || fail "the listener did not register: $(cat "$T/errA")"
+"${C[@]}" --json connect office <"$T/b" >"$T/outB" 2>"$T/errB" ||
+    fail "connect: $(cat "$T/errB")"
+wait "$listener" || fail "listen: $(cat "$T/errA")"
+cmp -s "$T/a" "$T/outB" && cmp -s "$T/b" "$T/outA" || fail "the streams differ"
+expect '"result":"direct"' "$(cat "$T/errB")"
+expect '"strategy":"lan"' "$(cat "$T/errB")"
+pass "listen/connect: 1 MB each way over ENet, intact"
+
+# Register, lookup, list; a live name cannot be taken.
+"${C[@]}" listen held >/dev/null 2>&1 </dev/null &
+held=$!
+wait_for 100 eval 'session "{\"type\":\"lookup\",\"name\":\"held\"}" | grep -q "\"public\":\"127"' ||
+    fail "held was not registered"
+out=$(session '{"type":"register","name":"held"}')
+expect '"code":"name_taken"' "$out"
+out=$(session '{"type":"list"}')
+expect '"names":\[.*"held"' "$out"
+out=$(session '{"type":"register","name":"mine","lan":["10.0.0.2:4000"],"nat":{"mapping":"EIM","allocation":"preserving"}}' \
+    '{"type":"register","name":"again"}' '{"type":"keepalive"}')
+expect '"type":"registered","name":"mine","token":"[0-9a-f]\{32\}"' "$out"
+expect '"code":"already_registered"' "$out"
+expect '"type":"keepalive"' "$out"
+pass "register, lookup, list, keepalive; a held name is refused"
+
+# A name outlives a holder that vanished without a word only for name_ttl.
+kill -KILL $(workers rendezvous)
+wait_for 50 has_workers rendezvous 2 || fail "no rendezvous workers back"
+kill -KILL "$held" 2>/dev/null
+out=$(session '{"type":"register","name":"held"}')
+expect '"code":"name_taken"' "$out"
+sleep 5.5
+out=$(session '{"type":"register","name":"held"}')
+expect '"type":"registered","name":"held"' "$out"
+pass "the name of a holder whose worker died expired after name_ttl"
+
+# Bad input: an error each, and the connection goes on.
+long=$(printf 'n%.0s' $(seq 1 33))
+out=$(session 'not json' '[1,2]' '{"type":"fly"}' '{"type":"lookup","name":"x","extra":1}' \
+    "{\"type\":\"register\",\"name\":\"$long\"}" '{"type":"register","name":"a b"}' \
+    '{"type":"register","lan":["nonsense"]}' '{"type":"register","lan":"10.0.0.1:1"}' \
+    '{"type":"register","nat":{"mapping":"XYZ","allocation":"random"}}' \
+    '{"type":"connect","name":"x"}' '{"type":"lookup","name":"nobody"}' '{"type":"list"}')
+for code in bad_json bad_message unknown_type unknown_field bad_name bad_lan bad_nat \
+    not_observed not_found; do
+	expect "\"code\":\"$code\"" "$out"
+done
+[ "$(grep -c '"code":"bad_name"' <<<"$out")" -eq 2 ] || fail "names: $out"
+[ "$(grep -c '"code":"bad_lan"' <<<"$out")" -eq 2 ] || fail "lan: $out"
+expect '"type":"list"' "$out"
+pass "bad JSON, types, fields, names, candidates and NATs: an error each"
+
+# An over-long line is refused and its connection closed.
+out=$(session "{\"type\":\"lookup\",\"name\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}" '{"type":"list"}')
+expect '"code":"too_long"' "$out"
+grep -q '"type":"list"' <<<"$out" && fail "the connection went on after too_long"
+pass "a line over 4096 bytes closes its connection"
+
+# Connect attempts are rate-limited per IP: a bucket of 3, one of them
+# taken by the first test.
+exec 3<>"/dev/tcp/127.0.0.1/$NAMED_PORT"
+printf '%s\n' '{"type":"register"}' >&3
+read -r -t 2 line <&3 || fail "no answer to register"
+token=$(sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p' <<<"$line")
+printf '{"type":"udp","token":"%s"}' "$token" >"/dev/udp/127.0.0.1/$NAMED_PORT"
+sleep 0.3
+printf '%s\n' '{"type":"connect","name":"nobody"}' '{"type":"connect","name":"nobody"}' \
+    '{"type":"connect","name":"nobody"}' >&3
+out=$(timeout 1 cat <&3)
+exec 3<&-
+[ "$(grep -c '"code":"not_found"' <<<"$out")" -eq 2 ] || fail "connects: $out"
+expect '"code":"rate_limited"' "$out"
+out=$("${C[@]}" connect nobody 2>&1) && fail "connect to nobody succeeded"
+expect "rate_limited" "$out"
+pass "the fourth connect from one IP is refused"
+
+# Junk datagrams and unknown tokens are dropped and counted.
+before=$(metric 'natkit_drops_junk_total{kind="rendezvous"}')
+for i in $(seq 1 100); do printf 'junk' >"/dev/udp/127.0.0.1/$NAMED_PORT"; done
+printf '{"type":"udp","token":"%032d"}' 0 >"/dev/udp/127.0.0.1/$NAMED_PORT"
+printf '{"type":"udp","token":"zz"}' >"/dev/udp/127.0.0.1/$NAMED_PORT"
+got() { [ "$(metric 'natkit_drops_junk_total{kind="rendezvous"}')" -ge $((before + 102)) ]; }
+wait_for 50 got || fail "junk datagrams not counted"
+has_workers rendezvous 2 || fail "a rendezvous worker died"
+pass "junk datagrams and unknown tokens counted; workers alive"

@@ -1,0 +1,142 @@
+# The punching matrix: natclient listen behind router rA and connect
+# behind rB, for all 15 unordered pairs of the five NATs and for two
+# hosts behind one NAT, once with the routers' input filter and once
+# without.  1 MB goes each way through the stdin/stdout stream (ENet);
+# with the filter on, a burst of datagrams also goes through
+# --forward/--local.  The two pairs with no direct path (symmetric
+# random against any symmetric NAT) must fail cleanly and say so.
+# The table is printed, and written to $MATRIX_OUT when that is set
+# (tests/natlab/run-matrix.sh writes MATRIX.md).
+. "$TESTLIB"
+. "$LABLIB"
+command -v python3 >/dev/null || skip "python3 is not installed"
+
+lab_up
+lab_host rA hA2 10.1.0.3
+lab_server
+BURST="python3 $SRCDIR/tests/natlab/udpburst.py"
+head -c 1000000 /dev/urandom >"$T/a"
+head -c 1000000 /dev/urandom >"$T/b"
+KINDS=${MATRIX_KINDS:-full-cone restricted-cone port-restricted symmetric-inc symmetric-random}
+C=("$NATCLIENT" --timeout 10 -s 203.0.113.1)
+ROWS=()
+n=0
+
+no_path() {
+	case "$1,$2" in
+	symmetric-inc,symmetric-random | symmetric-random,symmetric-inc | \
+	    symmetric-random,symmetric-random) return 0 ;;
+	esac
+	return 1
+}
+
+nat_both() { # kindA kindB
+	local r
+	# Nothing from an earlier run may open mappings now.
+	lab_stop hA hA2 hB
+	for r in rA rB; do
+		lab_in "$r" nft flush ruleset
+		lab_in "$r" conntrack -F 2>/dev/null
+	done
+	lab_nat rA "$1"
+	lab_nat rB "$2"
+}
+
+# The listener's control connection is up: it has probed and registered.
+registered() {
+	[ "$(lab_in srv ss -Htn state established '( sport = :8848 )' | wc -l)" -ge "$1" ]
+}
+
+listen_bg() { # host name [args]: natclient listen in the background
+	local h=$1 name=$2
+	shift 2
+	lab_in "$h" "${C[@]}" --json listen "$name" "$@" <"$T/a" >"$T/outA" 2>"$T/errA" &
+	LISTENER=$!
+	wait_for 200 registered 1 || fail "$name: the listener did not register: $(cat "$T/errA")"
+}
+
+# field JSON-LINE KEY: one value of our flat result objects.
+field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1" | head -1; }
+
+stream() { # filter kindA kindB listener connector: one stdin/stdout run
+	local filter=$1 ka=$2 kb=$3 ha=$4 hb=$5 name result rc=0 strategy ms outcome
+	n=$((n + 1))
+	name=m$n
+	listen_bg "$ha" "$name"
+	lab_in "$hb" "${C[@]}" --json connect "$name" <"$T/b" >"$T/outB" 2>"$T/errB" || rc=$?
+	result=$(grep -h '"result"' "$T/errB" "$T/outB" | head -1)
+	strategy=$(field "$result" strategy)
+	ms=$(field "$result" ms)
+	if no_path "$ka" "$kb"; then
+		[ $rc -ne 0 ] || fail "$ka x $kb: connected, but no direct path should exist"
+		grep -q "no direct path .* use the relay" "$T/errB" ||
+		    fail "$ka x $kb: unclear failure: $(cat "$T/errB")"
+		lab_stop hA hA2
+		wait "$LISTENER" 2>/dev/null
+		outcome="no direct path (clean failure)"
+		ms=-
+	else
+		[ $rc -eq 0 ] || fail "$ka x $kb (filter $filter): connect failed: $(cat "$T/errB")"
+		wait "$LISTENER" || fail "$ka x $kb: listen failed: $(cat "$T/errA")"
+		cmp -s "$T/a" "$T/outB" && cmp -s "$T/b" "$T/outA" ||
+		    fail "$ka x $kb: the streams differ"
+		outcome="direct, 1 MB each way intact"
+	fi
+	filter=$([ "$filter" = 1 ] && echo on || echo off)
+	ROWS+=("| $ka | $kb | $filter | $strategy | $ms | $outcome |")
+	pass "$ka x $kb, input filter $filter: $strategy, $ms ms: $outcome"
+}
+
+datagrams() { # kindA kindB: a burst through --forward/--local
+	local name=d$n out
+	n=$((n + 1))
+	lab_in hA $BURST echo $((20000 + n)) &
+	listen_bg hA "$name" --forward 127.0.0.1:$((20000 + n))
+	lab_in hB "${C[@]}" --json connect "$name" --local $((30000 + n)) >"$T/outB" 2>"$T/errB" &
+	local conn=$!
+	wait_for 200 grep -q '"result":"direct"' "$T/outB" ||
+	    fail "$1 x $2: --local did not connect: $(cat "$T/errB")"
+	out=$(lab_in hB $BURST burst $((30000 + n)) 300) || fail "$1 x $2: datagrams: $out"
+	lab_stop hA hB
+	wait "$conn" "$LISTENER" 2>/dev/null
+	pass "$1 x $2: --forward/--local: $out"
+}
+
+for filter in ${MATRIX_FILTERS:-1 0}; do
+	LAB_FILTER=$filter
+	done_kinds=""
+	for ka in $KINDS; do
+		done_kinds="$done_kinds $ka"
+		for kb in $KINDS; do
+			case " $done_kinds " in *" $kb "*) [ "$kb" = "$ka" ] || continue ;; esac
+			nat_both "$ka" "$kb"
+			stream "$filter" "$ka" "$kb" hA hB
+			if [ "$filter" = 1 ] && ! no_path "$ka" "$kb"; then
+				nat_both "$ka" "$kb"
+				datagrams "$ka" "$kb"
+			fi
+		done
+	done
+	# Two hosts behind one NAT.
+	nat_both port-restricted port-restricted
+	stream "$filter" "port-restricted" "same NAT" hA2 hA
+done
+
+table() {
+	echo "| NAT of the listener | NAT of the connector | input filter | strategy | ms to connect | outcome |"
+	echo "|---|---|---|---|---|---|"
+	printf '%s\n' "${ROWS[@]}"
+}
+table
+if [ -n "${MATRIX_OUT:-}" ]; then
+	{
+		echo "# Punching matrix"
+		echo
+		echo "Written by tests/natlab/run-matrix.sh on $(date -u +%Y-%m-%d) from"
+		echo "tests/natlab/matrix.sh: the listener behind rA, the connector"
+		echo "behind rB (or both behind rA for \"same NAT\"); ms is the time from"
+		echo "the start of punching to the first answer from the peer."
+		echo
+		table
+	} >"$MATRIX_OUT"
+fi
