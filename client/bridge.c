@@ -64,22 +64,6 @@ bridge_queued(ENetPeer *p)
 	    enet_list_size(&p->sentReliableCommands);
 }
 
-static int
-bridge_write_all(int fd, const uint8_t *b, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* stdin and stdout over ENet; 0 when both directions ended cleanly. */
 int
 bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
@@ -143,7 +127,7 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 				out_done = 1;
 				close(STDOUT_FILENO);
 			} else if (!out_done &&
-			    bridge_write_all(STDOUT_FILENO, ev.packet->data,
+			    client_write_all(STDOUT_FILENO, ev.packet->data,
 				ev.packet->dataLength) == -1)
 				out_done = 1; /* stdout closed: drop the rest */
 			enet_packet_destroy(ev.packet);

@@ -37,10 +37,12 @@ int client_conf_load(struct client_opts *, const char *, int, char *, size_t);
 
 /* net.c */
 int	client_resolve(const struct client_opts *, uint16_t, struct addr *);
+int	client_socket(const struct client_opts *, int, int);
 int	client_udp_new(const struct client_opts *, int);
 int	client_udp_socket(const struct client_opts *, const struct addr *);
 int	client_udp_ask(int, const void *, size_t, char *, size_t, int);
 int64_t client_now_ms(void);
+int	client_write_all(int, const void *, size_t);
 void	client_bind_any(const struct client_opts *, int, const struct addr *,
        struct addr *);
 void	client_tracker(const struct client_opts *, struct addr *);

@@ -224,3 +224,22 @@ client_tracker(const struct client_opts *o, struct addr *a)
 		    strchr(host, ':') != NULL ? "[%s]" : "%s", host);
 	client_resolve(&t, CLIENT_PORT_TRACKER, a);
 }
+
+/* Write all of b, or -1. */
+int
+client_write_all(int fd, const void *b, size_t n)
+{
+	const char *p = b;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "holepunch.h"
 #include "natclient.h"
 #include "session.h"
+#include "tcppunch.h"
 
 #define RDV_PUNCH_MIN_S 10 /* punching gets at least this long */
 
@@ -113,6 +115,42 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 		    peer, pair, strategy);
 }
 
+/* --tcp: simultaneous open between two endpoint-independent NATs. */
+static int
+rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
+    struct hp_plan *p)
+{
+	struct hp_result r;
+	const char	*pub = NULL, *why;
+	int64_t		 start;
+	int		 fd;
+
+	memset(&r, 0, sizeof(r));
+	json_unpack(msg, "{s:{s:s}}", "peer", "public_tcp", &pub);
+	if (pub == NULL || addr_parse(pub, 0, &r.peer, &why) == -1)
+		client_fail(o, "the punch message has no TCP address");
+	if (p->my_class != NAMED_OPEN || p->peer_class != NAMED_OPEN) {
+		p->strategy = NAMED_NONE;
+		rdv_report(o, p, &r, 0, stdout);
+		fprintf(stderr,
+		    "natclient: --tcp needs endpoint-independent "
+		    "mapping on both sides; try UDP\n");
+		return 1;
+	}
+	if (p->delay_ms > 0)
+		poll(NULL, 0, p->delay_ms);
+	start = client_now_ms();
+	fd = tcp_punch(o, addr_port(&s->tcp_local), &r.peer, p->timeout_ms);
+	r.ms = (int)(client_now_ms() - start);
+	p->strategy = NAMED_TCP;
+	if (fd == -1) {
+		rdv_report(o, p, &r, 0, stdout);
+		return 1;
+	}
+	rdv_report(o, p, &r, 1, stderr);
+	return tcp_bridge(fd) == 0 ? 0 : 1;
+}
+
 /* Punch and, on success, carry data; the command's exit status. */
 static int
 rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
@@ -126,6 +164,8 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 
 	if (rdv_plan(o, s, msg, &p) == -1)
 		client_fail(o, "a punch message we cannot read");
+	if (o->tcp)
+		return rdv_run_tcp(o, s, msg, &p);
 	memset(&r, 0, sizeof(r));
 	session_note(o, "punching to %s: %s",
 	    json_string_value(
@@ -170,6 +210,10 @@ rdv_check(struct client_opts *o, int argc, char **argv, const char *usage)
 		    argv[1]);
 	if (o->forward[0] != '\0' && addr_parse(o->forward, 0, &a, &why) == -1)
 		client_fail(o, "--forward %s: %s", o->forward, why);
+	if (o->tcp && (o->forward[0] != '\0' || o->local_port))
+		client_fail(o,
+		    "--tcp carries a stream: not with --forward "
+		    "or --local");
 	/* ENet speaks IPv4 only. */
 	if (o->family == AF_UNSPEC)
 		o->family = AF_INET;

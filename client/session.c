@@ -19,6 +19,7 @@
 #include "named.h"
 #include "natclient.h"
 #include "session.h"
+#include "tcppunch.h"
 
 #define SESSION_OBSERVE_MS 500 /* token resend interval */
 
@@ -223,7 +224,19 @@ session_open(const struct client_opts *o, struct session *s, const char *name)
 	s->delta = s->nat.delta;
 	s->udp = client_udp_new(o, addr_family(&s->server));
 	client_bind_any(o, s->udp, &s->server, &s->local);
-	s->tcp = client_tcp_connect(o, &s->server);
+	if (o->tcp) {
+		/* Bound so that a punching socket can share the port. */
+		struct sockaddr_storage ss;
+		socklen_t		len = sizeof(ss);
+
+		s->tcp = tcp_reusable(o, &s->server, 0);
+		if (connect(s->tcp, (struct sockaddr *)&s->server.ss,
+			s->server.len) == -1)
+			client_fail(o, "connect: %s", strerror(errno));
+		getsockname(s->tcp, (struct sockaddr *)&ss, &len);
+		addr_from_sa(&s->tcp_local, (struct sockaddr *)&ss, len);
+	} else
+		s->tcp = client_tcp_connect(o, &s->server);
 	msg = json_pack("{s:s,s:o,s:o}", "type", "register", "lan",
 	    session_lan(s), "nat", reg);
 	if (name != NULL)

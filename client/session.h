@@ -8,11 +8,12 @@
 #include "natclient.h"
 
 struct session {
-	int		  tcp;	    /* JSON lines to the server */
-	int		  udp;	    /* the socket that punches */
-	struct addr	  server;   /* rendezvous, named port */
-	struct addr	  local;    /* udp's local address (port) */
-	struct addr	  observed; /* udp's public mapping */
+	int		  tcp;	     /* JSON lines to the server */
+	int		  udp;	     /* the socket that punches */
+	struct addr	  server;    /* rendezvous, named port */
+	struct addr	  local;     /* udp's local address (port) */
+	struct addr	  observed;  /* udp's public mapping */
+	struct addr	  tcp_local; /* --tcp: the control connection's port */
 	struct nat_result nat;
 	int class, delta;
 	int    keepalive_ms; /* a third of the server's ttl */

@@ -11,6 +11,7 @@ static const char *named_strategies[] = {
     [NAMED_PREDICT] = "predict",
     [NAMED_BIRTHDAY] = "birthday",
     [NAMED_NONE] = "none",
+    [NAMED_TCP] = "tcp",
 };
 
 static const char *named_classes[] = {
@@ -78,7 +79,7 @@ named_strategy(int a, int b, int same_ip)
 const char *
 named_strategy_name(int s)
 {
-	return s >= NAMED_LAN && s <= NAMED_NONE ? named_strategies[s] : "none";
+	return s >= NAMED_LAN && s <= NAMED_TCP ? named_strategies[s] : "none";
 }
 
 int

@@ -27,6 +27,7 @@ enum named_strategy {
 	NAMED_PREDICT,	    /* an incrementing side: predict its ports */
 	NAMED_BIRTHDAY,	    /* random side facing an open one */
 	NAMED_NONE,	    /* no direct path can be made */
+	NAMED_TCP,	    /* --tcp: simultaneous open, chosen by clients */
 };
 
 int	    named_name_ok(const char *);

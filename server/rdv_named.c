@@ -453,11 +453,14 @@ named_rtt_ms(struct named_conn *c)
 static json_t *
 named_side(struct named_conn *c, const struct named_obs *o)
 {
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], t[ADDR_STRLEN];
 
+	/* public_tcp: this connection's source, for TCP punching. */
 	addr_format_sa((const struct sockaddr *)&o->addr, a, sizeof(a));
-	return json_pack("{s:s,s:s,s:O,s:O,s:i}", "name", c->name, "public", a,
-	    "lan", c->lan, "nat", c->nat, "rtt_ms", named_rtt_ms(c));
+	addr_format_sa((const struct sockaddr *)&c->peer, t, sizeof(t));
+	return json_pack("{s:s,s:s,s:s,s:O,s:O,s:i}", "name", c->name, "public",
+	    a, "public_tcp", t, "lan", c->lan, "nat", c->nat, "rtt_ms",
+	    named_rtt_ms(c));
 }
 
 static void

@@ -1,7 +1,8 @@
 # The punching matrix: natclient listen behind router rA and connect
 # behind rB, for all 15 unordered pairs of the five NATs and for two
 # hosts behind one NAT, once with the routers' input filter and once
-# without.  1 MB goes each way through the stdin/stdout stream (ENet);
+# without.  1 MB goes each way through the stdin/stdout stream (ENet;
+# and over TCP simultaneous open, --tcp, between the cone NATs);
 # with the filter on, a burst of datagrams also goes through
 # --forward/--local.  The two pairs with no direct path (symmetric
 # random against any symmetric NAT) must fail cleanly and say so.
@@ -58,12 +59,13 @@ listen_bg() { # host name [args]: natclient listen in the background
 # field JSON-LINE KEY: one value of our flat result objects.
 field() { sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1" | head -1; }
 
-stream() { # filter kindA kindB listener connector: one stdin/stdout run
+stream() { # filter kindA kindB listener connector [--tcp]: one stream run
 	local filter=$1 ka=$2 kb=$3 ha=$4 hb=$5 name result rc=0 strategy ms outcome
+	shift 5
 	n=$((n + 1))
 	name=m$n
-	listen_bg "$ha" "$name"
-	lab_in "$hb" "${C[@]}" --json connect "$name" <"$T/b" >"$T/outB" 2>"$T/errB" || rc=$?
+	listen_bg "$ha" "$name" "$@"
+	lab_in "$hb" "${C[@]}" "$@" --json connect "$name" <"$T/b" >"$T/outB" 2>"$T/errB" || rc=$?
 	result=$(grep -h '"result"' "$T/errB" "$T/outB" | head -1)
 	strategy=$(field "$result" strategy)
 	ms=$(field "$result" ms)
@@ -111,6 +113,10 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 			case " $done_kinds " in *" $kb "*) [ "$kb" = "$ka" ] || continue ;; esac
 			nat_both "$ka" "$kb"
 			stream "$filter" "$ka" "$kb" hA hB
+			case "$ka $kb" in *symmetric*) ;; *)
+				nat_both "$ka" "$kb"
+				stream "$filter" "$ka" "$kb" hA hB --tcp ;;
+			esac
 			if [ "$filter" = 1 ] && ! no_path "$ka" "$kb"; then
 				nat_both "$ka" "$kb"
 				datagrams "$ka" "$kb"
