@@ -87,7 +87,7 @@ named_strategy_parse(const char *s)
 {
 	int i;
 
-	for (i = NAMED_LAN; i <= NAMED_NONE; i++)
+	for (i = NAMED_LAN; i <= NAMED_TCP; i++)
 		if (strcmp(s, named_strategies[i]) == 0)
 			return i;
 	return -1;
