@@ -4,8 +4,9 @@
  * A byte stream between stdin/stdout and the peer: ENet over the punched
  * UDP socket (reliable, ordered, flow controlled).  ENet makes its own
  * socket; it is swapped for ours, so that ENet speaks through the hole.
- * End of input is an empty packet on channel 1; when both sides have
- * sent theirs, the peers disconnect.
+ * End of input is an empty packet on the data channel (ENet orders
+ * packets within a channel only, so it cannot overtake the data); when
+ * both sides have sent theirs, the peers disconnect.
  *
  * Or datagrams: listen --forward hands the peer's datagrams to a local
  * UDP service, connect --local carries what a local program sends to
@@ -49,7 +50,7 @@ bridge_host(const struct client_opts *o, int fd)
 
 	if (enet_initialize() != 0)
 		client_fail(o, "enet_initialize failed");
-	if ((h = enet_host_create(NULL, 1, 2, 0, 0)) == NULL)
+	if ((h = enet_host_create(NULL, 1, 1, 0, 0)) == NULL)
 		client_fail(o, "enet_host_create failed");
 	enet_socket_destroy(h->socket);
 	h->socket = fd;
@@ -79,7 +80,7 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 	int	      in_done = 0, out_done = 0, bye = 0;
 
 	bridge_enet_addr(peer, &ea);
-	if (connector && (p = enet_host_connect(h, &ea, 2, 0)) == NULL)
+	if (connector && (p = enet_host_connect(h, &ea, 1, 0)) == NULL)
 		client_fail(o, "enet_host_connect failed");
 	while (p == NULL || p->state != ENET_PEER_STATE_CONNECTED) {
 		if (client_now_ms() > deadline)
@@ -107,7 +108,7 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 					ENET_PACKET_FLAG_RELIABLE));
 			else if (n == 0 || errno != EINTR) {
 				in_done = 1;
-				enet_peer_send(p, 1,
+				enet_peer_send(p, 0,
 				    enet_packet_create(NULL, 0,
 					ENET_PACKET_FLAG_RELIABLE));
 			}
@@ -123,7 +124,7 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 			}
 			if (ev.type != ENET_EVENT_TYPE_RECEIVE)
 				continue;
-			if (ev.channelID == 1) {
+			if (ev.packet->dataLength == 0) {
 				out_done = 1;
 				close(STDOUT_FILENO);
 			} else if (!out_done &&

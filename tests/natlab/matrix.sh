@@ -20,6 +20,7 @@ head -c 1000000 /dev/urandom >"$T/a"
 head -c 1000000 /dev/urandom >"$T/b"
 KINDS=${MATRIX_KINDS:-full-cone restricted-cone port-restricted symmetric-inc symmetric-random}
 C=("$NATCLIENT" --timeout 10 -s 203.0.113.1)
+RUNS=${MATRIX_RUNS:-1} # tests/bench/run-punch.sh asks for medians of 5
 ROWS=()
 n=0
 
@@ -84,9 +85,24 @@ stream() { # filter kindA kindB listener connector [--tcp]: one stream run
 		    fail "$ka x $kb: the streams differ"
 		outcome="direct, 1 MB each way intact"
 	fi
-	filter=$([ "$filter" = 1 ] && echo on || echo off)
-	ROWS+=("| $ka | $kb | $filter | $strategy | $ms | $outcome |")
+	LAST_MS=$ms LAST_STRATEGY=$strategy LAST_OUTCOME=$outcome
 	pass "$ka x $kb, input filter $filter: $strategy, $ms ms: $outcome"
+}
+
+# pair NAT-A NAT-B LABEL-A LABEL-B LISTENER CONNECTOR [--tcp]: $RUNS
+# stream runs, one row with the median time.
+pair() {
+	local na=$1 nb=$2 la=$3 lb=$4 ha=$5 hb=$6 i times=() median f
+	shift 6
+	for i in $(seq 1 "$RUNS"); do
+		nat_both "$na" "$nb"
+		stream "$filter" "$la" "$lb" "$ha" "$hb" "$@"
+		times+=("$LAST_MS")
+	done
+	median=$(printf '%s\n' "${times[@]}" | sort -n |
+	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+	f=$([ "$filter" = 1 ] && echo on || echo off)
+	ROWS+=("| $la | $lb | $f | $LAST_STRATEGY | $median | $LAST_OUTCOME |")
 }
 
 datagrams() { # kindA kindB: a burst through --forward/--local
@@ -111,11 +127,9 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 		done_kinds="$done_kinds $ka"
 		for kb in $KINDS; do
 			case " $done_kinds " in *" $kb "*) [ "$kb" = "$ka" ] || continue ;; esac
-			nat_both "$ka" "$kb"
-			stream "$filter" "$ka" "$kb" hA hB
+			pair "$ka" "$kb" "$ka" "$kb" hA hB
 			case "$ka $kb" in *symmetric*) ;; *)
-				nat_both "$ka" "$kb"
-				stream "$filter" "$ka" "$kb" hA hB --tcp ;;
+				pair "$ka" "$kb" "$ka" "$kb" hA hB --tcp ;;
 			esac
 			if [ "$filter" = 1 ] && ! no_path "$ka" "$kb"; then
 				nat_both "$ka" "$kb"
@@ -124,8 +138,7 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 		done
 	done
 	# Two hosts behind one NAT.
-	nat_both port-restricted port-restricted
-	stream "$filter" "port-restricted" "same NAT" hA2 hA
+	pair port-restricted port-restricted port-restricted "same NAT" hA2 hA
 done
 
 table() {
@@ -141,7 +154,8 @@ if [ -n "${MATRIX_OUT:-}" ]; then
 		echo "Written by tests/natlab/run-matrix.sh on $(date -u +%Y-%m-%d) from"
 		echo "tests/natlab/matrix.sh: the listener behind rA, the connector"
 		echo "behind rB (or both behind rA for \"same NAT\"); ms is the time from"
-		echo "the start of punching to the first answer from the peer."
+		echo "the start of punching to the first answer from the peer (the"
+		echo "median of $RUNS runs)."
 		echo
 		table
 	} >"$MATRIX_OUT"
