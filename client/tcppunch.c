@@ -3,11 +3,7 @@
  * bound with SO_REUSEADDR and SO_REUSEPORT, so the server sees the
  * mapping of our port P; after the punch message each side connects
  * from P to the other's mapping at the same moment, and the two SYNs
- * cross.  A refused or timed-out attempt is retried from P until the
- * deadline.  There is no TTL-2 opening packet as for UDP: the ICMP
- * "time exceeded" it draws aborts a connect in SYN_SENT, and a peer's
- * SYN let in by its mapping before our real SYN leaves would meet a
- * closed port and be reset.
+ * cross (see tcp_punch for the details).
  * The connection then carries stdin and stdout itself.
  */
 #include "config.h"
@@ -22,8 +18,6 @@
 
 #include "natclient.h"
 #include "tcppunch.h"
-
-#define TCP_ATTEMPT_MS 1500 /* one connect: the SYN and one retransmit */
 
 /* A TCP socket that may share its port with others; port 0: any. */
 int
@@ -43,51 +37,77 @@ tcp_reusable(const struct client_opts *o, const struct addr *like,
 	return fd;
 }
 
-/* One attempt: the connected socket, or -1. */
-static int
-tcp_attempt(const struct client_opts *o, uint16_t port, const struct addr *peer)
+static void
+tcp_nonblock(int fd, int on)
 {
-	struct pollfd pfd;
-	int	      fd = tcp_reusable(o, peer, port), err = 0;
-	socklen_t     len = sizeof(err);
-	int64_t	      start = client_now_ms();
-	int	      left;
+	int fl = fcntl(fd, F_GETFL);
 
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/* The pending error of a connecting socket (0: none yet, or connected). */
+static int
+tcp_error(int fd)
+{
+	int	  err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return errno;
+	return err;
+}
+
+/* Start a nonblocking connect from port; the socket, or -1. */
+static int
+tcp_start(const struct client_opts *o, uint16_t port, const struct addr *peer)
+{
+	int fd = tcp_reusable(o, peer, port);
+
+	tcp_nonblock(fd, 1);
 	if (connect(fd, (const struct sockaddr *)&peer->ss, peer->len) == -1 &&
 	    errno != EINPROGRESS && errno != EINTR) {
 		close(fd);
 		return -1;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	left = TCP_ATTEMPT_MS - (int)(client_now_ms() - start);
-	if (poll(&pfd, 1, left > 0 ? left : 0) != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
-	    err != 0) {
-		close(fd);
-		return -1;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 
-/* Connect from port to peer until timeout_ms; the socket, or -1. */
+/*
+ * Connect from port to peer until timeout_ms; the socket, or -1.
+ *
+ * One socket for as long as it lives: the kernel's retransmissions keep
+ * its initial sequence number, which the NATs' connection tracking has
+ * seen.  A new socket (a new sequence number on the same addresses)
+ * only after the first was refused.  There is no TTL-2 opening SYN as
+ * for UDP: the ICMP "time exceeded" it draws aborts a connect in
+ * SYN_SENT.
+ */
 int
 tcp_punch(const struct client_opts *o, uint16_t port, const struct addr *peer,
     int timeout_ms)
 {
-	int64_t deadline = client_now_ms() + timeout_ms;
-	int	fd;
+	struct pollfd pfd = {-1, POLLOUT, 0};
+	int64_t	      deadline = client_now_ms() + timeout_ms;
+	int	      fd = -1;
 
 	while (client_now_ms() < deadline) {
-		int64_t t = client_now_ms();
-
-		if ((fd = tcp_attempt(o, port, peer)) != -1)
+		if (fd == -1 && (fd = tcp_start(o, port, peer)) == -1) {
+			poll(NULL, 0, 100);
+			continue;
+		}
+		pfd.fd = fd;
+		if (poll(&pfd, 1, 50) < 1)
+			continue;
+		if (tcp_error(fd) == 0) {
+			tcp_nonblock(fd, 0);
 			return fd;
-		if (client_now_ms() - t < 100)
-			poll(NULL, 0, 100); /* refused at once: not too fast */
+		}
+		close(fd); /* refused: again, not too fast */
+		fd = -1;
+		poll(NULL, 0, 100);
 	}
+	if (fd != -1)
+		close(fd);
 	return -1;
 }
 

@@ -71,29 +71,76 @@ mailbox_fd(const struct worker *w)
 }
 
 /*
- * Post one message to worker ordinal of this worker's kind: 0, or -1 when
- * the mailbox is full or the message too long (the caller counts it).
+ * Post one message to worker ordinal of this worker's kind, with a
+ * descriptor when fd is not -1: 0, or -1 when the mailbox is full or the
+ * message too long (the caller counts it).
  */
 int
-mailbox_post(const struct worker *w, int ordinal, const void *msg, size_t len)
+mailbox_post(const struct worker *w, int ordinal, const void *msg, size_t len,
+    int fd)
 {
+	struct iovec  iov = {(void *)msg, len};
+	struct msghdr mh;
+	union {
+		struct cmsghdr h;
+		char	       buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+
 	if (ordinal < 0 || ordinal >= WORKERS_MAX ||
 	    mailbox_fds[w->kind][ordinal][1] == -1)
 		return -1;
-	if (send(mailbox_fds[w->kind][ordinal][1], msg, len, MSG_DONTWAIT) !=
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(int));
+	}
+	if (sendmsg(mailbox_fds[w->kind][ordinal][1], &mh, MSG_DONTWAIT) !=
 	    (ssize_t)len)
 		return -1;
 	return 0;
 }
 
-/* Read one message; its length, or -1 when there is none. */
+/*
+ * Read one message; its length, or -1 when there is none.  *fd gets the
+ * descriptor that came with it, or -1.
+ */
 ssize_t
-mailbox_read(const struct worker *w, void *buf, size_t len)
+mailbox_read(const struct worker *w, void *buf, size_t len, int *fd)
 {
-	ssize_t n;
+	struct iovec	iov = {buf, len};
+	struct msghdr	mh;
+	struct cmsghdr *c;
+	ssize_t		n;
+	union {
+		struct cmsghdr h;
+		char	       buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
 
-	n = recv(mailbox_fd(w), buf, len, MSG_DONTWAIT | MSG_TRUNC);
-	if (n > (ssize_t)len)
-		return 0; /* cut: a length no sender uses; skipped */
+	*fd = -1;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(mailbox_fd(w), &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n == -1)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		/* A length or a descriptor count no sender uses. */
+		if (*fd != -1)
+			close(*fd);
+		*fd = -1;
+		return 0;
+	}
 	return n;
 }

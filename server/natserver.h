@@ -119,8 +119,8 @@ void listeners_close(struct listeners *);
 void	mailbox_create(void);
 void	mailbox_keep(int, int);
 int	mailbox_fd(const struct worker *);
-int	mailbox_post(const struct worker *, int, const void *, size_t);
-ssize_t mailbox_read(const struct worker *, void *, size_t);
+int	mailbox_post(const struct worker *, int, const void *, size_t, int);
+ssize_t mailbox_read(const struct worker *, void *, size_t, int *);
 
 /* metrics.c */
 int  metrics_bind(const struct server_conf *, char *, size_t);

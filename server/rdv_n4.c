@@ -28,7 +28,7 @@
 enum n4_state { N4_GREETING, N4_WAITING, N4_PAIRED };
 
 struct n4_conn {
-	struct rdv_conn	   base;
+	struct wconn	   base;
 	struct worker	  *w;
 	int		   fd;
 	struct event	  *read, *timer;
@@ -125,7 +125,7 @@ n4_close(struct n4_conn *c)
 		table_update(c->w->state->table, TABLE_KIND_N4, key,
 		    n4_key(key, 'W', c->ident, NULL), n4_unwait_fn, &c->base.id,
 		    0, table_now_ms());
-	rdv_conn_remove(&c->base);
+	wconn_remove(&c->base);
 	event_free(c->read);
 	event_free(c->timer);
 	close(c->fd);
@@ -222,8 +222,8 @@ n4_hello(struct n4_conn *c, const struct n4_packet *p)
 	(void)peer_ip;
 	n4_route_add(c, &c->peer.sin_addr, c->base.id, w->ordinal, me.conn,
 	    me.ordinal);
-	if (rdv_mail_send(w, me.ordinal, me.conn, RDV_MAIL_N4_READY,
-		&c->base.id, sizeof(c->base.id), c->base.id) == -1) {
+	if (wmail_send(w, me.ordinal, me.conn, MAIL_N4_READY, &c->base.id,
+		sizeof(c->base.id), c->base.id) == -1) {
 		n4_close(c);
 		return;
 	}
@@ -231,14 +231,16 @@ n4_hello(struct n4_conn *c, const struct n4_packet *p)
 }
 
 static void
-n4_mail(struct rdv_conn *rc, const struct rdv_mail *m)
+n4_mail(struct wconn *rc, const struct wmail *m, int fd)
 {
-	struct n4_conn	*c = (struct n4_conn *)rc;
+	struct n4_conn *c = (struct n4_conn *)rc;
+
+	(void)fd; /* N4 mail carries none */
 	struct n4_packet p;
 	uint64_t	 other;
 
 	switch (m->type) {
-	case RDV_MAIL_N4_READY:
+	case MAIL_N4_READY:
 		if (c->state != N4_WAITING || m->len != sizeof(other))
 			break;
 		memcpy(&other, m->body, sizeof(other));
@@ -246,7 +248,7 @@ n4_mail(struct rdv_conn *rc, const struct rdv_mail *m)
 		    other, m->from_ordinal);
 		n4_paired(c);
 		break;
-	case RDV_MAIL_N4_PEERINFO:
+	case MAIL_N4_PEERINFO:
 		if (c->state != N4_PAIRED ||
 		    m->len != sizeof(struct sockaddr_in))
 			break;
@@ -257,7 +259,7 @@ n4_mail(struct rdv_conn *rc, const struct rdv_mail *m)
 			proc_count(c->w, STAT_REPLIES);
 		n4_close(c); /* its work is done, as in n4.py */
 		break;
-	case RDV_MAIL_GONE:
+	case MAIL_GONE:
 		/* The peer left before the pair was made whole. */
 		n4_close(c);
 		break;
@@ -326,7 +328,7 @@ rdv_n4_accept(struct worker *w, struct listener *l, int fd,
 	c->fd = fd;
 	c->base.mail = n4_mail;
 	if (n4_v4((const struct sockaddr *)&peer->ss, &c->peer) == -1 ||
-	    rdv_conn_add(&c->base) == -1) {
+	    wconn_add(&c->base) == -1) {
 		/* N4 is IPv4 only: PEERINFO has 4 address bytes. */
 		proc_count(w, STAT_TCP_REFUSED);
 		free(c);
@@ -385,7 +387,7 @@ n4_exchange(struct worker *w, const struct n4_packet *p,
 		proc_count(w, STAT_DROP_JUNK); /* no client waits for it */
 		return;
 	}
-	rdv_mail_send(w, s.other_ordinal, s.other, RDV_MAIL_N4_PEERINFO, from,
+	wmail_send(w, s.other_ordinal, s.other, MAIL_N4_PEERINFO, from,
 	    sizeof(*from), 0);
 }
 

@@ -41,15 +41,16 @@
 #define NAMED_OUTPUT_MAX (64 * 1024)
 #define NAMED_LIST_MAX	 255 /* names `list` can show */
 #define NAMED_MARGIN_MS	 100 /* added to the later side's half RTT */
+#define NAMED_LINGER_S	 2   /* reading after an error that closes */
 
 struct named_conn {
-	struct rdv_conn		base;
+	struct wconn		base;
 	struct worker	       *w;
 	struct bufferevent     *bev;
 	struct sockaddr_storage peer;
 	char			name[NAMED_NAME_MAX + 1];
 	uint8_t			token[NAMED_TOKEN_LEN];
-	int			registered, closing;
+	int			registered, closing, shut;
 	json_t		       *lan, *nat;
 };
 
@@ -106,15 +107,33 @@ named_error(struct named_conn *c, const char *code, const char *message)
 		message));
 }
 
-/* Say why, then close once the output is flushed. */
+/*
+ * Say why, then close: once the output is flushed, shut our side and
+ * read (and drop) what the client still sends until it closes, for at
+ * most NAMED_LINGER_S.  Closing with unread input would reset the
+ * connection and could destroy the error message in flight.
+ */
 static void
 named_close_with(struct named_conn *c, const char *code, const char *message)
 {
+	struct timeval linger = {NAMED_LINGER_S, 0};
+
 	named_error(c, code, message);
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		named_free(c);
+	bufferevent_set_timeouts(c->bev, &linger, &linger);
+}
+
+static void
+named_linger(struct named_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (!c->shut &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		c->shut = 1;
+	}
 }
 
 static enum table_action
@@ -140,7 +159,7 @@ named_free(struct named_conn *c)
 		table_update(t, TABLE_KIND_NAMED, key,
 		    named_key(key, 'T', c->token, sizeof(c->token)),
 		    named_release_fn, &c->base.id, 0, now);
-	rdv_conn_remove(&c->base);
+	wconn_remove(&c->base);
 	json_decref(c->lan);
 	json_decref(c->nat);
 	bufferevent_free(c->bev);
@@ -497,10 +516,9 @@ named_connect(struct named_conn *c, json_t *msg)
 	me = named_side(c, &o);
 	body = json_dumps(me, JSON_COMPACT);
 	json_decref(me);
-	rv = body == NULL
-	    ? -1
-	    : rdv_mail_send(w, h.ordinal, h.conn, RDV_MAIL_CONNECT, body,
-		  strlen(body), c->base.id);
+	rv = body == NULL ? -1
+			  : wmail_send(w, h.ordinal, h.conn, MAIL_CONNECT, body,
+				strlen(body), c->base.id);
 	free(body);
 	if (rv == -1)
 		named_error(c, "busy", "the server could not reach the name");
@@ -508,7 +526,7 @@ named_connect(struct named_conn *c, json_t *msg)
 
 /* The holder's half of a connect: choose, and tell both sides. */
 static void
-named_punch(struct named_conn *c, const struct rdv_mail *m)
+named_punch(struct named_conn *c, const struct wmail *m)
 {
 	struct named_obs o;
 	json_t		*peer, *mine, *msg;
@@ -523,7 +541,7 @@ named_punch(struct named_conn *c, const struct rdv_mail *m)
 		json_decref(peer);
 		s = "{\"type\":\"error\",\"code\":\"peer_not_ready\","
 		    "\"message\":\"the name has no UDP mapping yet\"}";
-		rdv_mail_send(c->w, m->from_ordinal, m->from, RDV_MAIL_PUNCH, s,
+		wmail_send(c->w, m->from_ordinal, m->from, MAIL_PUNCH, s,
 		    strlen(s), 0);
 		return;
 	}
@@ -554,7 +572,7 @@ named_punch(struct named_conn *c, const struct rdv_mail *m)
 	s = json_dumps(msg, JSON_COMPACT);
 	json_decref(msg);
 	if (s != NULL)
-		rdv_mail_send(c->w, m->from_ordinal, m->from, RDV_MAIL_PUNCH, s,
+		wmail_send(c->w, m->from_ordinal, m->from, MAIL_PUNCH, s,
 		    strlen(s), 0);
 	free(s);
 	named_send(c,
@@ -566,21 +584,23 @@ named_punch(struct named_conn *c, const struct rdv_mail *m)
 }
 
 static void
-named_mail(struct rdv_conn *rc, const struct rdv_mail *m)
+named_mail(struct wconn *rc, const struct wmail *m, int fd)
 {
 	struct named_conn *c = (struct named_conn *)rc;
+
+	(void)fd; /* named mail carries none */
 
 	if (c->closing)
 		return;
 	switch (m->type) {
-	case RDV_MAIL_CONNECT:
+	case MAIL_CONNECT:
 		named_punch(c, m);
 		break;
-	case RDV_MAIL_PUNCH: /* a whole JSON line, built by the holder */
+	case MAIL_PUNCH: /* a whole JSON line, built by the holder */
 		bufferevent_write(c->bev, m->body, m->len);
 		bufferevent_write(c->bev, "\n", 1);
 		break;
-	case RDV_MAIL_GONE:
+	case MAIL_GONE:
 		named_error(c, "not_found", "the name's holder left");
 		break;
 	}
@@ -624,6 +644,10 @@ named_read_cb(struct bufferevent *bev, void *arg)
 	char		  *line;
 	size_t		   len;
 
+	if (c->closing) {
+		named_linger(c);
+		return;
+	}
 	while (!c->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    NAMED_OUTPUT_MAX)
@@ -650,7 +674,7 @@ named_write_cb(struct bufferevent *bev, void *arg)
 	struct named_conn *c = arg;
 
 	if (c->closing)
-		named_free(c);
+		named_linger(c);
 	else if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		named_read_cb(bev, c);
 }
@@ -684,7 +708,7 @@ rdv_named_accept(struct worker *w, struct listener *l, int fd,
 	c->base.mail = named_mail;
 	memcpy(&c->peer, &peer->ss, peer->len);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || rdv_conn_add(&c->base) == -1) {
+	if (c->bev == NULL || wconn_add(&c->base) == -1) {
 		proc_count(w, STAT_TCP_REFUSED);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);

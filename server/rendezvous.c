@@ -29,7 +29,7 @@ rendezvous_accept(struct worker *w, struct listener *l, int fd,
 void
 rendezvous_main(struct worker *w)
 {
-	rdv_conn_init(w);
-	rdv_mail_start(w);
+	wconn_init(w, w->conf->rendezvous_max_connections);
+	wmail_start(w);
 	worker_listen(w, rendezvous_dgram, rendezvous_accept);
 }

@@ -2,7 +2,7 @@
 # behind rB, for all 15 unordered pairs of the five NATs and for two
 # hosts behind one NAT, once with the routers' input filter and once
 # without.  1 MB goes each way through the stdin/stdout stream (ENet;
-# and over TCP simultaneous open, --tcp, between the cone NATs);
+# and, with the filter, over TCP simultaneous open between cone NATs);
 # with the filter on, a burst of datagrams also goes through
 # --forward/--local.  The two pairs with no direct path (symmetric
 # random against any symmetric NAT) must fail cleanly and say so.
@@ -128,7 +128,11 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 		for kb in $KINDS; do
 			case " $done_kinds " in *" $kb "*) [ "$kb" = "$ka" ] || continue ;; esac
 			pair "$ka" "$kb" "$ka" "$kb" hA hB
-			case "$ka $kb" in *symmetric*) ;; *)
+			# TCP between cone NATs, with the input filter only:
+			# without it a router answers a SYN that comes before
+			# its host's own with a reset, and the entry this
+			# leaves clashes with the host's SYN (see README).
+			case "$filter $ka $kb" in 0*|*symmetric*) ;; *)
 				pair "$ka" "$kb" "$ka" "$kb" hA hB --tcp ;;
 			esac
 			if [ "$filter" = 1 ] && ! no_path "$ka" "$kb"; then
