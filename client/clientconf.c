@@ -15,6 +15,8 @@ static const struct conf_key client_conf_keys[] =
 	{"client", "interface", CONF_STR, OFF(interface),
 	    sizeof(((struct client_opts *)0)->interface), 0, 0, 0, ""},
 	{"client", "timeout", CONF_INT, OFF(timeout), 0, 1, 3600, 0, "5"},
+	{"client", "token_file", CONF_STR, OFF(token_file),
+	    sizeof(((struct client_opts *)0)->token_file), 0, 0, 0, ""},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 int

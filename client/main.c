@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"punch", cmd_punch, "N4 hole punching (n4.py's protocol)"},
     {"listen", cmd_listen, "wait under a name; bridge the first peer"},
     {"connect", cmd_connect, "punch to a name; bridge stdin/stdout"},
+    {"expose", cmd_expose, "make a local TCP service public on the relay"},
     {NULL, NULL, NULL},
 };
 
@@ -49,6 +50,10 @@ static const struct option longopts[] = {
     {"local", required_argument, NULL, 'L'},
     {"tcp", no_argument, NULL, 't'},
     {"tracker", required_argument, NULL, 'R'},
+    {"local-host", required_argument, NULL, 'H'},
+    {"remote-port", required_argument, NULL, 'p'},
+    {"name", required_argument, NULL, 'm'},
+    {"token-file", required_argument, NULL, 'k'},
     {"timeout", required_argument, NULL, 'T'},
     {"interface", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
@@ -101,7 +106,9 @@ usage(FILE *fp, int code)
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
 	    "                 [--forward host:port] [--local port] [--tcp]\n"
-	    "                 [--tracker host[:port]]\n"
+	    "                 [--tracker host[:port]] [--local-host host]\n"
+	    "                 [--remote-port port] [--name name] "
+	    "[--token-file file]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -122,6 +129,8 @@ main(int argc, char *argv[])
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
 	int	    local = 0, tcp = 0;
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
+	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
+	int	    remote_port = 0;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:v", longopts,
 		    NULL)) != -1) {
@@ -187,6 +196,19 @@ main(int argc, char *argv[])
 		case 'R':
 			tracker = optarg;
 			break;
+		case 'H':
+			local_host = optarg;
+			break;
+		case 'p':
+			remote_port = (int)parse_number("--remote-port", optarg,
+			    1, 65535);
+			break;
+		case 'm':
+			name = optarg;
+			break;
+		case 'k':
+			token_file = optarg;
+			break;
 		case 'h':
 			usage(stdout, 0);
 		case 'v':
@@ -235,6 +257,20 @@ main(int argc, char *argv[])
 	}
 	if (tracker != NULL)
 		strcpy(o.tracker, tracker);
+	if (strlen(local_host) >= sizeof(o.local_host) ||
+	    strlen(name) >= sizeof(o.name) ||
+	    (token_file != NULL &&
+		strlen(token_file) >= sizeof(o.token_file))) {
+		fprintf(stderr,
+		    "natclient: --local-host, --name or "
+		    "--token-file: too long\n");
+		return 2;
+	}
+	strcpy(o.local_host, local_host);
+	strcpy(o.name, name);
+	if (token_file != NULL)
+		strcpy(o.token_file, token_file);
+	o.remote_port = remote_port;
 	o.src_port = src_port;
 	o.src_count = src_count;
 	o.peer_offset = offset;

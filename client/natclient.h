@@ -30,6 +30,10 @@ struct client_opts {
 	int  local_port;		/* connect --local PORT */
 	int  tcp;			/* listen/connect --tcp */
 	char tracker[ADDR_HOSTLEN + 8]; /* listen/connect --tracker */
+	char local_host[ADDR_HOSTLEN];	/* expose --local-host */
+	int  remote_port;		/* expose --remote-port */
+	char name[33];			/* expose --name */
+	char token_file[PATH_MAX];	/* expose --token-file, or conf */
 };
 
 /* clientconf.c */
@@ -42,13 +46,15 @@ int	client_udp_new(const struct client_opts *, int);
 int	client_udp_socket(const struct client_opts *, const struct addr *);
 int	client_udp_ask(int, const void *, size_t, char *, size_t, int);
 int64_t client_now_ms(void);
-int	client_write_all(int, const void *, size_t);
-void	client_bind_any(const struct client_opts *, int, const struct addr *,
-       struct addr *);
-void	client_tracker(const struct client_opts *, struct addr *);
-int	client_tcp_connect(const struct client_opts *, const struct addr *);
-int	client_tcp_ask(const struct client_opts *, const struct addr *,
-	const char *, char *, size_t);
+struct json_t *client_json_read(int, char *, size_t, size_t *, int);
+int	       client_pump(int, int, int);
+int	       client_write_all(int, const void *, size_t);
+void client_bind_any(const struct client_opts *, int, const struct addr *,
+    struct addr *);
+void client_tracker(const struct client_opts *, struct addr *);
+int  client_tcp_connect(const struct client_opts *, const struct addr *);
+int  client_tcp_ask(const struct client_opts *, const struct addr *,
+     const char *, char *, size_t);
 
 /* output.c */
 struct json_t;
@@ -81,6 +87,9 @@ int cmd_punch(struct client_opts *, int, char **);
 /* rendezvous.c */
 int cmd_listen(struct client_opts *, int, char **);
 int cmd_connect(struct client_opts *, int, char **);
+
+/* expose.c */
+int cmd_expose(struct client_opts *, int, char **);
 
 /* tracker.c */
 int cmd_register(struct client_opts *, int, char **);

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "natclient.h"
 
 /* Resolve -s HOST[:PORT], with defport when no port is given. */
@@ -242,4 +244,101 @@ client_write_all(int fd, const void *b, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* End what we send on fd: shut a socket's writing half, close the rest. */
+static void
+client_end_output(int fd)
+{
+	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
+		close(fd);
+}
+
+/*
+ * Copy in to sock and sock to out until both directions reach their end,
+ * each end passed on as it comes (half-close).  0, or -1 on an error.
+ */
+int
+client_pump(int in, int out, int sock)
+{
+	struct pollfd pfd[2] = {{in, POLLIN, 0}, {sock, POLLIN, 0}};
+	char	      b[65536];
+	int	      in_done = 0, out_done = 0;
+
+	while (!(in_done && out_done)) {
+		ssize_t n;
+
+		pfd[0].fd = in_done ? -1 : in;
+		pfd[1].fd = out_done ? -1 : sock;
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			return -1;
+		if (!in_done &&
+		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = read(in, b, sizeof(b));
+			if (n > 0 && client_write_all(sock, b, (size_t)n) == -1)
+				return -1;
+			if (n <= 0) {
+				in_done = 1;
+				shutdown(sock, SHUT_WR);
+			}
+		}
+		if (!out_done &&
+		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = read(sock, b, sizeof(b));
+			if (n < 0)
+				return -1;
+			if (n == 0) {
+				out_done = 1;
+				client_end_output(out);
+			} else if (client_write_all(out, b, (size_t)n) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The next JSON object, one per line, from fd within timeout_ms (-1: no
+ * limit), buffered in buf (size bytes, *have used); NULL on timeout
+ * (errno ETIMEDOUT), on a line longer than buf, or when fd closed.
+ */
+json_t *
+client_json_read(int fd, char *buf, size_t size, size_t *have, int timeout_ms)
+{
+	int64_t	      deadline = client_now_ms() + timeout_ms;
+	struct pollfd pfd = {fd, POLLIN, 0};
+	char	     *nl;
+	ssize_t	      n;
+
+	for (;;) {
+		if ((nl = memchr(buf, '\n', *have)) != NULL) {
+			size_t	len = (size_t)(nl - buf) + 1;
+			json_t *msg = json_loadb(buf, len - 1, 0, NULL);
+
+			memmove(buf, buf + len, *have - len);
+			*have -= len;
+			if (msg != NULL && json_is_object(msg))
+				return msg;
+			json_decref(msg);
+			continue;
+		}
+		if (*have == size) {
+			errno = EMSGSIZE;
+			return NULL;
+		}
+		if (timeout_ms >= 0 && client_now_ms() >= deadline) {
+			errno = ETIMEDOUT;
+			return NULL;
+		}
+		if (poll(&pfd, 1,
+			timeout_ms < 0 ? -1
+				       : (int)(deadline - client_now_ms())) < 1)
+			continue;
+		n = read(fd, buf + *have, size - *have);
+		if (n <= 0) {
+			errno = n == 0 ? ECONNRESET : errno;
+			return NULL;
+		}
+		*have += (size_t)n;
+	}
 }

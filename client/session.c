@@ -52,49 +52,12 @@ session_send(struct session *s, json_t *msg)
 	return rv;
 }
 
-/*
- * The next JSON message from the server within timeout_ms (-1: no limit);
- * NULL on timeout (errno ETIMEDOUT) or when the server closed.
- */
+/* The next JSON message from the server; see client_json_read. */
 json_t *
 session_read(struct session *s, int timeout_ms)
 {
-	int64_t	      deadline = client_now_ms() + timeout_ms;
-	struct pollfd pfd = {s->tcp, POLLIN, 0};
-	char	     *nl;
-	ssize_t	      n;
-
-	for (;;) {
-		if ((nl = memchr(s->buf, '\n', s->have)) != NULL) {
-			size_t	len = (size_t)(nl - s->buf) + 1;
-			json_t *msg = json_loadb(s->buf, len - 1, 0, NULL);
-
-			memmove(s->buf, s->buf + len, s->have - len);
-			s->have -= len;
-			if (msg != NULL && json_is_object(msg))
-				return msg;
-			json_decref(msg);
-			continue;
-		}
-		if (s->have == sizeof(s->buf)) {
-			errno = EMSGSIZE;
-			return NULL;
-		}
-		if (timeout_ms >= 0 && client_now_ms() >= deadline) {
-			errno = ETIMEDOUT;
-			return NULL;
-		}
-		if (poll(&pfd, 1,
-			timeout_ms < 0 ? -1
-				       : (int)(deadline - client_now_ms())) < 1)
-			continue;
-		n = read(s->tcp, s->buf + s->have, sizeof(s->buf) - s->have);
-		if (n <= 0) {
-			errno = n == 0 ? ECONNRESET : errno;
-			return NULL;
-		}
-		s->have += (size_t)n;
-	}
+	return client_json_read(s->tcp, s->buf, sizeof(s->buf), &s->have,
+	    timeout_ms);
 }
 
 /* The type of a message, or "". */

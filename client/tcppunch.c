@@ -115,39 +115,8 @@ tcp_punch(const struct client_opts *o, uint16_t port, const struct addr *peer,
 int
 tcp_bridge(int fd)
 {
-	struct pollfd pfd[2] = {{STDIN_FILENO, POLLIN, 0}, {fd, POLLIN, 0}};
-	char	      b[65536];
-	int	      in_done = 0, out_done = 0;
+	int rv = client_pump(STDIN_FILENO, STDOUT_FILENO, fd);
 
-	while (!(in_done && out_done)) {
-		ssize_t n;
-
-		pfd[0].fd = in_done ? -1 : STDIN_FILENO;
-		pfd[1].fd = out_done ? -1 : fd;
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
-			return -1;
-		if (!in_done && (pfd[0].revents & (POLLIN | POLLHUP))) {
-			n = read(STDIN_FILENO, b, sizeof(b));
-			if (n > 0 && client_write_all(fd, b, (size_t)n) == -1)
-				return -1;
-			if (n <= 0) {
-				in_done = 1;
-				shutdown(fd, SHUT_WR);
-			}
-		}
-		if (!out_done &&
-		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(fd, b, sizeof(b));
-			if (n < 0)
-				return -1;
-			if (n == 0) {
-				out_done = 1;
-				close(STDOUT_FILENO);
-			} else if (client_write_all(STDOUT_FILENO, b,
-				       (size_t)n) == -1)
-				return -1;
-		}
-	}
 	close(fd);
-	return 0;
+	return rv;
 }

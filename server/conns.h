@@ -42,6 +42,8 @@ void	      wconn_remove(struct wconn *);
 struct wconn *wconn_find(uint64_t);
 int  wmail_send(struct worker *, int, uint64_t, uint16_t, const void *, size_t,
      uint64_t);
+int  wmail_send_fd(struct worker *, int, uint64_t, uint16_t, const void *,
+     size_t, int);
 void wmail_start(struct worker *);
 
 #endif

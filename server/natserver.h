@@ -16,6 +16,8 @@ struct event_base;
 #define WORKER_EXIT_NORESPAWN 2
 #define WORKERS_MAX	      32 /* of one kind */
 #define LISTENERS_MAX	      512
+#define RELAY_TOKENS_MAX      32
+#define RELAY_TOKEN_MAX	      128
 
 enum worker_kind {
 	WORKER_TRACKER,
@@ -65,6 +67,16 @@ struct server_conf {
 	int		   relay_workers;
 	int		   relay_max_connections;
 	struct conf_range  relay_port_range;
+	char		   relay_token_file[PATH_MAX];
+	int		   relay_max_ports;
+	int		   relay_max_conns_per_port;
+	int		   relay_handshake_timeout;
+	int		   relay_idle_timeout;
+	int		   relay_auth_burst;
+	int		   relay_auth_per_minute;
+	/* Read by the master from relay.token_file; workers never read it. */
+	int  relay_ntokens;
+	char relay_tokens[RELAY_TOKENS_MAX][RELAY_TOKEN_MAX + 1];
 };
 
 struct listener {
@@ -108,6 +120,11 @@ int server_conf_load(struct server_conf *, const char *, int, char *, size_t);
 int server_conf_workers(const struct server_conf *, int);
 rlim_t server_conf_nofile(const struct server_conf *, int);
 int    server_conf_rfc5780(const struct server_conf *, struct addr[4]);
+
+/* relay_auth.c */
+int relay_tokens_load(struct server_conf *, char *, size_t);
+int relay_auth_ok(const struct server_conf *, const uint8_t *, size_t,
+    const char *);
 
 /* listen.c */
 int  listeners_open(const struct server_conf *, const struct listeners *,

@@ -1,14 +1,152 @@
 /*
- * The relay worker: control and data connections on 8888.  The relay
- * protocol is not served yet: the worker holds its sockets and closes
- * connections at once.
+ * The relay worker: control and data connections on 8888 (DESIGN 3.3).
+ * A connection's first line says which it is: {"type":"hello",…} opens
+ * a control connection, {"type":"data","id":…} is a client's half of a
+ * visitor's stream.  The first line is read exactly (peeked up to its
+ * newline), so not one byte of the stream behind it is taken.
  */
 #include "config.h"
 
-#include "natserver.h"
+#include <sys/socket.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ratelimit.h"
+#include "relay.h"
+
+struct relay_new {
+	struct worker *w;
+	int	       fd;
+	struct addr    peer;
+	struct event  *ev, *timer;
+};
+
+static int relay_nnew;
+
+static void
+relay_new_free(struct relay_new *n, int close_fd)
+{
+	if (close_fd)
+		close(n->fd);
+	event_free(n->ev);
+	event_free(n->timer);
+	free(n);
+	relay_nnew--;
+}
+
+static void
+relay_refuse(struct relay_new *n, const char *code, const char *message)
+{
+	char buf[256];
+	int  len;
+
+	len = snprintf(buf, sizeof(buf),
+	    "{\"type\":\"error\",\"code\":\"%s\",\"message\":\"%s\"}\n", code,
+	    message);
+	send(n->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	proc_count(n->w, STAT_ERRORS);
+	log_info("%s from %s", message,
+	    addr_format(&n->peer, buf, sizeof(buf)));
+	shutdown(n->fd, SHUT_WR);
+	relay_new_free(n, 1);
+}
+
+static void
+relay_first_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct relay_new *n = arg;
+	char		  line[RELAY_LINE_MAX];
+	const char	 *type = NULL, *id = NULL;
+	json_t		 *msg;
+	char		 *nl;
+	ssize_t		  got;
+	size_t		  len;
+
+	(void)ev;
+	got = recv(fd, line, sizeof(line) - 1, MSG_PEEK);
+	if (got == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got <= 0) {
+		relay_new_free(n, 1);
+		return;
+	}
+	line[got] = '\0';
+	if ((nl = memchr(line, '\n', (size_t)got)) == NULL) {
+		if (got == (ssize_t)sizeof(line) - 1)
+			relay_refuse(n, "too_long",
+			    "a first line over 4096 bytes");
+		return; /* the rest of the line is on its way */
+	}
+	len = (size_t)(nl - line) + 1;
+	if (recv(fd, line, len, 0) != (ssize_t)len) {
+		relay_new_free(n, 1);
+		return;
+	}
+	line[len - 1] = '\0';
+	proc_count(n->w, STAT_REQUESTS);
+	msg = json_loads(line, 0, NULL);
+	if (json_unpack(msg, "{s:s}", "type", &type) == -1)
+		relay_refuse(n, "bad_message", "not a JSON object with a type");
+	else if (strcmp(type, "hello") == 0) {
+		relay_ctl_start(n->w, n->fd, line, len - 1, &n->peer);
+		relay_new_free(n, 0);
+	} else if (strcmp(type, "data") == 0 &&
+	    json_unpack(msg, "{s:s}", "id", &id) == 0) {
+		relay_data_start(n->w, n->fd, id);
+		relay_new_free(n, 0);
+	} else
+		relay_refuse(n, "bad_message", "hello or data first");
+	json_decref(msg);
+}
+
+static void
+relay_first_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	proc_count(((struct relay_new *)arg)->w, STAT_TIMEOUTS);
+	relay_new_free(arg, 1);
+}
+
+static void
+relay_accept(struct worker *w, struct listener *l, int fd,
+    const struct addr *peer)
+{
+	struct timeval	      tv = {w->conf->relay_handshake_timeout, 0};
+	struct ratelimit_rule rule = {64, 600};
+	struct relay_new     *n;
+
+	(void)l;
+	if (relay_nnew + splice_count() >= w->conf->relay_max_connections ||
+	    ratelimit_take(w->state->table, RL_RELAY_CONN,
+		(const struct sockaddr *)&peer->ss, &rule,
+		table_now_ms()) == 0 ||
+	    (n = calloc(1, sizeof(*n))) == NULL) {
+		proc_count(w, STAT_TCP_REFUSED);
+		close(fd);
+		return;
+	}
+	n->w = w;
+	n->fd = fd;
+	n->peer = *peer;
+	n->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_first_cb, n);
+	n->timer = evtimer_new(w->base, relay_first_timeout_cb, n);
+	if (n->ev == NULL || n->timer == NULL)
+		fatalx("relay_accept: out of memory");
+	relay_nnew++;
+	event_add(n->ev, NULL);
+	evtimer_add(n->timer, &tv);
+}
 
 void
 relay_main(struct worker *w)
 {
-	worker_listen(w, worker_drop_dgram, worker_refuse_conn);
+	wconn_init(w, w->conf->relay_max_connections);
+	wmail_start(w);
+	worker_listen(w, worker_drop_dgram, relay_accept);
 }

@@ -73,6 +73,19 @@ const struct conf_key server_conf_keys[] = {
     {"relay", "workers", CONF_INT, INT(relay_workers, 0, WORKERS_MAX), "1"},
     {"relay", "max_connections", CONF_INT,
 	INT(relay_max_connections, 1, 1000000), "4096"},
+    {"relay", "token_file", CONF_STR, STR(relay_token_file), ""},
+    {"relay", "max_ports_per_client", CONF_INT, INT(relay_max_ports, 1, 1000),
+	"8"},
+    {"relay", "max_conns_per_port", CONF_INT,
+	INT(relay_max_conns_per_port, 1, 1000000), "256"},
+    {"relay", "handshake_timeout", CONF_INT,
+	INT(relay_handshake_timeout, 1, 3600), "10"},
+    {"relay", "idle_timeout", CONF_INT, INT(relay_idle_timeout, 1, 604800),
+	"3600"},
+    {"relay", "auth_fail_burst", CONF_INT, INT(relay_auth_burst, 1, 1000000),
+	"5"},
+    {"relay", "auth_fail_per_minute", CONF_INT,
+	INT(relay_auth_per_minute, 1, 1000000), "5"},
     {"relay", "port_range", CONF_RANGE, OFF(relay_port_range), 0, 1, 65535, 0,
 	"10000-20000"},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL},
@@ -167,7 +180,8 @@ server_conf_load(struct server_conf *c, const char *path, int must_exist,
 			return -1;
 		}
 	}
-	if (server_conf_check_rfc5780(c, err, errlen, path) == -1)
+	if (server_conf_check_rfc5780(c, err, errlen, path) == -1 ||
+	    relay_tokens_load(c, err, errlen) == -1)
 		return -1;
 	if (c->tracker_peers.n > 0 && c->external_address[0] == '\0') {
 		snprintf(err, errlen,
@@ -202,7 +216,7 @@ server_conf_workers(const struct server_conf *c, int kind)
 }
 
 /*
- * Descriptors one process may need: its connections (two per relayed
+ * Descriptors one process may need: its connections (six per relayed
  * stream), the listening sockets, and a margin for logs, pipes and
  * libevent.
  */
@@ -213,7 +227,8 @@ server_conf_nofile(const struct server_conf *c, int nlisteners)
 
 	if ((rlim_t)c->rendezvous_max_connections > need)
 		need = (rlim_t)c->rendezvous_max_connections;
-	if ((rlim_t)c->relay_max_connections * 2 > need)
-		need = (rlim_t)c->relay_max_connections * 2;
+	/* A relayed stream: two sockets and two pipes (splice). */
+	if ((rlim_t)c->relay_max_connections * 6 > need)
+		need = (rlim_t)c->relay_max_connections * 6;
 	return need + (rlim_t)nlisteners + 64;
 }

@@ -1,0 +1,331 @@
+/*
+ * natclient expose tcp LOCAL_PORT: make a local service reachable on a
+ * port of natserver's relay.  The control connection logs in with an
+ * HMAC of the server's nonce (the token never travels), asks for the
+ * port (the same one again after a reconnect, if it is free), and waits.
+ * For each visitor the server announces, a child process connects to
+ * the local service and opens a data connection to the relay, and copies
+ * between the two.  A lost control connection is made again with
+ * back-off.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "natclient.h"
+
+#define EXPOSE_PORT	    8888
+#define EXPOSE_HEARTBEAT_MS 20000
+#define EXPOSE_BACKOFF_MAX  30 /* seconds between reconnects, at most */
+#define EXPOSE_TOKEN_MAX    128
+
+struct expose {
+	const struct client_opts *o;
+	char			  token[EXPOSE_TOKEN_MAX + 1];
+	char			  client_id[65];
+	struct addr		  server, local;
+	int			  port; /* what we were given last */
+	int			  ctl;
+	char			  buf[4096];
+	size_t			  have;
+};
+
+/* The token: --token-file, token_file in natclient.conf, $NATKIT_TOKEN. */
+static void
+expose_token(const struct client_opts *o, struct expose *e)
+{
+	const char *env = getenv("NATKIT_TOKEN");
+	struct stat st;
+	FILE	   *fp;
+
+	if (o->token_file[0] == '\0') {
+		if (env == NULL || env[0] == '\0')
+			client_fail(o,
+			    "no token: use --token-file, token_file "
+			    "in natclient.conf, or NATKIT_TOKEN");
+		if (strlen(env) > EXPOSE_TOKEN_MAX)
+			client_fail(o, "NATKIT_TOKEN: longer than %d bytes",
+			    EXPOSE_TOKEN_MAX);
+		snprintf(e->token, sizeof(e->token), "%s", env);
+		return;
+	}
+	if ((fp = fopen(o->token_file, "r")) == NULL)
+		client_fail(o, "token file %s: %s", o->token_file,
+		    strerror(errno));
+	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0)
+		client_fail(o,
+		    "token file %s: readable by others (chmod 600 it)",
+		    o->token_file);
+	if (fgets(e->token, sizeof(e->token), fp) == NULL)
+		client_fail(o, "token file %s: empty", o->token_file);
+	fclose(fp);
+	e->token[strcspn(e->token, "\r\n")] = '\0';
+	if (e->token[0] == '\0')
+		client_fail(o, "token file %s: empty", o->token_file);
+}
+
+static void
+expose_hex(const unsigned char *b, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/*
+ * A client id that stays the same for the same exposure of the same
+ * host, so that the server can give the port back after a reconnect.
+ */
+static void
+expose_client_id(struct expose *e, const char *proto, int port)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  len;
+	char	      host[256], seed[600];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(seed, sizeof(seed), "%s|%s|%s|%d|%s", host, proto,
+	    e->o->local_host, port, e->o->name);
+	EVP_Digest(seed, strlen(seed), md, &len, EVP_sha256(), NULL);
+	expose_hex(md, 16, e->client_id);
+}
+
+static int
+expose_send(int fd, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	int   rv = -1;
+
+	json_decref(msg);
+	if (s != NULL && client_write_all(fd, s, strlen(s)) == 0 &&
+	    client_write_all(fd, "\n", 1) == 0)
+		rv = 0;
+	free(s);
+	return rv;
+}
+
+static json_t *
+expose_read(struct expose *e, int timeout_ms)
+{
+	return client_json_read(e->ctl, e->buf, sizeof(e->buf), &e->have,
+	    timeout_ms);
+}
+
+static const char *
+expose_type(json_t *msg)
+{
+	const char *t = json_string_value(json_object_get(msg, "type"));
+
+	return t != NULL ? t : "";
+}
+
+/* An error the server gave: fatal ones end natclient, others retry. */
+static int
+expose_refused(struct expose *e, json_t *msg, const char *what)
+{
+	const char *code = "", *text = "";
+	char	    buf[300];
+
+	if (msg == NULL) {
+		fprintf(stderr, "natclient: %s: connection lost\n", what);
+		return 0;
+	}
+	json_unpack(msg, "{s?s,s?s}", "code", &code, "message", &text);
+	snprintf(buf, sizeof(buf), "%s: %s (%s)", what, text, code);
+	client_sanitize(buf, 0);
+	if (strcmp(code, "auth_failed") == 0 || strcmp(code, "no_relay") == 0 ||
+	    strcmp(code, "port_not_allowed") == 0 ||
+	    strcmp(code, "unsupported") == 0 || strcmp(code, "bad_name") == 0)
+		client_fail(e->o, "%s", buf);
+	fprintf(stderr, "natclient: %s\n", buf);
+	return 0;
+}
+
+/* Log in and expose; 1 when exposed, 0 to try again later. */
+static int
+expose_login(struct expose *e, const char *proto)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int  maclen;
+	const char   *nonce = NULL;
+	char	      hex[2 * EVP_MAX_MD_SIZE + 1], pub[ADDR_HOSTLEN + 16];
+	char	      host[ADDR_HOSTLEN];
+	const char   *why;
+	uint16_t      p;
+	json_t	     *msg;
+
+	e->have = 0;
+	expose_send(e->ctl,
+	    json_pack("{s:s,s:i,s:s}", "type", "hello", "version", 1,
+		"client_id", e->client_id));
+	msg = expose_read(e, e->o->timeout * 1000);
+	if (msg == NULL || strcmp(expose_type(msg), "challenge") != 0 ||
+	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1)
+		return expose_refused(e, msg, "hello");
+	{
+		/* The nonce is hex on the wire; the MAC is of its bytes. */
+		unsigned char raw[64];
+		size_t	      i, n = strlen(nonce) / 2;
+
+		for (i = 0; i < n && i < sizeof(raw); i++) {
+			unsigned v;
+
+			sscanf(nonce + 2 * i, "%2x", &v);
+			raw[i] = (unsigned char)v;
+		}
+		HMAC(EVP_sha256(), e->token, (int)strlen(e->token), raw, n, mac,
+		    &maclen);
+	}
+	json_decref(msg);
+	expose_hex(mac, maclen, hex);
+	expose_send(e->ctl,
+	    json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
+	msg = expose_read(e, e->o->timeout * 1000);
+	if (msg == NULL || strcmp(expose_type(msg), "ok") != 0)
+		return expose_refused(e, msg, "login");
+	json_decref(msg);
+	expose_send(e->ctl,
+	    json_pack("{s:s,s:s,s:i,s:s}", "type", "expose", "proto", proto,
+		"remote_port", e->o->remote_port ? e->o->remote_port : e->port,
+		"name", e->o->name));
+	msg = expose_read(e, e->o->timeout * 1000);
+	if (msg == NULL || strcmp(expose_type(msg), "exposed") != 0 ||
+	    json_unpack(msg, "{s:i}", "remote_port", &e->port) == -1)
+		return expose_refused(e, msg, "expose");
+	json_decref(msg);
+	addr_split(e->o->server, host, sizeof(host), &p, 0, &why);
+	snprintf(pub, sizeof(pub), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
+	    host, e->port);
+	if (e->o->json) {
+		char *s =
+		    json_dumps(json_pack("{s:s,s:s,s:i}", "event", "exposed",
+				   "public", pub, "remote_port", e->port),
+			JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		puts(s);
+		free(s);
+	} else
+		puts(pub);
+	fflush(stdout);
+	return 1;
+}
+
+/* In a child: the local service and a data connection, joined. */
+static void
+expose_visitor(struct expose *e, const char *id)
+{
+	int local, data;
+
+	close(e->ctl);
+	local = client_tcp_connect(e->o, &e->local);
+	data = client_tcp_connect(e->o, &e->server);
+	if (expose_send(data,
+		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
+		_exit(1);
+	_exit(client_pump(local, local, data) == 0 ? 0 : 1);
+}
+
+/* Serve visitors until the control connection ends. */
+static void
+expose_serve(struct expose *e)
+{
+	int64_t next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
+
+	for (;;) {
+		json_t	   *msg;
+		const char *id;
+		int	    wait = (int)(next - client_now_ms());
+
+		msg = expose_read(e, wait > 0 ? wait : 0);
+		if (msg == NULL && errno == ETIMEDOUT) {
+			expose_send(e->ctl,
+			    json_pack("{s:s}", "type", "heartbeat"));
+			next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
+			continue;
+		}
+		if (msg == NULL) {
+			fprintf(stderr,
+			    "natclient: the relay closed the "
+			    "control connection\n");
+			return;
+		}
+		if (strcmp(expose_type(msg), "conn") == 0 &&
+		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0)
+			expose_visitor(e, id);
+		else if (strcmp(expose_type(msg), "error") == 0)
+			expose_refused(e, msg, "relay");
+		json_decref(msg);
+	}
+}
+
+int
+cmd_expose(struct client_opts *o, int argc, char **argv)
+{
+	struct client_opts lo = *o;
+	struct expose	   e;
+	struct sigaction   sa;
+	char		  *end;
+	long		   port;
+	int		   backoff = 1;
+
+	if (argc != 3 ||
+	    (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "udp") != 0))
+		client_fail(o,
+		    "usage: natclient expose tcp|udp LOCAL_PORT "
+		    "[--local-host H] [--remote-port N] [--name N]");
+	port = strtol(argv[2], &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		client_fail(o, "LOCAL_PORT: 1 to 65535, not '%s'", argv[2]);
+	if (strcmp(argv[1], "udp") == 0)
+		client_fail(o, "expose udp: not built yet (TCP only)");
+	memset(&e, 0, sizeof(e));
+	e.o = o;
+	expose_token(o, &e);
+	expose_client_id(&e, argv[1], (int)port);
+	client_resolve(o, EXPOSE_PORT, &e.server);
+	snprintf(lo.server, sizeof(lo.server),
+	    strchr(o->local_host, ':') ? "[%s]" : "%s", o->local_host);
+	client_resolve(&lo, (uint16_t)port, &e.local);
+	/* Visitors' children are not waited for. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		char a[ADDR_STRLEN];
+
+		e.ctl = socket(addr_family(&e.server),
+		    SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (e.ctl != -1 &&
+		    connect(e.ctl, (struct sockaddr *)&e.server.ss,
+			e.server.len) == 0 &&
+		    expose_login(&e, argv[1])) {
+			backoff = 1;
+			expose_serve(&e);
+		} else if (e.ctl != -1 && errno != 0)
+			fprintf(stderr, "natclient: relay %s: %s\n",
+			    addr_format(&e.server, a, sizeof(a)),
+			    strerror(errno));
+		if (e.ctl != -1)
+			close(e.ctl);
+		fprintf(stderr, "natclient: reconnecting in %d s\n", backoff);
+		sleep((unsigned)backoff);
+		backoff = backoff * 2 > EXPOSE_BACKOFF_MAX ? EXPOSE_BACKOFF_MAX
+							   : backoff * 2;
+	}
+}

@@ -1,0 +1,200 @@
+/*
+ * Joining two TCP sockets: splice(2) through a pipe per direction, so
+ * the bytes never enter user space.  A pipe holds at most its capacity
+ * (64 KiB), which bounds what one connection can have in flight: while
+ * a direction's pipe has data, its source is not read (backpressure).
+ * End of input on one side becomes shutdown(SHUT_WR) on the other once
+ * the pipe is empty (half-close); the pair is freed when both directions
+ * ended, on an error, or after idle_timeout without traffic.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "relay.h"
+
+#define SPLICE_CHUNK  (64 * 1024)
+#define SPLICE_ROUNDS 16
+
+struct splice_dir {
+	int	      from, to;
+	int	      pipe[2];
+	size_t	      pending; /* in the pipe */
+	int	      eof, done;
+	struct event *rd, *wr;
+};
+
+struct splice_pair {
+	struct worker	 *w;
+	struct splice_dir d[2];
+	struct event	 *idle;
+	int		  fds[2];
+	void (*closed)(void *);
+	void *arg;
+};
+
+static int splice_live;
+
+int
+splice_count(void)
+{
+	return splice_live;
+}
+
+static void
+splice_free(struct splice_pair *p)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		event_free(p->d[i].rd);
+		event_free(p->d[i].wr);
+		close(p->d[i].pipe[0]);
+		close(p->d[i].pipe[1]);
+		close(p->fds[i]);
+	}
+	event_free(p->idle);
+	if (p->closed != NULL)
+		p->closed(p->arg);
+	free(p);
+	splice_live--;
+}
+
+static void
+splice_touch(struct splice_pair *p)
+{
+	struct timeval tv = {p->w->conf->relay_idle_timeout, 0};
+
+	evtimer_add(p->idle, &tv);
+}
+
+/*
+ * Move what can be moved in one direction: 0, or -1 on error.  At most
+ * SPLICE_ROUNDS chunks a call, so that one busy pair cannot starve the
+ * others (the read event is level-triggered and calls again).
+ */
+static int
+splice_move(struct splice_pair *p, struct splice_dir *d)
+{
+	ssize_t n;
+	int	round;
+
+	for (round = 0; round < SPLICE_ROUNDS; round++) {
+		while (d->pending > 0) {
+			n = splice(d->pipe[0], NULL, d->to, NULL, d->pending,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n == -1 && errno == EAGAIN) {
+				event_add(d->wr, NULL);
+				event_del(d->rd); /* backpressure */
+				return 0;
+			}
+			if (n <= 0)
+				return -1;
+			d->pending -= (size_t)n;
+		}
+		event_del(d->wr);
+		if (d->eof) {
+			shutdown(d->to, SHUT_WR);
+			event_del(d->rd);
+			d->done = 1;
+			return 0;
+		}
+		n = splice(d->from, NULL, d->pipe[1], NULL, SPLICE_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			d->eof = 1;
+		d->pending = (size_t)n;
+		splice_touch(p);
+	}
+	event_add(d->rd, NULL);
+	return 0;
+}
+
+static void
+splice_dir_cb(struct splice_pair *p, int i)
+{
+	if (splice_move(p, &p->d[i]) == -1 || (p->d[0].done && p->d[1].done))
+		splice_free(p);
+}
+
+static void
+splice_cb0(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	splice_dir_cb(arg, 0);
+}
+
+static void
+splice_cb1(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	splice_dir_cb(arg, 1);
+}
+
+static void
+splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	splice_free(arg);
+}
+
+/*
+ * Join a and b, which the pair then owns; closed(arg) is called when it
+ * ends.  -1 (a and b closed) when no pipes can be had.
+ */
+int
+splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
+{
+	struct splice_pair *p = calloc(1, sizeof(*p));
+	void (
+	    *cb[2])(evutil_socket_t, short, void *) = {splice_cb0, splice_cb1};
+	int i;
+
+	if (p == NULL || pipe2(p->d[0].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		free(p);
+		close(a);
+		close(b);
+		return -1;
+	}
+	if (pipe2(p->d[1].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		close(p->d[0].pipe[0]);
+		close(p->d[0].pipe[1]);
+		free(p);
+		close(a);
+		close(b);
+		return -1;
+	}
+	p->w = w;
+	p->fds[0] = a;
+	p->fds[1] = b;
+	p->closed = closed;
+	p->arg = arg;
+	p->d[0].from = p->d[1].to = a;
+	p->d[0].to = p->d[1].from = b;
+	for (i = 0; i < 2; i++) {
+		p->d[i].rd = event_new(w->base, p->d[i].from,
+		    EV_READ | EV_PERSIST, cb[i], p);
+		p->d[i].wr = event_new(w->base, p->d[i].to,
+		    EV_WRITE | EV_PERSIST, cb[i], p);
+		if (p->d[i].rd == NULL || p->d[i].wr == NULL)
+			fatalx("splice_join: out of memory");
+		event_add(p->d[i].rd, NULL);
+	}
+	p->idle = evtimer_new(w->base, splice_idle_cb, p);
+	splice_touch(p);
+	splice_live++;
+	return 0;
+}
