@@ -22,6 +22,7 @@ struct ratelimit_req {
 	const struct ratelimit_rule *rule;
 	int64_t			     now;
 	int			     allowed;
+	int			     peek; /* only look: take nothing */
 };
 
 static enum table_action ratelimit_update_fn(void *, size_t *, int, void *);
@@ -45,7 +46,7 @@ ratelimit_update_fn(void *val, size_t *vallen, int found, void *arg)
 		b.tokens = cap;
 	b.last_ms = rq->now;
 	rq->allowed = b.tokens >= RL_MILLI;
-	if (rq->allowed)
+	if (rq->allowed && !rq->peek)
 		b.tokens -= RL_MILLI;
 	memcpy(val, &b, sizeof(b));
 	*vallen = sizeof(b);
@@ -57,11 +58,11 @@ ratelimit_update_fn(void *val, size_t *vallen, int found, void *arg)
  * limited.  When the table has no room for the bucket the request is
  * refused: a flood must not buy itself an unlimited pass.
  */
-int
-ratelimit_take_key(struct table *t, const void *key, size_t keylen,
-    const struct ratelimit_rule *rule, int64_t now)
+static int
+ratelimit_bucket(struct table *t, const void *key, size_t keylen,
+    const struct ratelimit_rule *rule, int64_t now, int peek)
 {
-	struct ratelimit_req rq = {rule, now, 0};
+	struct ratelimit_req rq = {rule, now, 0, peek};
 	int64_t		     ttl;
 
 	if (rule->per_minute == 0 || rule->burst == 0)
@@ -73,10 +74,21 @@ ratelimit_take_key(struct table *t, const void *key, size_t keylen,
 	return rq.allowed;
 }
 
-/* The bucket for (action, source IP); the port is not part of it. */
 int
-ratelimit_take(struct table *t, int action, const struct sockaddr *sa,
+ratelimit_take_key(struct table *t, const void *key, size_t keylen,
     const struct ratelimit_rule *rule, int64_t now)
+{
+	return ratelimit_bucket(t, key, keylen, rule, now, 0);
+}
+
+/*
+ * The bucket for (action, source IP); the port is not part of it.  With
+ * peek, only say whether a request would be allowed (for limits that
+ * only failures spend, such as logins).
+ */
+static int
+ratelimit_ip(struct table *t, int action, const struct sockaddr *sa,
+    const struct ratelimit_rule *rule, int64_t now, int peek)
 {
 	uint8_t key[1 + 16];
 	size_t	len = 1;
@@ -90,5 +102,19 @@ ratelimit_take(struct table *t, int action, const struct sockaddr *sa,
 		    16);
 		len += 16;
 	}
-	return ratelimit_take_key(t, key, len, rule, now);
+	return ratelimit_bucket(t, key, len, rule, now, peek);
+}
+
+int
+ratelimit_take(struct table *t, int action, const struct sockaddr *sa,
+    const struct ratelimit_rule *rule, int64_t now)
+{
+	return ratelimit_ip(t, action, sa, rule, now, 0);
+}
+
+int
+ratelimit_peek(struct table *t, int action, const struct sockaddr *sa,
+    const struct ratelimit_rule *rule, int64_t now)
+{
+	return ratelimit_ip(t, action, sa, rule, now, 1);
 }

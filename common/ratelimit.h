@@ -23,6 +23,8 @@ struct ratelimit_rule {
 
 int ratelimit_take(struct table *, int, const struct sockaddr *,
     const struct ratelimit_rule *, int64_t);
+int ratelimit_peek(struct table *, int, const struct sockaddr *,
+    const struct ratelimit_rule *, int64_t);
 int ratelimit_take_key(struct table *, const void *, size_t,
     const struct ratelimit_rule *, int64_t);
 

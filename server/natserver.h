@@ -178,6 +178,7 @@ void worker_listen(struct worker *, worker_dgram_fn, worker_accept_fn);
 void worker_drop_dgram(struct worker *, struct listener *);
 void worker_refuse_conn(struct worker *, struct listener *, int,
     const struct addr *);
+void worker_linger(struct worker *, int);
 
 /* tracker_req.c */
 ssize_t tracker_answer(struct worker *, struct listener *, const uint8_t *,

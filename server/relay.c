@@ -52,8 +52,8 @@ relay_refuse(struct relay_new *n, const char *code, const char *message)
 	proc_count(n->w, STAT_ERRORS);
 	log_info("%s from %s", message,
 	    addr_format(&n->peer, buf, sizeof(buf)));
-	shutdown(n->fd, SHUT_WR);
-	relay_new_free(n, 1);
+	worker_linger(n->w, n->fd);
+	relay_new_free(n, 0);
 }
 
 static void

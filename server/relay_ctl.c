@@ -100,7 +100,6 @@ relay_close_with(struct relay_ctl *c, const char *code, const char *message)
 	relay_error(c, code, message);
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
-	shutdown(bufferevent_getfd(c->bev), SHUT_RD);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		relay_ctl_free(c);
 }
@@ -140,6 +139,13 @@ relay_ctl_free(struct relay_ctl *c)
 	/* Streams already joined go on; new visitors are not taken. */
 	for (i = 0; i < c->nports; i++)
 		relay_port_close(c->ports[i]);
+	if (c->closing) {
+		/* After an error: let the message arrive (worker_linger). */
+		int fd = bufferevent_getfd(c->bev);
+
+		bufferevent_setfd(c->bev, -1);
+		worker_linger(c->w, fd);
+	}
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -424,7 +430,7 @@ relay_auth(struct relay_ctl *c, json_t *msg)
 	}
 	log_warnx("wrong token from %s (client id %s)",
 	    addr_format(&c->peer, a, sizeof(a)), c->client_id);
-	/* Failures spend the IP's bucket; checked before each try. */
+	/* Only failures spend the IP's bucket; hello looks at it. */
 	ratelimit_take(w->state->table, RL_RELAY_AUTH_FAIL,
 	    (const struct sockaddr *)&c->peer.ss, &rule, table_now_ms());
 	relay_close_with(c, "auth_failed", "wrong token");
@@ -558,15 +564,13 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	}
 	snprintf(c->client_id, sizeof(c->client_id), "%s", id);
 	json_decref(msg);
-	if (ratelimit_take(w->state->table, RL_RELAY_AUTH_FAIL,
+	if (ratelimit_peek(w->state->table, RL_RELAY_AUTH_FAIL,
 		(const struct sockaddr *)&peer->ss, &rule,
 		table_now_ms()) == 0) {
 		proc_count(w, STAT_DROP_RATELIMIT);
 		return relay_close_with(c, "rate_limited",
 		    "too many failed logins from this address");
 	}
-	/* The check took a token; a login that succeeds gives it back by
-	   not spending another. */
 	if (getrandom(c->nonce, sizeof(c->nonce), 0) != sizeof(c->nonce))
 		return relay_close_with(c, "internal", "no randomness");
 	bufferevent_set_timeouts(c->bev, &tv, NULL);

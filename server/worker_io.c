@@ -119,3 +119,41 @@ worker_refuse_conn(struct worker *w, struct listener *l, int fd,
 	proc_count(w, STAT_TCP_REFUSED);
 	close(fd);
 }
+
+/*
+ * Close a connection after an error message without losing the message:
+ * closing with unread input makes the kernel send a reset, which may
+ * destroy what is still in flight.  So shut our side, read and drop what
+ * comes until the peer closes, for at most WORKER_LINGER_S.
+ */
+#define WORKER_LINGER_S 2
+
+static void
+worker_linger_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	char b[4096];
+
+	if (ev & EV_READ) {
+		ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+
+		if (n > 0 || (n == -1 && errno == EAGAIN))
+			return;
+	}
+	event_free(arg);
+	close(fd);
+}
+
+void
+worker_linger(struct worker *w, int fd)
+{
+	struct timeval tv = {WORKER_LINGER_S, 0};
+	struct event  *ev;
+
+	shutdown(fd, SHUT_WR);
+	ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_linger_cb,
+	    event_self_cbarg());
+	if (ev == NULL || event_add(ev, &tv) == -1) {
+		close(fd);
+		return;
+	}
+}
