@@ -24,15 +24,14 @@
 #include <unistd.h>
 
 #include "natclient.h"
+#include "relaylogin.h"
 
-#define EXPOSE_PORT	    8888
 #define EXPOSE_HEARTBEAT_MS 20000
 #define EXPOSE_BACKOFF_MAX  30 /* seconds between reconnects, at most */
-#define EXPOSE_TOKEN_MAX    128
 
 struct expose {
 	const struct client_opts *o;
-	char			  token[EXPOSE_TOKEN_MAX + 1];
+	char			  token[RELAY_TOKEN_MAX + 1];
 	char			  client_id[65];
 	struct addr		  server, local;
 	int			  port; /* what we were given last */
@@ -40,49 +39,6 @@ struct expose {
 	char			  buf[4096];
 	size_t			  have;
 };
-
-/* The token: --token-file, token_file in natclient.conf, $NATKIT_TOKEN. */
-static void
-expose_token(const struct client_opts *o, struct expose *e)
-{
-	const char *env = getenv("NATKIT_TOKEN");
-	struct stat st;
-	FILE	   *fp;
-
-	if (o->token_file[0] == '\0') {
-		if (env == NULL || env[0] == '\0')
-			client_fail(o,
-			    "no token: use --token-file, token_file "
-			    "in natclient.conf, or NATKIT_TOKEN");
-		if (strlen(env) > EXPOSE_TOKEN_MAX)
-			client_fail(o, "NATKIT_TOKEN: longer than %d bytes",
-			    EXPOSE_TOKEN_MAX);
-		snprintf(e->token, sizeof(e->token), "%s", env);
-		return;
-	}
-	if ((fp = fopen(o->token_file, "r")) == NULL)
-		client_fail(o, "token file %s: %s", o->token_file,
-		    strerror(errno));
-	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0)
-		client_fail(o,
-		    "token file %s: readable by others (chmod 600 it)",
-		    o->token_file);
-	if (fgets(e->token, sizeof(e->token), fp) == NULL)
-		client_fail(o, "token file %s: empty", o->token_file);
-	fclose(fp);
-	e->token[strcspn(e->token, "\r\n")] = '\0';
-	if (e->token[0] == '\0')
-		client_fail(o, "token file %s: empty", o->token_file);
-}
-
-static void
-expose_hex(const unsigned char *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
 
 /*
  * A client id that stays the same for the same exposure of the same
@@ -101,21 +57,7 @@ expose_client_id(struct expose *e, const char *proto, int port)
 	snprintf(seed, sizeof(seed), "%s|%s|%s|%d|%s", host, proto,
 	    e->o->local_host, port, e->o->name);
 	EVP_Digest(seed, strlen(seed), md, &len, EVP_sha256(), NULL);
-	expose_hex(md, 16, e->client_id);
-}
-
-static int
-expose_send(int fd, json_t *msg)
-{
-	char *s = json_dumps(msg, JSON_COMPACT);
-	int   rv = -1;
-
-	json_decref(msg);
-	if (s != NULL && client_write_all(fd, s, strlen(s)) == 0 &&
-	    client_write_all(fd, "\n", 1) == 0)
-		rv = 0;
-	free(s);
-	return rv;
+	relay_hex(md, 16, e->client_id);
 }
 
 static json_t *
@@ -159,46 +101,17 @@ expose_refused(struct expose *e, json_t *msg, const char *what)
 static int
 expose_login(struct expose *e, const char *proto)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int  maclen;
-	const char   *nonce = NULL;
-	char	      hex[2 * EVP_MAX_MD_SIZE + 1], pub[ADDR_HOSTLEN + 16];
-	char	      host[ADDR_HOSTLEN];
-	const char   *why;
-	uint16_t      p;
-	json_t	     *msg;
+	char	    pub[ADDR_HOSTLEN + 16];
+	char	    host[ADDR_HOSTLEN];
+	const char *why;
+	uint16_t    p;
+	json_t	   *msg;
 
 	e->have = 0;
-	expose_send(e->ctl,
-	    json_pack("{s:s,s:i,s:s}", "type", "hello", "version", 1,
-		"client_id", e->client_id));
-	msg = expose_read(e, e->o->timeout * 1000);
-	if (msg == NULL || strcmp(expose_type(msg), "challenge") != 0 ||
-	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1)
-		return expose_refused(e, msg, "hello");
-	{
-		/* The nonce is hex on the wire; the MAC is of its bytes. */
-		unsigned char raw[64];
-		size_t	      i, n = strlen(nonce) / 2;
-
-		for (i = 0; i < n && i < sizeof(raw); i++) {
-			unsigned v;
-
-			sscanf(nonce + 2 * i, "%2x", &v);
-			raw[i] = (unsigned char)v;
-		}
-		HMAC(EVP_sha256(), e->token, (int)strlen(e->token), raw, n, mac,
-		    &maclen);
-	}
-	json_decref(msg);
-	expose_hex(mac, maclen, hex);
-	expose_send(e->ctl,
-	    json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
-	msg = expose_read(e, e->o->timeout * 1000);
-	if (msg == NULL || strcmp(expose_type(msg), "ok") != 0)
+	if (relay_login(e->o, e->ctl, e->buf, sizeof(e->buf), &e->have,
+		e->token, e->client_id, &msg) == -1)
 		return expose_refused(e, msg, "login");
-	json_decref(msg);
-	expose_send(e->ctl,
+	relay_send(e->ctl,
 	    json_pack("{s:s,s:s,s:i,s:s}", "type", "expose", "proto", proto,
 		"remote_port", e->o->remote_port ? e->o->remote_port : e->port,
 		"name", e->o->name));
@@ -233,7 +146,7 @@ expose_visitor(struct expose *e, const char *id)
 	close(e->ctl);
 	local = client_tcp_connect(e->o, &e->local);
 	data = client_tcp_connect(e->o, &e->server);
-	if (expose_send(data,
+	if (relay_send(data,
 		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
 		_exit(1);
 	_exit(client_pump(local, local, data) == 0 ? 0 : 1);
@@ -252,7 +165,7 @@ expose_serve(struct expose *e)
 
 		msg = expose_read(e, wait > 0 ? wait : 0);
 		if (msg == NULL && errno == ETIMEDOUT) {
-			expose_send(e->ctl,
+			relay_send(e->ctl,
 			    json_pack("{s:s}", "type", "heartbeat"));
 			next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
 			continue;
@@ -294,9 +207,12 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 		client_fail(o, "expose udp: not built yet (TCP only)");
 	memset(&e, 0, sizeof(e));
 	e.o = o;
-	expose_token(o, &e);
+	if (relay_token(o, e.token, sizeof(e.token)) == -1)
+		client_fail(o,
+		    "no token: use --token-file, token_file in "
+		    "natclient.conf, or NATKIT_TOKEN");
 	expose_client_id(&e, argv[1], (int)port);
-	client_resolve(o, EXPOSE_PORT, &e.server);
+	client_resolve(o, CLIENT_PORT_RELAY, &e.server);
 	snprintf(lo.server, sizeof(lo.server),
 	    strchr(o->local_host, ':') ? "[%s]" : "%s", o->local_host);
 	client_resolve(&lo, (uint16_t)port, &e.local);

@@ -50,6 +50,7 @@ static const struct option longopts[] = {
     {"local", required_argument, NULL, 'L'},
     {"tcp", no_argument, NULL, 't'},
     {"tracker", required_argument, NULL, 'R'},
+    {"relay", required_argument, NULL, 'Y'},
     {"local-host", required_argument, NULL, 'H'},
     {"remote-port", required_argument, NULL, 'p'},
     {"name", required_argument, NULL, 'm'},
@@ -106,7 +107,8 @@ usage(FILE *fp, int code)
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
 	    "                 [--forward host:port] [--local port] [--tcp]\n"
-	    "                 [--tracker host[:port]] [--local-host host]\n"
+	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
+	    "                 [--local-host host]\n"
 	    "                 [--remote-port port] [--name name] "
 	    "[--token-file file]\n"
 	    "                 [--interface ifname] command [args]\n"
@@ -129,6 +131,7 @@ main(int argc, char *argv[])
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
 	int	    local = 0, tcp = 0;
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
+	const char *relay = NULL;
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
 	int	    remote_port = 0;
 
@@ -196,6 +199,9 @@ main(int argc, char *argv[])
 		case 'R':
 			tracker = optarg;
 			break;
+		case 'Y':
+			relay = optarg;
+			break;
 		case 'H':
 			local_host = optarg;
 			break;
@@ -257,6 +263,12 @@ main(int argc, char *argv[])
 	}
 	if (tracker != NULL)
 		strcpy(o.tracker, tracker);
+	if (relay != NULL && strlen(relay) >= sizeof(o.relay)) {
+		fprintf(stderr, "natclient: --relay: too long\n");
+		return 2;
+	}
+	if (relay != NULL)
+		strcpy(o.relay, relay);
 	if (strlen(local_host) >= sizeof(o.local_host) ||
 	    strlen(name) >= sizeof(o.name) ||
 	    (token_file != NULL &&

@@ -10,6 +10,7 @@
 #define CLIENT_PORT_TRACKER 3478
 #define CLIENT_PORT_N4	    1721
 #define CLIENT_PORT_NAMED   8848
+#define CLIENT_PORT_RELAY   8888
 
 struct client_opts {
 	char server[ADDR_HOSTLEN + 8]; /* HOST[:PORT] */
@@ -30,6 +31,7 @@ struct client_opts {
 	int  local_port;		/* connect --local PORT */
 	int  tcp;			/* listen/connect --tcp */
 	char tracker[ADDR_HOSTLEN + 8]; /* listen/connect --tracker */
+	char relay[ADDR_HOSTLEN + 8];	/* listen/connect --relay */
 	char local_host[ADDR_HOSTLEN];	/* expose --local-host */
 	int  remote_port;		/* expose --remote-port */
 	char name[33];			/* expose --name */
@@ -51,7 +53,8 @@ int	       client_pump(int, int, int);
 int	       client_write_all(int, const void *, size_t);
 void client_bind_any(const struct client_opts *, int, const struct addr *,
     struct addr *);
-void client_tracker(const struct client_opts *, struct addr *);
+void client_service(const struct client_opts *, const char *, uint16_t,
+    struct addr *);
 int  client_tcp_connect(const struct client_opts *, const struct addr *);
 int  client_tcp_ask(const struct client_opts *, const struct addr *,
      const char *, char *, size_t);

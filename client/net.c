@@ -210,21 +210,25 @@ client_bind_any(const struct client_opts *o, int fd, const struct addr *srv,
 	addr_from_sa(local, (struct sockaddr *)&ss, len);
 }
 
-/* The tracker: --tracker, or the server's host on port 3478. */
+/*
+ * Another service of the server: addr if given (--tracker, --relay), or
+ * the server's host on the service's default port.
+ */
 void
-client_tracker(const struct client_opts *o, struct addr *a)
+client_service(const struct client_opts *o, const char *addr, uint16_t port,
+    struct addr *a)
 {
 	struct client_opts t = *o;
 	char		   host[ADDR_HOSTLEN];
 	const char	  *why;
-	uint16_t	   port;
+	uint16_t	   p;
 
-	if (o->tracker[0] != '\0')
-		snprintf(t.server, sizeof(t.server), "%s", o->tracker);
-	else if (addr_split(o->server, host, sizeof(host), &port, 0, &why) == 0)
+	if (addr[0] != '\0')
+		snprintf(t.server, sizeof(t.server), "%s", addr);
+	else if (addr_split(o->server, host, sizeof(host), &p, 0, &why) == 0)
 		snprintf(t.server, sizeof(t.server),
 		    strchr(host, ':') != NULL ? "[%s]" : "%s", host);
-	client_resolve(&t, CLIENT_PORT_TRACKER, a);
+	client_resolve(&t, port, a);
 }
 
 /* Write all of b, or -1. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "fallback.h"
 #include "holepunch.h"
 #include "natclient.h"
 #include "session.h"
@@ -97,9 +98,12 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 	if (o->json) {
 		char *s =
 		    json_dumps(json_pack("{s:s,s:s,s:s,s:s,s:i,s:i}", "result",
-				   ok ? "direct" : "failed", "peer", peer,
-				   "strategy", strategy, "nat_pair", pair, "ms",
-				   r->ms, "probes", r->probes),
+				   !ok				    ? "failed"
+				       : p->strategy == NAMED_RELAY ? "relay"
+								    : "direct",
+				   "peer", peer, "strategy", strategy,
+				   "nat_pair", pair, "ms", r->ms, "probes",
+				   r->probes),
 			JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		fprintf(out, "%s\n", s);
@@ -113,6 +117,30 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 		    "natclient: no direct path to %s between %s NATs "
 		    "(strategy %s): use the relay (natclient expose)\n",
 		    peer, pair, strategy);
+}
+
+static int
+rdv_failed(const struct client_opts *o, const struct hp_plan *p,
+    struct hp_result *r)
+{
+	rdv_report(o, p, r, 0, stdout);
+	return 1;
+}
+
+/* No direct path: through the relay when we have a token. */
+static int
+rdv_fallback(const struct client_opts *o, struct hp_plan *p,
+    struct hp_result *r)
+{
+	int64_t start = client_now_ms();
+	int	fd;
+
+	if ((fd = relay_fallback(o, p->session, p->connector, &r->peer)) == -1)
+		return rdv_failed(o, p, r);
+	p->strategy = NAMED_RELAY;
+	r->ms = (int)(client_now_ms() - start);
+	rdv_report(o, p, r, 1, stderr);
+	return tcp_bridge(fd) == 0 ? 0 : 1;
 }
 
 /* --tcp: simultaneous open between two endpoint-independent NATs. */
@@ -143,10 +171,8 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 	fd = tcp_punch(o, addr_port(&s->tcp_local), &r.peer, p->timeout_ms);
 	r.ms = (int)(client_now_ms() - start);
 	p->strategy = NAMED_TCP;
-	if (fd == -1) {
-		rdv_report(o, p, &r, 0, stdout);
-		return 1;
-	}
+	if (fd == -1)
+		return rdv_fallback(o, p, &r);
 	rdv_report(o, p, &r, 1, stderr);
 	return tcp_bridge(fd) == 0 ? 0 : 1;
 }
@@ -171,10 +197,9 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 	    json_string_value(
 		json_object_get(json_object_get(msg, "peer"), "public")),
 	    named_strategy_name(p.strategy));
-	if (p.strategy == NAMED_NONE || holepunch(o, &p, &r) == -1) {
-		rdv_report(o, &p, &r, 0, stdout);
-		return 1;
-	}
+	if (p.strategy == NAMED_NONE || holepunch(o, &p, &r) == -1)
+		return datagrams ? rdv_failed(o, &p, &r)
+				 : rdv_fallback(o, &p, &r);
 	rdv_report(o, &p, &r, 1, datagrams ? stdout : stderr);
 	if (!datagrams)
 		return bridge_stream(o, r.fd, &r.peer, p.connector) == 0 ? 0

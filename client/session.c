@@ -178,7 +178,7 @@ session_open(const struct client_opts *o, struct session *s, const char *name)
 
 	memset(s, 0, sizeof(*s));
 	client_resolve(o, CLIENT_PORT_NAMED, &s->server);
-	client_tracker(o, &tracker);
+	client_service(o, o->tracker, CLIENT_PORT_TRACKER, &tracker);
 	nattype_probe(o, &tracker, &s->nat, 0);
 	reg = session_nat(&s->nat);
 	s->class =

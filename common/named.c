@@ -12,6 +12,7 @@ static const char *named_strategies[] = {
     [NAMED_BIRTHDAY] = "birthday",
     [NAMED_NONE] = "none",
     [NAMED_TCP] = "tcp",
+    [NAMED_RELAY] = "relay",
 };
 
 static const char *named_classes[] = {
@@ -79,7 +80,8 @@ named_strategy(int a, int b, int same_ip)
 const char *
 named_strategy_name(int s)
 {
-	return s >= NAMED_LAN && s <= NAMED_TCP ? named_strategies[s] : "none";
+	return s >= NAMED_LAN && s <= NAMED_RELAY ? named_strategies[s]
+						  : "none";
 }
 
 int
@@ -87,7 +89,7 @@ named_strategy_parse(const char *s)
 {
 	int i;
 
-	for (i = NAMED_LAN; i <= NAMED_TCP; i++)
+	for (i = NAMED_LAN; i <= NAMED_RELAY; i++)
 		if (strcmp(s, named_strategies[i]) == 0)
 			return i;
 	return -1;

@@ -28,6 +28,7 @@ enum named_strategy {
 	NAMED_BIRTHDAY,	    /* random side facing an open one */
 	NAMED_NONE,	    /* no direct path can be made */
 	NAMED_TCP,	    /* --tcp: simultaneous open, chosen by clients */
+	NAMED_RELAY,	    /* no direct path: through the relay */
 };
 
 int	    named_name_ok(const char *);

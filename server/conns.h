@@ -18,6 +18,7 @@ enum wmail_type {
 	MAIL_CONNECT,	 /* a named connect, to the name's holder */
 	MAIL_PUNCH,	 /* the punch message, to the connecting side */
 	MAIL_RELAY_DATA, /* a relay data connection (with its fd) */
+	MAIL_RELAY_MEET, /* a meeting partner's socket (relay fallback) */
 };
 
 /* One message between workers of a kind, addressed to a connection. */

@@ -5,6 +5,8 @@
  *   auth {hmac}                -> ok, or error (rate-limited, logged)
  *   expose {proto, remote_port, name} -> exposed {remote_port, …}
  *   list, unexpose {remote_port}, heartbeat
+ *   meet {session}             -> met, then the two meeting clients'
+ *				   sockets are joined (relay fallback)
  *
  * A visitor on an exposed port waits while the client is sent
  * conn {id}; the client's data connection with that id may reach any
@@ -13,6 +15,7 @@
  *
  *   D|id		  a waiting visitor (worker, connection id)
  *   R|client_id|name	  the port a client had, to give it back
+ *   M|session		  a client waiting to meet its peer
  */
 #include "config.h"
 
@@ -48,6 +51,7 @@ struct relay_port {
 };
 
 struct relay_ctl {
+	struct wconn	    base; /* a meeting partner's socket comes by mail */
 	struct worker	   *w;
 	struct bufferevent *bev;
 	struct addr	    peer, local;
@@ -66,6 +70,7 @@ struct relay_visitor {
 };
 
 static void relay_ctl_free(struct relay_ctl *);
+static int  relay_unhex_id(const char *, uint8_t *);
 
 static void
 relay_send(struct relay_ctl *c, json_t *msg)
@@ -136,6 +141,7 @@ relay_ctl_free(struct relay_ctl *c)
 {
 	int i;
 
+	wconn_remove(&c->base);
 	/* Streams already joined go on; new visitors are not taken. */
 	for (i = 0; i < c->nports; i++)
 		relay_port_close(c->ports[i]);
@@ -436,11 +442,113 @@ relay_auth(struct relay_ctl *c, json_t *msg)
 	relay_close_with(c, "auth_failed", "wrong token");
 }
 
+/* Take the control connection's socket out of its bufferevent. */
+static int
+relay_ctl_detach(struct relay_ctl *c)
+{
+	int fd = bufferevent_getfd(c->bev);
+
+	bufferevent_setfd(c->bev, -1);
+	c->closing = 0; /* nothing to linger for */
+	relay_ctl_free(c);
+	return fd;
+}
+
 static void
+relay_met(struct worker *w, int a, int b)
+{
+	static const char met[] = "{\"type\":\"met\"}\n";
+
+	if (send(a, met, sizeof(met) - 1, MSG_NOSIGNAL) !=
+		(ssize_t)sizeof(met) - 1 ||
+	    send(b, met, sizeof(met) - 1, MSG_NOSIGNAL) !=
+		(ssize_t)sizeof(met) - 1) {
+		close(a);
+		close(b);
+		return;
+	}
+	proc_count(w, STAT_PAIRED);
+	if (splice_join(w, a, b, NULL, NULL) == -1)
+		log_warn("no pipes for a meeting");
+}
+
+/* The partner of a waiting meeting arrived, with its socket. */
+static void
+relay_ctl_mail(struct wconn *wc, const struct wmail *m, int fd)
+{
+	struct relay_ctl *c = (struct relay_ctl *)wc;
+	struct worker	 *w = c->w;
+
+	if (m->type != MAIL_RELAY_MEET || fd == -1) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	relay_met(w, relay_ctl_detach(c), fd);
+}
+
+static enum table_action
+relay_meet_fn(void *val, size_t *len, int found, void *arg)
+{
+	struct relay_wait *me = arg;
+
+	if (found && *len == sizeof(*me)) {
+		struct relay_wait other;
+
+		memcpy(&other, val, sizeof(other));
+		if (other.visitor != me->visitor) {
+			*me = other; /* the caller learns its partner */
+			return TABLE_DELETE;
+		}
+	}
+	memcpy(val, me, sizeof(*me));
+	*len = sizeof(*me);
+	me->visitor = 0;
+	return TABLE_STORE;
+}
+
+/*
+ * Relay fallback: two clients with the same punch session meet.  1 when
+ * c is gone (its socket went to the partner's worker).
+ */
+static int
+relay_meet(struct relay_ctl *c, json_t *msg)
+{
+	struct relay_wait rw = {c->base.id, (uint16_t)c->w->ordinal};
+	struct worker	 *w = c->w;
+	const char	 *hex = "";
+	uint8_t		  session[RELAY_ID_LEN], key[TABLE_KEY_MAX];
+	int		  fd;
+
+	json_unpack(msg, "{s:s}", "session", &hex);
+	if (relay_unhex_id(hex, session) == -1) {
+		relay_error(c, "bad_session", "a session is 32 hex digits");
+		return 0;
+	}
+	if (table_update(w->state->table, TABLE_KIND_RELAY_PORT, key,
+		relay_key(key, 'M', session, sizeof(session)), relay_meet_fn,
+		&rw, (int64_t)w->conf->relay_handshake_timeout * 3000,
+		table_now_ms()) == -1) {
+		relay_error(c, "server_full", "no room");
+		return 0;
+	}
+	if (rw.visitor == 0)
+		return 0; /* the first: wait for the partner's mail */
+	fd = relay_ctl_detach(c);
+	if (wmail_send_fd(w, rw.ordinal, rw.visitor, MAIL_RELAY_MEET, NULL, 0,
+		fd) == -1)
+		log_warnx("a meeting partner could not be reached");
+	close(fd);
+	return 1;
+}
+
+/* One message; 1 when c is gone. */
+static int
 relay_message(struct relay_ctl *c, const char *line, size_t len)
 {
 	json_t	   *msg;
 	const char *type = "";
+	int	    gone = 0;
 
 	proc_count(c->w, STAT_REQUESTS);
 	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
@@ -456,11 +564,14 @@ relay_message(struct relay_ctl *c, const char *line, size_t len)
 		relay_list(c);
 	else if (strcmp(type, "unexpose") == 0)
 		relay_unexpose(c, msg);
+	else if (strcmp(type, "meet") == 0)
+		gone = relay_meet(c, msg);
 	else if (strcmp(type, "heartbeat") == 0)
 		relay_send(c, json_pack("{s:s}", "type", "heartbeat"));
 	else
 		relay_error(c, "unknown_type", type);
 	json_decref(msg);
+	return gone;
 }
 
 static void
@@ -486,8 +597,10 @@ relay_read_cb(struct bufferevent *bev, void *arg)
 		if (len >= RELAY_LINE_MAX)
 			relay_close_with(c, "too_long",
 			    "a message is at most 4096 bytes");
-		else if (len > 0)
-			relay_message(c, line, len);
+		else if (len > 0 && relay_message(c, line, len)) {
+			free(line);
+			return;
+		}
 		free(line);
 	}
 }
@@ -537,10 +650,14 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	}
 	c->w = w;
 	c->peer = *peer;
+	c->base.mail = relay_ctl_mail;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	if (c->bev == NULL || wconn_add(&c->base) == -1) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
 		free(c);
-		close(fd);
 		return;
 	}
 	bufferevent_setcb(c->bev, relay_read_cb, relay_write_cb, relay_event_cb,

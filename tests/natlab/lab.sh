@@ -158,7 +158,8 @@ lab_nat() {
 }
 
 # lab_server: natserver in srv, RFC 5780 on both IPs, two rendezvous
-# workers, logging to $T/lab-srv.log.
+# workers, a relay whose token is in $T/lab-token, logging to
+# $T/lab-srv.log.
 lab_server() {
 	cat >"$T/lab.conf" <<CONF
 [server]
@@ -176,8 +177,11 @@ named_listen = 203.0.113.1:8848
 connect_burst = 1000
 workers = 2
 [relay]
-workers = 0
+listen = 203.0.113.1:8888
+workers = 1
+token_file = $T/lab-token
 CONF
+	(umask 077 && echo "natlab-relay-token-0123456789" >"$T/lab-token")
 	lab_in srv "$NATSERVER" -d -c "$T/lab.conf" >"$T/lab-srv.log" 2>&1 &
 	STARTED+=("$!")
 	# From the router: its WAN address is routed, the hosts need NAT.

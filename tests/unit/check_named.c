@@ -58,7 +58,7 @@ START_TEST(test_strategy_names)
 {
 	int s;
 
-	for (s = NAMED_LAN; s <= NAMED_TCP; s++)
+	for (s = NAMED_LAN; s <= NAMED_RELAY; s++)
 		ck_assert_int_eq(named_strategy_parse(named_strategy_name(s)),
 		    s);
 	ck_assert_int_eq(named_strategy_parse("teleport"), -1);

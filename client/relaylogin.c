@@ -1,0 +1,129 @@
+/*
+ * Logging in to natserver's relay (TCP 8888): hello with a client id,
+ * the server's nonce, our HMAC-SHA256 of it keyed with the token.  The
+ * token never travels, and comes from a file only its owner can read,
+ * natclient.conf's token_file, or $NATKIT_TOKEN: never from the command
+ * line, where ps would show it.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relaylogin.h"
+
+/* The token into tok; 0, or -1 when there is none. */
+int
+relay_token(const struct client_opts *o, char *tok, size_t n)
+{
+	const char *env = getenv("NATKIT_TOKEN");
+	struct stat st;
+	FILE	   *fp;
+
+	if (o->token_file[0] == '\0') {
+		if (env == NULL || env[0] == '\0')
+			return -1;
+		if (strlen(env) >= n)
+			client_fail(o, "NATKIT_TOKEN: longer than %zu bytes",
+			    n - 1);
+		snprintf(tok, n, "%s", env);
+		return 0;
+	}
+	if ((fp = fopen(o->token_file, "r")) == NULL)
+		client_fail(o, "token file %s: %s", o->token_file,
+		    strerror(errno));
+	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0)
+		client_fail(o,
+		    "token file %s: readable by others (chmod 600 it)",
+		    o->token_file);
+	if (fgets(tok, (int)n, fp) == NULL)
+		tok[0] = '\0';
+	fclose(fp);
+	tok[strcspn(tok, "\r\n")] = '\0';
+	if (tok[0] == '\0')
+		client_fail(o, "token file %s: empty", o->token_file);
+	return 0;
+}
+
+void
+relay_hex(const unsigned char *b, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* Send one JSON line (and free msg); 0, or -1. */
+int
+relay_send(int fd, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	int   rv = -1;
+
+	json_decref(msg);
+	if (s != NULL && client_write_all(fd, s, strlen(s)) == 0 &&
+	    client_write_all(fd, "\n", 1) == 0)
+		rv = 0;
+	free(s);
+	return rv;
+}
+
+static const char *
+relay_type(json_t *msg)
+{
+	const char *t = json_string_value(json_object_get(msg, "type"));
+
+	return t != NULL ? t : "";
+}
+
+/*
+ * Log in on fd (lines buffered in buf).  0, or -1 with *err the server's
+ * answer (NULL when the connection was lost), for the caller to free.
+ */
+int
+relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
+    size_t *have, const char *token, const char *client_id, json_t **err)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE], raw[64];
+	unsigned int  maclen;
+	const char   *nonce = NULL;
+	char	      hex[2 * EVP_MAX_MD_SIZE + 1];
+	size_t	      i, n;
+	json_t	     *msg;
+
+	*err = NULL;
+	relay_send(fd,
+	    json_pack("{s:s,s:i,s:s}", "type", "hello", "version", 1,
+		"client_id", client_id));
+	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
+	if (msg == NULL || strcmp(relay_type(msg), "challenge") != 0 ||
+	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1 ||
+	    (n = strlen(nonce) / 2) > sizeof(raw)) {
+		*err = msg;
+		return -1;
+	}
+	/* The nonce is hex on the wire; the MAC is of its bytes. */
+	for (i = 0; i < n; i++) {
+		unsigned v = 0;
+
+		sscanf(nonce + 2 * i, "%2x", &v);
+		raw[i] = (unsigned char)v;
+	}
+	HMAC(EVP_sha256(), token, (int)strlen(token), raw, n, mac, &maclen);
+	json_decref(msg);
+	relay_hex(mac, maclen, hex);
+	relay_send(fd, json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
+	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
+	if (msg == NULL || strcmp(relay_type(msg), "ok") != 0) {
+		*err = msg;
+		return -1;
+	}
+	json_decref(msg);
+	return 0;
+}
