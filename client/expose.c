@@ -149,7 +149,7 @@ expose_visitor(struct expose *e, const char *id)
 	if (relay_send(data,
 		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
 		_exit(1);
-	_exit(client_pump(local, local, data) == 0 ? 0 : 1);
+	_exit(client_splice(local, data) == 0 ? 0 : 1);
 }
 
 /* Serve visitors until the control connection ends. */

@@ -50,6 +50,7 @@ int	client_udp_ask(int, const void *, size_t, char *, size_t, int);
 int64_t client_now_ms(void);
 struct json_t *client_json_read(int, char *, size_t, size_t *, int);
 int	       client_pump(int, int, int);
+int	       client_splice(int, int);
 int	       client_write_all(int, const void *, size_t);
 void client_bind_any(const struct client_opts *, int, const struct addr *,
     struct addr *);

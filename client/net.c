@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -345,4 +346,77 @@ client_json_read(int fd, char *buf, size_t size, size_t *have, int timeout_ms)
 		}
 		*have += (size_t)n;
 	}
+}
+
+/*
+ * Join two sockets with splice(2) through a pipe per direction, bytes
+ * never copied to user space; each end of input is passed on as a
+ * half-close.  Falls back to client_pump where splice is refused.
+ * 0 when both directions ended, or -1.
+ */
+int
+client_splice(int a, int b)
+{
+	struct pollfd pfd[2];
+	int	      p[2][2], from[2] = {a, b}, to[2] = {b, a};
+	size_t	      pending[2] = {0, 0};
+	int	      done[2] = {0, 0}, i, rv = -1;
+
+	if (pipe(p[0]) == -1)
+		return client_pump(a, a, b);
+	if (pipe(p[1]) == -1) {
+		close(p[0][0]);
+		close(p[0][1]);
+		return client_pump(a, a, b);
+	}
+	while (!(done[0] && done[1])) {
+		for (i = 0; i < 2; i++) {
+			pfd[i].fd = done[i] ? -1 : pending[i] ? to[i] : from[i];
+			pfd[i].events = pending[i] ? POLLOUT : POLLIN;
+		}
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			goto out;
+		for (i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (done[i] || pfd[i].revents == 0)
+				continue;
+			if (pending[i] == 0) {
+				n = splice(from[i], NULL, p[i][1], NULL,
+				    1 << 16, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n == -1 && errno == EINVAL && i == 0 &&
+				    pending[1] == 0 && !done[1]) {
+					rv = client_pump(a, a, b);
+					goto out;
+				}
+				if (n == -1 && errno == EAGAIN)
+					continue;
+				if (n < 0)
+					goto out;
+				if (n == 0) {
+					done[i] = 1;
+					shutdown(to[i], SHUT_WR);
+					continue;
+				}
+				pending[i] = (size_t)n;
+			}
+			while (pending[i] > 0) {
+				n = splice(p[i][0], NULL, to[i], NULL,
+				    pending[i],
+				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (n == -1 && errno == EAGAIN)
+					break;
+				if (n <= 0)
+					goto out;
+				pending[i] -= (size_t)n;
+			}
+		}
+	}
+	rv = 0;
+out:
+	for (i = 0; i < 2; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	return rv;
 }

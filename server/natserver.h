@@ -72,6 +72,8 @@ struct server_conf {
 	int		   relay_max_conns_per_port;
 	int		   relay_handshake_timeout;
 	int		   relay_idle_timeout;
+	int		   relay_conn_burst;
+	int		   relay_conn_per_minute;
 	int		   relay_auth_burst;
 	int		   relay_auth_per_minute;
 	/* Read by the master from relay.token_file; workers never read it. */

@@ -118,7 +118,8 @@ relay_accept(struct worker *w, struct listener *l, int fd,
     const struct addr *peer)
 {
 	struct timeval	      tv = {w->conf->relay_handshake_timeout, 0};
-	struct ratelimit_rule rule = {64, 600};
+	struct ratelimit_rule rule = {(uint32_t)w->conf->relay_conn_burst,
+	    (uint32_t)w->conf->relay_conn_per_minute};
 	struct relay_new     *n;
 
 	(void)l;

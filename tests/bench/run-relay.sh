@@ -1,0 +1,94 @@
+#!/bin/bash
+# Relay throughput, latency and memory, side by side in one run, on
+# loopback: iperf3 directly, through natserver's relay (natclient expose
+# on the other side), through haproxy (TCP mode, splice) and through
+# socat.  Needs iperf3, haproxy, socat and python3 (Debian packages).
+# Run from the build directory after make; prints Markdown tables.
+set -e
+SECS=${SECS:-10}
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
+base=$((20000 + $$ % 9000))
+ECHO=$base IPERF=$((base + 1)) RELAY=$((base + 2)) HAP=$((base + 3))
+SOCAT=$((base + 4)) HAPE=$((base + 5)) SOCE=$((base + 6))
+(umask 077 && echo "bench-relay-token-0123456789" >"$T/token")
+cat >"$T/conf" <<CONF
+[server]
+pidfile = $T/pid
+metrics_listen = 127.0.0.1:$((base + 7))
+[tracker]
+workers = 0
+[rendezvous]
+workers = 0
+[relay]
+listen = 127.0.0.1:$RELAY
+workers = 1
+token_file = $T/token
+port_range = 61100-61199
+max_conns_per_port = 2000
+CONF
+server/natserver -d -c "$T/conf" >"$T/log" 2>&1 &
+python3 tests/integration/relaypeer.py echo "$ECHO" &
+iperf3 -s -p "$IPERF" >/dev/null 2>&1 &
+sleep 1
+expose() { # local-port name: the public port
+	client/natclient -s "127.0.0.1:$RELAY" --token-file "$T/token" \
+	    --name "$2" expose tcp "$1" >"$T/$2" 2>/dev/null &
+	for i in $(seq 50); do grep -q : "$T/$2" 2>/dev/null && break; sleep 0.1; done
+	sed 's/.*://' "$T/$2"
+}
+R_IPERF=$(expose "$IPERF" iperf)
+R_ECHO=$(expose "$ECHO" echo)
+cat >"$T/haproxy.cfg" <<CFG
+global
+	maxconn 4096
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 1h
+	timeout server 1h
+	option splice-auto
+listen iperf
+	bind 127.0.0.1:$HAP
+	server s 127.0.0.1:$IPERF
+listen echo
+	bind 127.0.0.1:$HAPE
+	server s 127.0.0.1:$ECHO
+CFG
+haproxy -f "$T/haproxy.cfg" >/dev/null 2>&1 &
+socat TCP-LISTEN:"$SOCAT",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF" &
+socat TCP-LISTEN:"$SOCE",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$ECHO" &
+sleep 1
+gbps() { # port: one iperf3 stream, receiver's Gbit/s
+	iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J |
+	    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
+direct=$(gbps "$IPERF")
+relay=$(gbps "$R_IPERF")
+hap=$(gbps "$HAP")
+soc=$(gbps "$SOCAT")
+echo "| path | Gbit/s (1 stream, ${SECS} s) | ÷ direct |"
+echo "|---|---|---|"
+for row in "direct:$direct" "natserver relay (+ natclient expose):$relay" "haproxy, TCP mode, splice:$hap" "socat:$soc"; do
+	v=${row##*:}
+	printf '| %s | %s | %.2f |\n' "${row%:*}" "$v" "$(echo "$v / $direct" | bc -l)"
+done
+echo
+echo "| path | 64-byte ping-pong p50 | p99 |"
+echo "|---|---|---|"
+for row in "direct:$ECHO" "natserver relay:$R_ECHO" "haproxy:$HAPE" "socat:$SOCE"; do
+	read -r p50 p99 <<<"$(python3 tests/bench/relay_ping.py "${row##*:}" 20000 |
+	    sed 's/p50_us=\([0-9]*\) p99_us=\([0-9]*\)/\1 \2/')"
+	echo "| ${row%:*} | $p50 µs | $p99 µs |"
+done
+worker=$(pgrep -f "^natserver: relay worker" | head -1)
+private() { awk '/^Private_(Clean|Dirty)/ { s += $2 } END { print s }' "/proc/$worker/smaps_rollup"; }
+before=$(private)
+python3 tests/bench/relay_idle.py "$R_ECHO" 1000 8 >"$T/idle" &
+for i in $(seq 100); do grep -q open= "$T/idle" 2>/dev/null && break; sleep 0.1; done
+sleep 1
+with=$(private)
+echo
+echo "| idle relayed connections | relay worker private memory before / with them | per connection |"
+echo "|---|---|---|"
+echo "| $(sed 's/open=//' "$T/idle") | $before / $with kB | $(( (with - before) * 1024 / 1000 )) B |"
