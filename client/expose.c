@@ -1,5 +1,5 @@
 /*
- * natclient expose tcp LOCAL_PORT: make a local service reachable on a
+ * natclient expose tcp|udp LOCAL_PORT: make a local service reachable on a
  * port of natserver's relay.  The control connection logs in with an
  * HMAC of the server's nonce (the token never travels), asks for the
  * port (the same one again after a reconnect, if it is free), and waits.
@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "relaylogin.h"
 
 #define EXPOSE_HEARTBEAT_MS 20000
+#define EXPOSE_UDP_IDLE_MS  120000
 #define EXPOSE_BACKOFF_MAX  30 /* seconds between reconnects, at most */
 
 struct expose {
@@ -36,6 +38,7 @@ struct expose {
 	struct addr		  server, local;
 	int			  port; /* what we were given last */
 	int			  ctl;
+	int			  udp; /* expose udp */
 	char			  buf[4096];
 	size_t			  have;
 };
@@ -152,6 +155,59 @@ expose_visitor(struct expose *e, const char *id)
 	_exit(client_splice(local, data) == 0 ? 0 : 1);
 }
 
+/*
+ * In a child: a UDP visitor's session.  Frames (2-byte length, then the
+ * datagram) from the data connection go to the local service, its
+ * answers back the same way; ends with the data connection, or after
+ * EXPOSE_UDP_IDLE_MS of silence.
+ */
+static void
+expose_udp_visitor(struct expose *e, const char *id)
+{
+	struct pollfd pfd[2];
+	uint8_t	      in[2 * 65538], d[65538];
+	size_t	      have = 0;
+	int	      data, udp;
+
+	close(e->ctl);
+	udp = client_udp_new(e->o, addr_family(&e->local));
+	if (connect(udp, (struct sockaddr *)&e->local.ss, e->local.len) == -1)
+		_exit(1);
+	data = client_tcp_connect(e->o, &e->server);
+	if (relay_send(data,
+		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
+		_exit(1);
+	pfd[0].fd = data;
+	pfd[1].fd = udp;
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (poll(pfd, 2, EXPOSE_UDP_IDLE_MS) > 0) {
+		ssize_t n;
+
+		if (pfd[0].revents) {
+			n = read(data, in + have, sizeof(in) - have);
+			if (n <= 0)
+				_exit(0);
+			have += (size_t)n;
+			while (have >= 2 &&
+			    have >= 2u + (size_t)(in[0] << 8 | in[1])) {
+				size_t len = (size_t)(in[0] << 8 | in[1]);
+
+				send(udp, in + 2, len, 0);
+				memmove(in, in + 2 + len, have - 2 - len);
+				have -= 2 + len;
+			}
+		}
+		if (pfd[1].revents &&
+		    (n = recv(udp, d + 2, sizeof(d) - 2, 0)) >= 0) {
+			d[0] = (uint8_t)(n >> 8);
+			d[1] = (uint8_t)n;
+			if (client_write_all(data, d, (size_t)n + 2) == -1)
+				_exit(1);
+		}
+	}
+	_exit(0);
+}
+
 /* Serve visitors until the control connection ends. */
 static void
 expose_serve(struct expose *e)
@@ -177,9 +233,11 @@ expose_serve(struct expose *e)
 			return;
 		}
 		if (strcmp(expose_type(msg), "conn") == 0 &&
-		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0)
+		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0) {
+			if (e->udp)
+				expose_udp_visitor(e, id);
 			expose_visitor(e, id);
-		else if (strcmp(expose_type(msg), "error") == 0)
+		} else if (strcmp(expose_type(msg), "error") == 0)
 			expose_refused(e, msg, "relay");
 		json_decref(msg);
 	}
@@ -203,10 +261,9 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	port = strtol(argv[2], &end, 10);
 	if (*end != '\0' || port < 1 || port > 65535)
 		client_fail(o, "LOCAL_PORT: 1 to 65535, not '%s'", argv[2]);
-	if (strcmp(argv[1], "udp") == 0)
-		client_fail(o, "expose udp: not built yet (TCP only)");
 	memset(&e, 0, sizeof(e));
 	e.o = o;
+	e.udp = strcmp(argv[1], "udp") == 0;
 	if (relay_token(o, e.token, sizeof(e.token)) == -1)
 		client_fail(o,
 		    "no token: use --token-file, token_file in "

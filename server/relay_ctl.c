@@ -37,29 +37,8 @@
 #include "relay.h"
 #include "siphash.h"
 
-#define RELAY_NONCE_LEN	 32
 #define RELAY_KEEP_PORT	 (86400 * 1000) /* ms a client's port is kept */
 #define RELAY_OUTPUT_MAX (64 * 1024)
-
-struct relay_ctl;
-
-struct relay_port {
-	struct relay_ctl *ctl; /* NULL once the control connection is gone */
-	int		  port, fd, nconns, closed;
-	char		  name[NAMED_NAME_MAX + 1];
-	struct event	 *ev;
-};
-
-struct relay_ctl {
-	struct wconn	    base; /* a meeting partner's socket comes by mail */
-	struct worker	   *w;
-	struct bufferevent *bev;
-	struct addr	    peer, local;
-	uint8_t		    nonce[RELAY_NONCE_LEN];
-	char		    client_id[NAMED_NAME_MAX * 2 + 1];
-	int		    authed, closing, nports;
-	struct relay_port  *ports[1000];
-};
 
 struct relay_visitor {
 	struct wconn	   base;
@@ -119,7 +98,7 @@ relay_hex(const uint8_t *b, size_t n, char *out)
 	return out;
 }
 
-static void
+void
 relay_port_release(struct relay_port *p)
 {
 	if (p->nconns == 0 && p->closed)
@@ -129,6 +108,8 @@ relay_port_release(struct relay_port *p)
 static void
 relay_port_close(struct relay_port *p)
 {
+	if (p->udp)
+		relay_udp_close(p);
 	event_free(p->ev);
 	close(p->fd);
 	p->closed = 1;
@@ -226,12 +207,9 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	struct relay_port      *p = arg;
 	struct relay_ctl       *c = p->ctl;
 	struct relay_visitor   *v;
-	struct relay_wait	rw;
 	struct timeval		tv;
 	struct sockaddr_storage ss;
 	socklen_t		len = sizeof(ss);
-	uint8_t			id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
-	char			hex[2 * RELAY_ID_LEN + 1], a[ADDR_STRLEN];
 	int			fd;
 
 	(void)ev;
@@ -253,44 +231,63 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	v->base.mail = relay_visitor_mail;
 	tv.tv_sec = c->w->conf->relay_handshake_timeout;
 	tv.tv_usec = 0;
-	if (wconn_add(&v->base) == -1 ||
-	    getrandom(id, sizeof(id), 0) != sizeof(id)) {
+	if (wconn_add(&v->base) == -1) {
 		free(v);
 		close(fd);
 		return;
 	}
-	rw.visitor = v->base.id;
-	rw.ordinal = (uint16_t)c->w->ordinal;
-	if (table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, key,
-		relay_key(key, 'D', id, sizeof(id)), &rw, sizeof(rw),
-		(int64_t)tv.tv_sec * 1000, table_now_ms()) == -1) {
+	if (relay_announce(p, v->base.id, (struct sockaddr *)&ss, "tcp") ==
+	    -1) {
 		relay_visitor_free(v, 1);
 		return;
 	}
 	v->timer = evtimer_new(c->w->base, relay_visitor_timeout_cb, v);
 	evtimer_add(v->timer, &tv);
 	p->nconns++;
-	addr_format_sa((struct sockaddr *)&ss, a, sizeof(a));
+}
+
+/*
+ * Tell the port's client about a visitor (connection id conn in this
+ * worker) under a new one-time id, recorded as D|id; 0, or -1.
+ */
+int
+relay_announce(struct relay_port *p, uint64_t conn,
+    const struct sockaddr *visitor, const char *proto)
+{
+	struct relay_ctl *c = p->ctl;
+	struct relay_wait rw = {conn, (uint16_t)c->w->ordinal};
+	uint8_t		  id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
+	char		  hex[2 * RELAY_ID_LEN + 1], a[ADDR_STRLEN];
+
+	if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
+	    table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, key,
+		relay_key(key, 'D', id, sizeof(id)), &rw, sizeof(rw),
+		(int64_t)c->w->conf->relay_handshake_timeout * 1000,
+		table_now_ms()) == -1)
+		return -1;
+	addr_format_sa(visitor, a, sizeof(a));
 	relay_send(c,
 	    json_pack("{s:s,s:s,s:s,s:i,s:s}", "type", "conn", "id",
-		relay_hex(id, sizeof(id), hex), "proto", "tcp", "remote_port",
+		relay_hex(id, sizeof(id), hex), "proto", proto, "remote_port",
 		p->port, "visitor", a));
+	return 0;
 }
 
 static int
-relay_listen_on(struct relay_ctl *c, int port)
+relay_listen_on(struct relay_ctl *c, int port, int udp)
 {
 	struct addr a = c->local;
 	int	    fd, on = 1;
 
 	addr_set_port(&a, (uint16_t)port);
-	fd = socket(addr_family(&a), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
+	fd = socket(addr_family(&a),
+	    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (!udp)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&a.ss, a.len) == -1 ||
-	    listen(fd, 128) == -1) {
+	    (!udp && listen(fd, 128) == -1)) {
 		close(fd);
 		return -1;
 	}
@@ -299,8 +296,8 @@ relay_listen_on(struct relay_ctl *c, int port)
 
 /* A port for this client: its old one if free, else any in the range. */
 static int
-relay_pick_port(struct relay_ctl *c, int want, const uint8_t *rkey, size_t rlen,
-    int *port)
+relay_pick_port(struct relay_ctl *c, int want, int udp, const uint8_t *rkey,
+    size_t rlen, int *port)
 {
 	const struct conf_range *r = &c->w->conf->relay_port_range;
 	int			 fd, i, old = 0, span = r->high - r->low + 1;
@@ -310,19 +307,19 @@ relay_pick_port(struct relay_ctl *c, int want, const uint8_t *rkey, size_t rlen,
 	    table_get(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen,
 		&old, sizeof(old), table_now_ms()) == (int)sizeof(old) &&
 	    old >= r->low && old <= r->high &&
-	    (fd = relay_listen_on(c, old)) != -1) {
+	    (fd = relay_listen_on(c, old, udp)) != -1) {
 		*port = old;
 		return fd;
 	}
 	if (want != 0) {
 		*port = want;
-		return relay_listen_on(c, want);
+		return relay_listen_on(c, want, udp);
 	}
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = 0;
 	for (i = 0; i < span; i++) {
 		*port = r->low + (int)((rnd + (uint32_t)i) % (uint32_t)span);
-		if ((fd = relay_listen_on(c, *port)) != -1)
+		if ((fd = relay_listen_on(c, *port, udp)) != -1)
 			return fd;
 	}
 	return -1;
@@ -338,15 +335,15 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	uint8_t			 rkey[TABLE_KEY_MAX];
 	char			 idname[128];
 	size_t			 rlen;
-	int			 fd, port = 0;
+	int			 fd, port = 0, udp;
 
 	if (json_unpack(msg, "{s:s,s?I,s?s}", "proto", &proto, "remote_port",
 		&want, "name", &name) == -1)
 		return relay_error(c, "bad_message",
 		    "expose needs proto, and remote_port and name are optional");
-	if (strcmp(proto, "tcp") != 0)
-		return relay_error(c, "unsupported",
-		    "only tcp can be exposed by this server");
+	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+		return relay_error(c, "unsupported", "proto is tcp or udp");
+	udp = strcmp(proto, "udp") == 0;
 	if (name[0] != '\0' && !named_name_ok(name))
 		return relay_error(c, "bad_name",
 		    "a name is 1 to 32 of A-Z a-z 0-9 . _ -");
@@ -360,7 +357,7 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	rlen = relay_key(rkey, 'R', idname,
 	    strlen(idname) > TABLE_KEY_MAX - 1 ? TABLE_KEY_MAX - 1
 					       : strlen(idname));
-	if ((fd = relay_pick_port(c, (int)want, rkey, rlen, &port)) == -1)
+	if ((fd = relay_pick_port(c, (int)want, udp, rkey, rlen, &port)) == -1)
 		return relay_error(c, "port_busy",
 		    want != 0 ? "remote_port is taken" : "no free port");
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -371,15 +368,16 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	p->port = port;
 	p->fd = fd;
 	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->udp = udp;
 	p->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
-	    relay_visitor_cb, p);
+	    udp ? relay_udp_read : relay_visitor_cb, p);
 	event_add(p->ev, NULL);
 	c->ports[c->nports++] = p;
 	table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen, &port,
 	    sizeof(port), RELAY_KEEP_PORT, table_now_ms());
-	log_info("client %s exposes tcp port %d", c->client_id, port);
+	log_info("client %s exposes %s port %d", c->client_id, proto, port);
 	relay_send(c,
-	    json_pack("{s:s,s:s,s:i,s:s}", "type", "exposed", "proto", "tcp",
+	    json_pack("{s:s,s:s,s:i,s:s}", "type", "exposed", "proto", proto,
 		"remote_port", port, "name", name));
 }
 
@@ -391,9 +389,10 @@ relay_list(struct relay_ctl *c)
 
 	for (i = 0; i < c->nports; i++)
 		json_array_append_new(ports,
-		    json_pack("{s:s,s:i,s:s,s:i}", "proto", "tcp",
-			"remote_port", c->ports[i]->port, "name",
-			c->ports[i]->name, "connections", c->ports[i]->nconns));
+		    json_pack("{s:s,s:i,s:s,s:i}", "proto",
+			c->ports[i]->udp ? "udp" : "tcp", "remote_port",
+			c->ports[i]->port, "name", c->ports[i]->name,
+			"connections", c->ports[i]->nconns));
 	relay_send(c, json_pack("{s:s,s:o}", "type", "list", "ports", ports));
 }
 

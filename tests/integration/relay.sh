@@ -50,6 +50,17 @@ ECHO_PUB=$(sed -n 's/^127\.0\.0\.1://p' "$T/echo.out" | tail -1)
 out=$($PEER visits "$ECHO_PUB" 50) || fail "visitors: $out of 50 intact"
 pass "50 visitors at once through three relay workers, each echo intact, half-close passed on"
 
+# UDP: a burst of datagrams through an exposed UDP port to an echo.
+UECHO=$((LOW - 98))
+python3 "$SRCDIR/tests/natlab/udpburst.py" echo "$UECHO" &
+STARTED+=("$!")
+"${E[@]}" --token-file "$T/token" expose udp "$UECHO" >"$T/udp.out" 2>"$T/udp.err" &
+STARTED+=("$!")
+wait_for 100 grep -q "^127.0.0.1:" "$T/udp.out" || fail "expose udp: $(cat "$T/udp.err")"
+UPUB=$(sed -n 's/^127\.0\.0\.1://p' "$T/udp.out" | tail -1)
+out=$(python3 "$SRCDIR/tests/natlab/udpburst.py" burst "$UPUB" 300) || fail "udp: $out"
+pass "UDP through the relay: $out"
+
 # 1 GiB through a relayed port, byte-exact.
 expose_bg sink.out "$SINK_PORT" --name sink
 SINK_PUB=$(sed -n 's/^127\.0\.0\.1://p' "$T/sink.out" | tail -1)
