@@ -31,14 +31,19 @@ server/natserver -d -c "$T/conf" >"$T/log" 2>&1 &
 python3 tests/integration/relaypeer.py echo "$ECHO" &
 iperf3 -s -p "$IPERF" >/dev/null 2>&1 &
 sleep 1
-expose() { # local-port name: the public port
+# In this shell, not in $(...), so that the EXIT trap stops them.
+expose() { # local-port name
 	client/natclient -s "127.0.0.1:$RELAY" --token-file "$T/token" \
 	    --name "$2" expose tcp "$1" >"$T/$2" 2>/dev/null &
-	for i in $(seq 50); do grep -q : "$T/$2" 2>/dev/null && break; sleep 0.1; done
-	sed 's/.*://' "$T/$2"
 }
-R_IPERF=$(expose "$IPERF" iperf)
-R_ECHO=$(expose "$ECHO" echo)
+public() { # name: the public port
+	for i in $(seq 100); do grep -q : "$T/$1" 2>/dev/null && break; sleep 0.1; done
+	sed 's/.*://' "$T/$1"
+}
+expose "$IPERF" iperf
+expose "$ECHO" echo
+R_IPERF=$(public iperf)
+R_ECHO=$(public echo)
 cat >"$T/haproxy.cfg" <<CFG
 global
 	maxconn 4096
@@ -60,6 +65,7 @@ socat TCP-LISTEN:"$SOCAT",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF" &
 socat TCP-LISTEN:"$SOCE",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$ECHO" &
 sleep 1
 gbps() { # port: one iperf3 stream, receiver's Gbit/s
+	sleep 2 # the iperf3 server must be done with the previous test
 	iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J |
 	    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
@@ -81,7 +87,7 @@ for row in "direct:$ECHO" "natserver relay:$R_ECHO" "haproxy:$HAPE" "socat:$SOCE
 	    sed 's/p50_us=\([0-9]*\) p99_us=\([0-9]*\)/\1 \2/')"
 	echo "| ${row%:*} | $p50 µs | $p99 µs |"
 done
-worker=$(pgrep -f "^natserver: relay worker" | head -1)
+worker=$(pgrep -P "$(cat "$T/pid")" -f "^natserver: relay worker" | head -1)
 private() { awk '/^Private_(Clean|Dirty)/ { s += $2 } END { print s }' "/proc/$worker/smaps_rollup"; }
 before=$(private)
 python3 tests/bench/relay_idle.py "$R_ECHO" 1000 8 >"$T/idle" &

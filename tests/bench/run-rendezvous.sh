@@ -28,7 +28,7 @@ workers = 0
 CONF
 server/natserver -d -c "$T/conf" >"$T/log" 2>&1 &
 sleep 1
-worker=$(pgrep -f "^natserver: rendezvous worker" | head -1)
+worker=$(pgrep -P "$(cat "$T/pid")" -f "^natserver: rendezvous worker" | head -1)
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$worker/status"; }
 # The worker's own memory, without the shared table's pages.
 private() { awk '/^Private_(Clean|Dirty)/ { s += $2 } END { print s }' "/proc/$worker/smaps_rollup"; }
