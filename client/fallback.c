@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,31 @@
 #include "relaylogin.h"
 
 #define FALLBACK_WAIT_S 15 /* for the peer to arrive at the relay */
+
+/*
+ * The relay's answer to meet, read a byte at a time: the peer's stream
+ * may follow it at once, and none of it may be taken into a buffer.
+ */
+static json_t *
+fallback_met(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	int64_t	      deadline = client_now_ms() + timeout_ms;
+	char	      line[256];
+	size_t	      n = 0;
+
+	while (n < sizeof(line) - 1) {
+		int wait = (int)(deadline - client_now_ms());
+
+		if (wait <= 0 || poll(&pfd, 1, wait) != 1 ||
+		    read(fd, line + n, 1) != 1)
+			return NULL;
+		if (line[n] == '\n')
+			return json_loadb(line, n, 0, NULL);
+		n++;
+	}
+	return NULL;
+}
 
 /* A socket joined with the peer's, or -1 (said why on stderr). */
 int
@@ -42,7 +68,7 @@ relay_fallback(const struct client_opts *o, const uint8_t *session,
 		return -1;
 	}
 	relay_send(fd, json_pack("{s:s,s:s}", "type", "meet", "session", hex));
-	msg = client_json_read(fd, buf, sizeof(buf), &have,
+	msg = fallback_met(fd,
 	    1000 *
 		(o->timeout > FALLBACK_WAIT_S ? o->timeout : FALLBACK_WAIT_S));
 	type = json_string_value(json_object_get(msg, "type"));
