@@ -159,8 +159,9 @@ if [ -n "${MATRIX_OUT:-}" ]; then
 		echo "Written by tests/natlab/run-matrix.sh on $(date -u +%Y-%m-%d) from"
 		echo "tests/natlab/matrix.sh: the listener behind rA, the connector"
 		echo "behind rB (or both behind rA for \"same NAT\"); ms is the time from"
-		echo "the start of punching to the first answer from the peer (the"
-		echo "median of $RUNS runs)."
+		echo "the start of punching to the first answer from the peer, and for"
+		echo "the relay rows from the start of the fallback to the relay's"
+		echo "\"met\" (the median of $RUNS run(s))."
 		echo
 		table
 	} >"$MATRIX_OUT"
