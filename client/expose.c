@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "natclient.h"
+#include "hex.h"
 #include "relaylogin.h"
 
 #define EXPOSE_HEARTBEAT_MS 20000
@@ -60,7 +61,7 @@ expose_client_id(struct expose *e, const char *proto, int port)
 	snprintf(seed, sizeof(seed), "%s|%s|%s|%d|%s", host, proto,
 	    e->o->local_host, port, e->o->name);
 	EVP_Digest(seed, strlen(seed), md, &len, EVP_sha256(), NULL);
-	relay_hex(md, 16, e->client_id);
+	hex_encode(md, 16, e->client_id);
 }
 
 static json_t *

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fallback.h"
+#include "hex.h"
 #include "relaylogin.h"
 
 #define FALLBACK_WAIT_S 15 /* for the peer to arrive at the relay */
@@ -58,7 +59,7 @@ relay_fallback(const struct client_opts *o, const uint8_t *session,
 		return -1; /* no token, no relay */
 	client_service(o, o->relay, CLIENT_PORT_RELAY, relay);
 	fd = client_tcp_connect(o, relay);
-	relay_hex(session, NAMED_TOKEN_LEN, hex);
+	hex_encode(session, NAMED_TOKEN_LEN, hex);
 	snprintf(id, sizeof(id), "meet-%.16s-%c", hex, connector ? 'c' : 'l');
 	if (relay_login(o, fd, buf, sizeof(buf), &have, token, id, &msg) ==
 	    -1) {

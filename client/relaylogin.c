@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "relaylogin.h"
 
 /* The token into tok; 0, or -1 when there is none. */
@@ -48,15 +49,6 @@ relay_token(const struct client_opts *o, char *tok, size_t n)
 	if (tok[0] == '\0')
 		client_fail(o, "token file %s: empty", o->token_file);
 	return 0;
-}
-
-void
-relay_hex(const unsigned char *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 /* Send one JSON line (and free msg); 0, or -1. */
@@ -94,7 +86,7 @@ relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
 	unsigned int  maclen;
 	const char   *nonce = NULL;
 	char	      hex[2 * EVP_MAX_MD_SIZE + 1];
-	size_t	      i, n;
+	size_t	      n;
 	json_t	     *msg;
 
 	*err = NULL;
@@ -109,15 +101,13 @@ relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
 		return -1;
 	}
 	/* The nonce is hex on the wire; the MAC is of its bytes. */
-	for (i = 0; i < n; i++) {
-		unsigned v = 0;
-
-		sscanf(nonce + 2 * i, "%2x", &v);
-		raw[i] = (unsigned char)v;
+	if (hex_decode(nonce, raw, n) == -1) {
+		*err = msg;
+		return -1;
 	}
 	HMAC(EVP_sha256(), token, (int)strlen(token), raw, n, mac, &maclen);
 	json_decref(msg);
-	relay_hex(mac, maclen, hex);
+	hex_encode(mac, maclen, hex);
 	relay_send(fd, json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
 	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
 	if (msg == NULL || strcmp(relay_type(msg), "ok") != 0) {

@@ -16,29 +16,13 @@
 
 #include "bridge.h"
 #include "fallback.h"
+#include "hex.h"
 #include "holepunch.h"
 #include "natclient.h"
 #include "session.h"
 #include "tcppunch.h"
 
 #define RDV_PUNCH_MIN_S 10 /* punching gets at least this long */
-
-static int
-rdv_unhex(const char *s, uint8_t *b, size_t n)
-{
-	size_t i;
-
-	if (s == NULL || strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		char h[3] = {s[2 * i], s[2 * i + 1], '\0'}, *end;
-
-		b[i] = (uint8_t)strtoul(h, &end, 16);
-		if (*end != '\0')
-			return -1;
-	}
-	return 0;
-}
 
 /* The plan in a punch message; -1 if the message is not one. */
 static int
@@ -58,7 +42,7 @@ rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
 	    json_unpack(peer, "{s:s,s?o,s?i,s?{s?s,s?s,s?i}}", "public", &pub,
 		"lan", &lan, "rtt_ms", &p->rtt_ms, "nat", "mapping", &mapping,
 		"allocation", &alloc, "delta", &delta) == -1 ||
-	    rdv_unhex(session, p->session, sizeof(p->session)) == -1 ||
+	    hex_decode(session, p->session, sizeof(p->session)) == -1 ||
 	    (p->strategy = named_strategy_parse(strategy)) == -1 ||
 	    addr_parse(pub, 0, &p->peer_public, &why) == -1)
 		return -1;

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "log.h"
 #include "named.h"
 #include "ratelimit.h"
@@ -165,35 +166,6 @@ named_free(struct named_conn *c)
 	bufferevent_free(c->bev);
 	free(c);
 	named_nconns--;
-}
-
-static char *
-named_hex(const uint8_t *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return out;
-}
-
-static int
-named_unhex(const char *s, uint8_t *b, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 ||
-		    strchr("0123456789abcdefABCDEF", s[2 * i]) == NULL ||
-		    strchr("0123456789abcdefABCDEF", s[2 * i + 1]) == NULL)
-			return -1;
-		b[i] = (uint8_t)v;
-	}
-	return 0;
 }
 
 /* Only the keys a message may have; the first other one, or NULL. */
@@ -336,7 +308,7 @@ named_register(struct named_conn *c, json_t *msg)
 				   "allocation", "preserving");
 	named_send(c,
 	    json_pack("{s:s,s:s,s:s,s:i}", "type", "registered", "name",
-		c->name, "token", named_hex(c->token, sizeof(c->token), hex),
+		c->name, "token", hex_encode(c->token, sizeof(c->token), hex),
 		"ttl", w->conf->name_ttl));
 }
 
@@ -563,7 +535,7 @@ named_punch(struct named_conn *c, const struct wmail *m)
 	later = (rtt_me > rtt_peer ? rtt_me : rtt_peer) / 2 + NAMED_MARGIN_MS;
 	if (getrandom(session, sizeof(session), 0) != sizeof(session))
 		memset(session, 0, sizeof(session));
-	named_hex(session, sizeof(session), hex);
+	hex_encode(session, sizeof(session), hex);
 	proc_count(c->w, STAT_PAIRED);
 
 	msg = json_pack("{s:s,s:s,s:s,s:s,s:i,s:O}", "type", "punch", "session",
@@ -758,7 +730,7 @@ named_udp(struct worker *w, const char *buf, size_t n,
 	if (msg != NULL &&
 	    json_unpack(msg, "{s:s,s:s}", "type", &type, "token", &hex) == 0 &&
 	    json_object_size(msg) == 2 && strcmp(type, "udp") == 0 &&
-	    named_unhex(hex, token, sizeof(token)) == 0 &&
+	    hex_decode(hex, token, sizeof(token)) == 0 &&
 	    table_update(w->state->table, TABLE_KIND_NAMED, key,
 		named_key(key, 'T', token, sizeof(token)), named_observe_fn,
 		&seen, named_ttl(w), table_now_ms()) == 0 &&

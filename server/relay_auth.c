@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "natserver.h"
 
 int
@@ -68,28 +69,6 @@ relay_tokens_load(struct server_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-relay_unhex(const char *s, uint8_t *b, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < 2 * n; i++) {
-		int v = s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
-		    : s[i] >= 'a' && s[i] <= 'f'   ? s[i] - 'a' + 10
-						   : -1;
-
-		if (v < 0)
-			return -1;
-		if (i % 2 == 0)
-			b[i / 2] = (uint8_t)(v << 4);
-		else
-			b[i / 2] |= (uint8_t)v;
-	}
-	return 0;
-}
-
 /* Does hex (lower case) match the HMAC of nonce under any token? */
 int
 relay_auth_ok(const struct server_conf *c, const uint8_t *nonce, size_t len,
@@ -99,7 +78,7 @@ relay_auth_ok(const struct server_conf *c, const uint8_t *nonce, size_t len,
 	unsigned int wlen;
 	int	     i, ok = 0;
 
-	if (relay_unhex(hex, got, sizeof(got)) == -1)
+	if (hex_decode(hex, got, sizeof(got)) == -1)
 		return 0;
 	for (i = 0; i < c->relay_ntokens; i++) {
 		if (HMAC(EVP_sha256(), c->relay_tokens[i],

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "log.h"
 #include "named.h"
 #include "ratelimit.h"
@@ -49,7 +50,6 @@ struct relay_visitor {
 };
 
 static void relay_ctl_free(struct relay_ctl *);
-static int  relay_unhex_id(const char *, uint8_t *);
 
 static void
 relay_send(struct relay_ctl *c, json_t *msg)
@@ -86,16 +86,6 @@ relay_close_with(struct relay_ctl *c, const char *code, const char *message)
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		relay_ctl_free(c);
-}
-
-static char *
-relay_hex(const uint8_t *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return out;
 }
 
 void
@@ -268,7 +258,7 @@ relay_announce(struct relay_port *p, uint64_t conn,
 	addr_format_sa(visitor, a, sizeof(a));
 	relay_send(c,
 	    json_pack("{s:s,s:s,s:s,s:i,s:s}", "type", "conn", "id",
-		relay_hex(id, sizeof(id), hex), "proto", proto, "remote_port",
+		hex_encode(id, sizeof(id), hex), "proto", proto, "remote_port",
 		p->port, "visitor", a));
 	return 0;
 }
@@ -520,7 +510,7 @@ relay_meet(struct relay_ctl *c, json_t *msg)
 	int		  fd;
 
 	json_unpack(msg, "{s:s}", "session", &hex);
-	if (relay_unhex_id(hex, session) == -1) {
+	if (hex_decode(hex, session, RELAY_ID_LEN) == -1) {
 		relay_error(c, "bad_session", "a session is 32 hex digits");
 		return 0;
 	}
@@ -692,7 +682,7 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	relay_send(c,
 	    json_pack("{s:s,s:s}", "type", "challenge", "nonce",
-		relay_hex(c->nonce, sizeof(c->nonce), hex)));
+		hex_encode(c->nonce, sizeof(c->nonce), hex)));
 }
 
 /* Take the visitor's record: it is used once. */
@@ -703,24 +693,6 @@ relay_take_fn(void *val, size_t *len, int found, void *arg)
 		return TABLE_KEEP;
 	memcpy(arg, val, sizeof(struct relay_wait));
 	return TABLE_DELETE;
-}
-
-static int
-relay_unhex_id(const char *s, uint8_t *b)
-{
-	int i;
-
-	if (strlen(s) != 2 * RELAY_ID_LEN)
-		return -1;
-	for (i = 0; i < RELAY_ID_LEN; i++) {
-		unsigned v;
-
-		if (strspn(s + 2 * i, "0123456789abcdef") < 2 ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		b[i] = (uint8_t)v;
-	}
-	return 0;
 }
 
 /* A client's data connection for visitor id: to the visitor's worker. */
@@ -734,7 +706,7 @@ relay_data_start(struct worker *w, int fd, const char *hexid)
 	uint8_t		  id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
 
 	memset(&rw, 0, sizeof(rw));
-	if (relay_unhex_id(hexid, id) == 0)
+	if (hex_decode(hexid, id, RELAY_ID_LEN) == 0)
 		table_update(w->state->table, TABLE_KIND_RELAY_PORT, key,
 		    relay_key(key, 'D', id, sizeof(id)), relay_take_fn, &rw, 0,
 		    table_now_ms());

@@ -1,8 +1,12 @@
-/* Unit tests for common/named.c: names, NAT classes, strategies. */
+/*
+ * Unit tests for common/named.c (names, NAT classes, strategies) and
+ * common/hex.c, which carries the sessions' tokens.
+ */
 #include "config.h"
 
 #include <check.h>
 
+#include "hex.h"
 #include "named.h"
 #include "unit.h"
 
@@ -67,9 +71,26 @@ START_TEST(test_strategy_names)
 }
 END_TEST
 
+START_TEST(test_hex)
+{
+	uint8_t b[3], in[3] = {0x00, 0xab, 0xff};
+	char	s[7];
+
+	ck_assert_str_eq(hex_encode(in, 3, s), "00abff");
+	ck_assert_int_eq(hex_decode("00abff", b, 3), 0);
+	ck_assert_mem_eq(b, in, 3);
+	ck_assert_int_eq(hex_decode("00abf", b, 3), -1);   /* short */
+	ck_assert_int_eq(hex_decode("00abff0", b, 3), -1); /* long */
+	ck_assert_int_eq(hex_decode("00ABFF", b, 3), -1);  /* upper case */
+	ck_assert_int_eq(hex_decode("00abzz", b, 3), -1);
+	ck_assert_int_eq(hex_decode(" 0abff", b, 3), -1);
+}
+END_TEST
+
 static void
 add(TCase *tc)
 {
+	tcase_add_test(tc, test_hex);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_classes);
 	tcase_add_test(tc, test_strategies);
