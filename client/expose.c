@@ -71,14 +71,6 @@ expose_read(struct expose *e, int timeout_ms)
 	    timeout_ms);
 }
 
-static const char *
-expose_type(json_t *msg)
-{
-	const char *t = json_string_value(json_object_get(msg, "type"));
-
-	return t != NULL ? t : "";
-}
-
 /* An error the server gave: fatal ones end natclient, others retry. */
 static int
 expose_refused(struct expose *e, json_t *msg, const char *what)
@@ -115,12 +107,12 @@ expose_login(struct expose *e, const char *proto)
 	if (relay_login(e->o, e->ctl, e->buf, sizeof(e->buf), &e->have,
 		e->token, e->client_id, &msg) == -1)
 		return expose_refused(e, msg, "login");
-	relay_send(e->ctl,
+	client_send_json(e->ctl,
 	    json_pack("{s:s,s:s,s:i,s:s}", "type", "expose", "proto", proto,
 		"remote_port", e->o->remote_port ? e->o->remote_port : e->port,
 		"name", e->o->name));
 	msg = expose_read(e, e->o->timeout * 1000);
-	if (msg == NULL || strcmp(expose_type(msg), "exposed") != 0 ||
+	if (msg == NULL || strcmp(client_json_type(msg), "exposed") != 0 ||
 	    json_unpack(msg, "{s:i}", "remote_port", &e->port) == -1)
 		return expose_refused(e, msg, "expose");
 	json_decref(msg);
@@ -150,7 +142,7 @@ expose_visitor(struct expose *e, const char *id)
 	close(e->ctl);
 	local = client_tcp_connect(e->o, &e->local);
 	data = client_tcp_connect(e->o, &e->server);
-	if (relay_send(data,
+	if (client_send_json(data,
 		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
 		_exit(1);
 	_exit(client_splice(local, data) == 0 ? 0 : 1);
@@ -175,7 +167,7 @@ expose_udp_visitor(struct expose *e, const char *id)
 	if (connect(udp, (struct sockaddr *)&e->local.ss, e->local.len) == -1)
 		_exit(1);
 	data = client_tcp_connect(e->o, &e->server);
-	if (relay_send(data,
+	if (client_send_json(data,
 		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
 		_exit(1);
 	pfd[0].fd = data;
@@ -222,7 +214,7 @@ expose_serve(struct expose *e)
 
 		msg = expose_read(e, wait > 0 ? wait : 0);
 		if (msg == NULL && errno == ETIMEDOUT) {
-			relay_send(e->ctl,
+			client_send_json(e->ctl,
 			    json_pack("{s:s}", "type", "heartbeat"));
 			next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
 			continue;
@@ -233,12 +225,12 @@ expose_serve(struct expose *e)
 			    "control connection\n");
 			return;
 		}
-		if (strcmp(expose_type(msg), "conn") == 0 &&
+		if (strcmp(client_json_type(msg), "conn") == 0 &&
 		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0) {
 			if (e->udp)
 				expose_udp_visitor(e, id);
 			expose_visitor(e, id);
-		} else if (strcmp(expose_type(msg), "error") == 0)
+		} else if (strcmp(client_json_type(msg), "error") == 0)
 			expose_refused(e, msg, "relay");
 		json_decref(msg);
 	}

@@ -68,7 +68,8 @@ relay_fallback(const struct client_opts *o, const uint8_t *session,
 		close(fd);
 		return -1;
 	}
-	relay_send(fd, json_pack("{s:s,s:s}", "type", "meet", "session", hex));
+	client_send_json(fd,
+	    json_pack("{s:s,s:s}", "type", "meet", "session", hex));
 	msg = fallback_met(fd,
 	    1000 *
 		(o->timeout > FALLBACK_WAIT_S ? o->timeout : FALLBACK_WAIT_S));

@@ -7,6 +7,8 @@
 
 #include "addr.h"
 
+struct json_t;
+
 #define CLIENT_PORT_TRACKER 3478
 #define CLIENT_PORT_N4	    1721
 #define CLIENT_PORT_NAMED   8848
@@ -42,12 +44,14 @@ struct client_opts {
 int client_conf_load(struct client_opts *, const char *, int, char *, size_t);
 
 /* net.c */
-int	client_resolve(const struct client_opts *, uint16_t, struct addr *);
-int	client_socket(const struct client_opts *, int, int);
-int	client_udp_new(const struct client_opts *, int);
-int	client_udp_socket(const struct client_opts *, const struct addr *);
-int	client_udp_ask(int, const void *, size_t, char *, size_t, int);
-int64_t client_now_ms(void);
+int	    client_resolve(const struct client_opts *, uint16_t, struct addr *);
+int	    client_socket(const struct client_opts *, int, int);
+int	    client_udp_new(const struct client_opts *, int);
+int	    client_udp_socket(const struct client_opts *, const struct addr *);
+int	    client_udp_ask(int, const void *, size_t, char *, size_t, int);
+int64_t	    client_now_ms(void);
+int	    client_send_json(int, struct json_t *);
+const char *client_json_type(struct json_t *);
 struct json_t *client_json_read(int, char *, size_t, size_t *, int);
 int	       client_pump(int, int, int);
 int	       client_splice(int, int);

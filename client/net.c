@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -419,4 +420,28 @@ out:
 		close(p[i][1]);
 	}
 	return rv;
+}
+
+/* Send one JSON object as a line (and free it); 0, or -1. */
+int
+client_send_json(int fd, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	int   rv = -1;
+
+	json_decref(msg);
+	if (s != NULL && client_write_all(fd, s, strlen(s)) == 0 &&
+	    client_write_all(fd, "\n", 1) == 0)
+		rv = 0;
+	free(s);
+	return rv;
+}
+
+/* A message's "type", or "". */
+const char *
+client_json_type(json_t *msg)
+{
+	const char *t = json_string_value(json_object_get(msg, "type"));
+
+	return t != NULL ? t : "";
 }

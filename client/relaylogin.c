@@ -51,29 +51,6 @@ relay_token(const struct client_opts *o, char *tok, size_t n)
 	return 0;
 }
 
-/* Send one JSON line (and free msg); 0, or -1. */
-int
-relay_send(int fd, json_t *msg)
-{
-	char *s = json_dumps(msg, JSON_COMPACT);
-	int   rv = -1;
-
-	json_decref(msg);
-	if (s != NULL && client_write_all(fd, s, strlen(s)) == 0 &&
-	    client_write_all(fd, "\n", 1) == 0)
-		rv = 0;
-	free(s);
-	return rv;
-}
-
-static const char *
-relay_type(json_t *msg)
-{
-	const char *t = json_string_value(json_object_get(msg, "type"));
-
-	return t != NULL ? t : "";
-}
-
 /*
  * Log in on fd (lines buffered in buf).  0, or -1 with *err the server's
  * answer (NULL when the connection was lost), for the caller to free.
@@ -90,11 +67,11 @@ relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
 	json_t	     *msg;
 
 	*err = NULL;
-	relay_send(fd,
+	client_send_json(fd,
 	    json_pack("{s:s,s:i,s:s}", "type", "hello", "version", 1,
 		"client_id", client_id));
 	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
-	if (msg == NULL || strcmp(relay_type(msg), "challenge") != 0 ||
+	if (msg == NULL || strcmp(client_json_type(msg), "challenge") != 0 ||
 	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1 ||
 	    (n = strlen(nonce) / 2) > sizeof(raw)) {
 		*err = msg;
@@ -108,9 +85,10 @@ relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
 	HMAC(EVP_sha256(), token, (int)strlen(token), raw, n, mac, &maclen);
 	json_decref(msg);
 	hex_encode(mac, maclen, hex);
-	relay_send(fd, json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
+	client_send_json(fd,
+	    json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
 	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
-	if (msg == NULL || strcmp(relay_type(msg), "ok") != 0) {
+	if (msg == NULL || strcmp(client_json_type(msg), "ok") != 0) {
 		*err = msg;
 		return -1;
 	}

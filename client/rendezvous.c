@@ -46,7 +46,7 @@ rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
 	    (p->strategy = named_strategy_parse(strategy)) == -1 ||
 	    addr_parse(pub, 0, &p->peer_public, &why) == -1)
 		return -1;
-	p->connector = strcmp(session_type(msg), "punch") == 0 &&
+	p->connector = strcmp(client_json_type(msg), "punch") == 0 &&
 	    json_is_string(json_object_get(msg, "role")) &&
 	    strcmp(json_string_value(json_object_get(msg, "role")),
 		"connector") == 0;
@@ -245,13 +245,13 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 		}
 		if (msg == NULL)
 			session_fail(o, NULL, "listen");
-		if (strcmp(session_type(msg), "punch") == 0) {
+		if (strcmp(client_json_type(msg), "punch") == 0) {
 			int rv = rdv_run(o, &s, msg);
 
 			/* No path with this peer: wait for the next. */
 			if (rv == 0)
 				return 0;
-		} else if (strcmp(session_type(msg), "error") == 0)
+		} else if (strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "listen");
 		json_decref(msg);
 	}
@@ -269,9 +269,9 @@ cmd_connect(struct client_opts *o, int argc, char **argv)
 	    json_pack("{s:s,s:s}", "type", "connect", "name", argv[1]));
 	for (;;) {
 		msg = session_read(&s, o->timeout * 1000);
-		if (msg == NULL || strcmp(session_type(msg), "error") == 0)
+		if (msg == NULL || strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "connect");
-		if (strcmp(session_type(msg), "punch") == 0)
+		if (strcmp(client_json_type(msg), "punch") == 0)
 			return rdv_run(o, &s, msg);
 		json_decref(msg);
 	}

@@ -40,16 +40,7 @@ session_note(const struct client_opts *o, const char *fmt, ...)
 int
 session_send(struct session *s, json_t *msg)
 {
-	char *line = json_dumps(msg, JSON_COMPACT);
-	int   rv = -1;
-
-	json_decref(msg);
-	if (line != NULL &&
-	    write(s->tcp, line, strlen(line)) == (ssize_t)strlen(line) &&
-	    write(s->tcp, "\n", 1) == 1)
-		rv = 0;
-	free(line);
-	return rv;
+	return client_send_json(s->tcp, msg);
 }
 
 /* The next JSON message from the server; see client_json_read. */
@@ -58,15 +49,6 @@ session_read(struct session *s, int timeout_ms)
 {
 	return client_json_read(s->tcp, s->buf, sizeof(s->buf), &s->have,
 	    timeout_ms);
-}
-
-/* The type of a message, or "". */
-const char *
-session_type(json_t *msg)
-{
-	const char *t = json_string_value(json_object_get(msg, "type"));
-
-	return t != NULL ? t : "";
 }
 
 /* Exit with the server's error message. */
@@ -206,7 +188,7 @@ session_open(const struct client_opts *o, struct session *s, const char *name)
 		json_object_set_new(msg, "name", json_string(name));
 	session_send(s, msg);
 	msg = session_read(s, o->timeout * 1000);
-	if (msg == NULL || strcmp(session_type(msg), "registered") != 0 ||
+	if (msg == NULL || strcmp(client_json_type(msg), "registered") != 0 ||
 	    json_unpack(msg, "{s:s}", "token", &token) == -1 ||
 	    strlen(token) != 2 * NAMED_TOKEN_LEN)
 		session_fail(o, msg, "register");

@@ -24,10 +24,9 @@ struct session {
 
 void session_open(const struct client_opts *, struct session *, const char *);
 int  session_send(struct session *, json_t *);
-json_t	   *session_read(struct session *, int);
-const char *session_type(json_t *);
-void	    session_keepalive(struct session *);
-void	    session_fail(const struct client_opts *, json_t *, const char *)
+json_t *session_read(struct session *, int);
+void	session_keepalive(struct session *);
+void	session_fail(const struct client_opts *, json_t *, const char *)
     __attribute__((noreturn));
 void session_note(const struct client_opts *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
