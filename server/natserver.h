@@ -182,6 +182,13 @@ void worker_refuse_conn(struct worker *, struct listener *, int,
     const struct addr *);
 void worker_linger(struct worker *, int);
 
+/* jsonline.c */
+struct bufferevent;
+struct json_t;
+void jsonline_send(struct bufferevent *, struct json_t *);
+int  jsonline_next(struct bufferevent *, size_t, size_t, char **, size_t *);
+void jsonline_linger(struct worker *, struct bufferevent *);
+
 /* tracker_req.c */
 ssize_t tracker_answer(struct worker *, struct listener *, const uint8_t *,
     size_t, const struct sockaddr *, const struct sockaddr *, int, uint8_t *,

@@ -42,7 +42,6 @@
 #define NAMED_OUTPUT_MAX (64 * 1024)
 #define NAMED_LIST_MAX	 255 /* names `list` can show */
 #define NAMED_MARGIN_MS	 100 /* added to the later side's half RTT */
-#define NAMED_LINGER_S	 2   /* reading after an error that closes */
 
 struct named_conn {
 	struct wconn		base;
@@ -51,7 +50,7 @@ struct named_conn {
 	struct sockaddr_storage peer;
 	char			name[NAMED_NAME_MAX + 1];
 	uint8_t			token[NAMED_TOKEN_LEN];
-	int			registered, closing, shut;
+	int			registered, closing;
 	json_t		       *lan, *nat;
 };
 
@@ -89,14 +88,7 @@ named_ttl(const struct worker *w)
 static void
 named_send(struct named_conn *c, json_t *msg)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
-
-	json_decref(msg);
-	if (s == NULL)
-		return;
-	bufferevent_write(c->bev, s, strlen(s));
-	bufferevent_write(c->bev, "\n", 1);
-	free(s);
+	jsonline_send(c->bev, msg);
 }
 
 static void
@@ -109,32 +101,17 @@ named_error(struct named_conn *c, const char *code, const char *message)
 }
 
 /*
- * Say why, then close: once the output is flushed, shut our side and
- * read (and drop) what the client still sends until it closes, for at
- * most NAMED_LINGER_S.  Closing with unread input would reset the
- * connection and could destroy the error message in flight.
+ * Say why, then close once the output is flushed (named_free lets the
+ * message arrive: worker_linger).
  */
 static void
 named_close_with(struct named_conn *c, const char *code, const char *message)
 {
-	struct timeval linger = {NAMED_LINGER_S, 0};
-
 	named_error(c, code, message);
 	c->closing = 1;
-	bufferevent_set_timeouts(c->bev, &linger, &linger);
-}
-
-static void
-named_linger(struct named_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-
-	evbuffer_drain(in, evbuffer_get_length(in));
-	if (!c->shut &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-		c->shut = 1;
-	}
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		named_free(c);
 }
 
 static enum table_action
@@ -163,7 +140,10 @@ named_free(struct named_conn *c)
 	wconn_remove(&c->base);
 	json_decref(c->lan);
 	json_decref(c->nat);
-	bufferevent_free(c->bev);
+	if (c->closing)
+		jsonline_linger(c->w, c->bev);
+	else
+		bufferevent_free(c->bev);
 	free(c);
 	named_nconns--;
 }
@@ -612,30 +592,19 @@ static void
 named_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct named_conn *c = arg;
-	struct evbuffer	  *in = bufferevent_get_input(bev);
 	char		  *line;
 	size_t		   len;
+	int		   got;
 
-	if (c->closing) {
-		named_linger(c);
-		return;
-	}
-	while (!c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    NAMED_OUTPUT_MAX)
-			return; /* resumes from the write callback */
-		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-		if (line == NULL) {
-			if (evbuffer_get_length(in) >= NAMED_LINE_MAX)
-				named_close_with(c, "too_long",
-				    "a message is at most 4096 bytes");
-			return;
-		}
-		if (len >= NAMED_LINE_MAX)
+	while (!c->closing &&
+	    (got = jsonline_next(bev, NAMED_LINE_MAX, NAMED_OUTPUT_MAX, &line,
+		 &len)) != 0) {
+		if (got == -1) {
 			named_close_with(c, "too_long",
 			    "a message is at most 4096 bytes");
-		else if (len > 0)
-			named_message(c, line, len);
+			return;
+		}
+		named_message(c, line, len);
 		free(line);
 	}
 }
@@ -646,7 +615,7 @@ named_write_cb(struct bufferevent *bev, void *arg)
 	struct named_conn *c = arg;
 
 	if (c->closing)
-		named_linger(c);
+		named_free(c);
 	else if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		named_read_cb(bev, c);
 }

@@ -54,14 +54,7 @@ static void relay_ctl_free(struct relay_ctl *);
 static void
 relay_send(struct relay_ctl *c, json_t *msg)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
-
-	json_decref(msg);
-	if (s == NULL)
-		return;
-	bufferevent_write(c->bev, s, strlen(s));
-	bufferevent_write(c->bev, "\n", 1);
-	free(s);
+	jsonline_send(c->bev, msg);
 }
 
 static void
@@ -116,14 +109,10 @@ relay_ctl_free(struct relay_ctl *c)
 	/* Streams already joined go on; new visitors are not taken. */
 	for (i = 0; i < c->nports; i++)
 		relay_port_close(c->ports[i]);
-	if (c->closing) {
-		/* After an error: let the message arrive (worker_linger). */
-		int fd = bufferevent_getfd(c->bev);
-
-		bufferevent_setfd(c->bev, -1);
-		worker_linger(c->w, fd);
-	}
-	bufferevent_free(c->bev);
+	if (c->closing) /* after an error: let the message arrive */
+		jsonline_linger(c->w, c->bev);
+	else
+		bufferevent_free(c->bev);
 	free(c);
 }
 
@@ -569,28 +558,20 @@ relay_read_cb(struct bufferevent *bev, void *arg)
 	struct relay_ctl *c = arg;
 	char		 *line;
 	size_t		  len;
+	int		  got;
 
-	while (!c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    RELAY_OUTPUT_MAX)
-			return;
-		line = evbuffer_readln(bufferevent_get_input(bev), &len,
-		    EVBUFFER_EOL_LF);
-		if (line == NULL) {
-			if (evbuffer_get_length(bufferevent_get_input(bev)) >=
-			    RELAY_LINE_MAX)
-				relay_close_with(c, "too_long",
-				    "a message is at most 4096 bytes");
-			return;
-		}
-		if (len >= RELAY_LINE_MAX)
+	while (!c->closing &&
+	    (got = jsonline_next(bev, RELAY_LINE_MAX, RELAY_OUTPUT_MAX, &line,
+		 &len)) != 0) {
+		if (got == -1) {
 			relay_close_with(c, "too_long",
 			    "a message is at most 4096 bytes");
-		else if (len > 0 && relay_message(c, line, len)) {
-			free(line);
 			return;
 		}
+		got = relay_message(c, line, len);
 		free(line);
+		if (got)
+			return; /* c is gone */
 	}
 }
 

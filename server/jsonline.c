@@ -1,0 +1,69 @@
+/*
+ * JSON objects, one per line, over a bufferevent: what the named
+ * sessions and the relay's control connections both speak.
+ */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natserver.h"
+
+/* Queue one message (and free it). */
+void
+jsonline_send(struct bufferevent *bev, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+
+	json_decref(msg);
+	if (s == NULL)
+		return;
+	bufferevent_write(bev, s, strlen(s));
+	bufferevent_write(bev, "\n", 1);
+	free(s);
+}
+
+/*
+ * The next line (for the caller to free), without its newline: 1, with
+ * *line set; 0 when there is none yet, or when more than max_out bytes
+ * wait to be sent (read again from the write callback); -1 when a line
+ * is max_line bytes or longer.  Empty lines are skipped.
+ */
+int
+jsonline_next(struct bufferevent *bev, size_t max_line, size_t max_out,
+    char **line, size_t *len)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > max_out)
+			return 0;
+		*line = evbuffer_readln(in, len, EVBUFFER_EOL_LF);
+		if (*line == NULL)
+			return evbuffer_get_length(in) >= max_line ? -1 : 0;
+		if (*len >= max_line) {
+			free(*line);
+			return -1;
+		}
+		if (*len > 0)
+			return 1;
+		free(*line);
+	}
+}
+
+/*
+ * Hand a bufferevent's socket to worker_linger (after an error message
+ * that closes the connection) and free the bufferevent.
+ */
+void
+jsonline_linger(struct worker *w, struct bufferevent *bev)
+{
+	int fd = bufferevent_getfd(bev);
+
+	bufferevent_setfd(bev, -1);
+	bufferevent_free(bev);
+	worker_linger(w, fd);
+}
