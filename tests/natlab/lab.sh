@@ -83,6 +83,12 @@ lab_site() {
 	ip -n "$LAB-$r" addr add "$wan/24" dev eth0
 	ip -n "$LAB-$r" route add default via "$wnet.254"
 	lab_in "$r" sysctl -qw net.ipv4.ip_forward=1
+	# With br_netfilter loaded, frames crossing the LAN bridge pass the
+	# router's ip hooks, and a hairpin DNAT back into the LAN is bridged
+	# without source NAT (the host then drops a packet from itself).
+	if lab_in "$r" test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+		lab_in "$r" sysctl -qw net.bridge.bridge-nf-call-iptables=0
+	fi
 	ip -n "$LAB-$r" link add lan0 type bridge
 	ip -n "$LAB-$r" link set lan0 up
 	ip -n "$LAB-$r" addr add "$lnet.1/24" dev lan0
@@ -155,6 +161,25 @@ lab_nat() {
 		esac
 	} >"$T/nft-$r"
 	lab_in "$r" nft -f "$T/nft-$r" || fail "nft rules for $kind on $r: $(cat "$T/nft-$r")"
+}
+
+# lab_hairpin ROUTER: after lab_nat, packets from the router's LAN to
+# its WAN address go back to the host behind it, port unchanged, from the
+# WAN address.  That is hairpinning for the port-preserving (cone) kinds,
+# whose mapped port is the host's port.
+lab_hairpin() {
+	local r=$1 wan lan
+	wan=$(ip -n "$LAB-$r" -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')
+	lan=$(ip -n "$LAB-$r" -4 -o addr show dev lan0 | awk '{ print $4 }')
+	cat >"$T/nft-$r-hairpin" <<NFT
+table ip hairpin {
+ chain pre { type nat hook prerouting priority -110;
+  iifname "lan0" ip daddr $wan udp dport 1024-65535 dnat to ${lan%.*}.2; }
+ chain post { type nat hook postrouting priority 90;
+  oifname "lan0" ct status dnat ip saddr ${lan%.*}.0/24 snat to $wan; }
+}
+NFT
+	lab_in "$r" nft -f "$T/nft-$r-hairpin" || fail "hairpin rules on $r"
 }
 
 # lab_server: natserver in srv, RFC 5780 on both IPs, two rendezvous

@@ -18,8 +18,12 @@ for case in \
     "port-restricted:1:port-restricted cone|EIM|APDF|preserving" \
     "symmetric-random:1:symmetric|APDM|APDF|random" \
     "symmetric-inc:1:symmetric|APDM|APDF|incrementing by 1" \
-    "symmetric-inc:2:symmetric|APDM|APDF|incrementing by 2"; do
+    "symmetric-inc:2:symmetric|APDM|APDF|incrementing by 2" \
+    "full-cone+hairpin:1:full cone|EIM|EIF|preserving" \
+    "port-restricted+hairpin:1:port-restricted cone|EIM|APDF|preserving"; do
 	kind=${case%%:*}
+	hairpin=no
+	case $kind in *+hairpin) kind=${kind%+hairpin} hairpin=yes ;; esac
 	rest=${case#*:}
 	delta=${rest%%:*}
 	IFS='|' read -r name mapping filtering alloc <<EOT
@@ -28,12 +32,13 @@ EOT
 	lab_in rA nft flush ruleset
 	lab_in rA conntrack -F 2>/dev/null
 	lab_nat rA "$kind" "$delta"
+	[ "$hairpin" = no ] || lab_hairpin rA
 	out=$(nattype hA) || fail "$kind: nat-type failed: $out"
 	for want in "NAT type: $name" "mapping: $mapping" "filtering: $filtering" \
-	    "port allocation: $alloc" "hairpinning: no" "public address: 198.51.100.10:"; do
+	    "port allocation: $alloc" "hairpinning: $hairpin" "public address: 198.51.100.10:"; do
 		case "|$out" in *"|$want"*) ;; *) fail "$kind (delta $delta): no '$want' in: $out" ;; esac
 	done
-	pass "$kind (delta $delta): $out"
+	pass "$kind (delta $delta, hairpinning $hairpin): $out"
 done
 
 # The router itself, without its NAT rules, has the public address.
