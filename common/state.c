@@ -26,6 +26,7 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_TIMEOUTS] = "timeouts",
     [STAT_PAIRED] = "paired",
     [STAT_DROP_MAIL] = "drops_mail",
+    [STAT_COPIED] = "streams_copied",
 };
 
 const char *

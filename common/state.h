@@ -25,6 +25,7 @@ enum stat_counter {
 	STAT_TIMEOUTS,	     /* connections closed for waiting too long */
 	STAT_PAIRED,	     /* rendezvous pairs made */
 	STAT_DROP_MAIL,	     /* messages between workers that were lost */
+	STAT_COPIED,	     /* relayed directions copied, not spliced */
 	STAT_MAX
 };
 

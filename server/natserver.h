@@ -72,6 +72,7 @@ struct server_conf {
 	int		   relay_max_conns_per_port;
 	int		   relay_handshake_timeout;
 	int		   relay_idle_timeout;
+	int		   relay_splice;
 	int		   relay_conn_burst;
 	int		   relay_conn_per_minute;
 	int		   relay_auth_burst;

@@ -151,7 +151,7 @@ relay_visitor_mail(struct wconn *wc, const struct wmail *m, int fd)
 	}
 	relay_visitor_free(v, 0);
 	if (splice_join(w, vfd, fd, relay_stream_closed, p) == -1) {
-		log_warn("no pipes for a stream");
+		log_warn("out of memory for a stream");
 		p->nconns--;
 		relay_port_release(p);
 	}
@@ -447,7 +447,7 @@ relay_met(struct worker *w, int a, int b)
 	}
 	proc_count(w, STAT_PAIRED);
 	if (splice_join(w, a, b, NULL, NULL) == -1)
-		log_warn("no pipes for a meeting");
+		log_warn("out of memory for a meeting");
 }
 
 /* The partner of a waiting meeting arrived, with its socket. */

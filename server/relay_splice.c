@@ -6,6 +6,11 @@
  * End of input on one side becomes shutdown(SHUT_WR) on the other once
  * the pipe is empty (half-close); the pair is freed when both directions
  * ended, on an error, or after idle_timeout without traffic.
+ *
+ * Where splice is off (relay.splice = no), no pipe can be had, or the
+ * kernel refuses to splice a socket, a direction copies through a
+ * buffer of the same size instead, with the same rules; the buffer is
+ * held only while it has data.
  */
 #include "config.h"
 
@@ -24,8 +29,9 @@
 
 struct splice_dir {
 	int	      from, to;
-	int	      pipe[2];
-	size_t	      pending; /* in the pipe */
+	int	      pipe[2]; /* -1: copying through buf */
+	char	     *buf;
+	size_t	      off, pending; /* in the pipe or buf */
 	int	      eof, done;
 	struct event *rd, *wr;
 };
@@ -48,6 +54,39 @@ splice_count(void)
 }
 
 static void
+splice_unpipe(struct splice_dir *d)
+{
+	if (d->pipe[0] != -1) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
+	d->pipe[0] = d->pipe[1] = -1;
+}
+
+/*
+ * The kernel cannot splice these sockets: copy from now on, taking over
+ * what the pipe holds.  0, or -1 when that cannot be done.
+ */
+static int
+splice_to_copy(struct splice_pair *p, struct splice_dir *d)
+{
+	ssize_t n = 0;
+
+	if (d->pending > 0) {
+		d->buf = malloc(SPLICE_CHUNK);
+		if (d->buf == NULL)
+			return -1;
+		n = read(d->pipe[0], d->buf, SPLICE_CHUNK);
+		if (n != (ssize_t)d->pending)
+			return -1;
+	}
+	d->off = 0;
+	splice_unpipe(d);
+	proc_count(p->w, STAT_COPIED);
+	return 0;
+}
+
+static void
 splice_free(struct splice_pair *p)
 {
 	int i;
@@ -55,8 +94,8 @@ splice_free(struct splice_pair *p)
 	for (i = 0; i < 2; i++) {
 		event_free(p->d[i].rd);
 		event_free(p->d[i].wr);
-		close(p->d[i].pipe[0]);
-		close(p->d[i].pipe[1]);
+		splice_unpipe(&p->d[i]);
+		free(p->d[i].buf);
 		close(p->fds[i]);
 	}
 	event_free(p->idle);
@@ -74,6 +113,48 @@ splice_touch(struct splice_pair *p)
 	evtimer_add(p->idle, &tv);
 }
 
+/* The source is drained for now: wait for it, or for room at the sink. */
+static int
+splice_wait(struct splice_dir *d, int for_room)
+{
+	if (for_room) {
+		event_add(d->wr, NULL);
+		event_del(d->rd); /* backpressure */
+	} else
+		event_add(d->rd, NULL);
+	return 0;
+}
+
+/* Both directions, spliced or copied: the pipe's or buffer's data out. */
+static ssize_t
+splice_out(struct splice_dir *d)
+{
+	if (d->pipe[0] != -1)
+		return splice(d->pipe[0], NULL, d->to, NULL, d->pending,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	return send(d->to, d->buf + d->off, d->pending,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t
+splice_in(struct splice_dir *d)
+{
+	if (d->pipe[0] != -1)
+		return splice(d->from, NULL, d->pipe[1], NULL, SPLICE_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (d->buf == NULL && (d->buf = malloc(SPLICE_CHUNK)) == NULL)
+		return -1;
+	d->off = 0;
+	return recv(d->from, d->buf, SPLICE_CHUNK, MSG_DONTWAIT);
+}
+
+/* EINVAL from splice: this pair of descriptors cannot be spliced. */
+static int
+splice_refused(struct splice_dir *d, ssize_t n)
+{
+	return n == -1 && errno == EINVAL && d->pipe[0] != -1;
+}
+
 /*
  * Move what can be moved in one direction: 0, or -1 on error.  At most
  * SPLICE_ROUNDS chunks a call, so that one busy pair cannot starve the
@@ -87,16 +168,15 @@ splice_move(struct splice_pair *p, struct splice_dir *d)
 
 	for (round = 0; round < SPLICE_ROUNDS; round++) {
 		while (d->pending > 0) {
-			n = splice(d->pipe[0], NULL, d->to, NULL, d->pending,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n == -1 && errno == EAGAIN) {
-				event_add(d->wr, NULL);
-				event_del(d->rd); /* backpressure */
-				return 0;
-			}
+			n = splice_out(d);
+			if (splice_refused(d, n) && splice_to_copy(p, d) == 0)
+				continue;
+			if (n == -1 && errno == EAGAIN)
+				return splice_wait(d, 1);
 			if (n <= 0)
 				return -1;
 			d->pending -= (size_t)n;
+			d->off += (size_t)n;
 		}
 		event_del(d->wr);
 		if (d->eof) {
@@ -105,8 +185,9 @@ splice_move(struct splice_pair *p, struct splice_dir *d)
 			d->done = 1;
 			return 0;
 		}
-		n = splice(d->from, NULL, d->pipe[1], NULL, SPLICE_CHUNK,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		n = splice_in(d);
+		if (splice_refused(d, n) && splice_to_copy(p, d) == 0)
+			n = splice_in(d);
 		if (n == -1 && errno == EAGAIN)
 			break;
 		if (n == -1)
@@ -116,8 +197,13 @@ splice_move(struct splice_pair *p, struct splice_dir *d)
 		d->pending = (size_t)n;
 		splice_touch(p);
 	}
-	event_add(d->rd, NULL);
-	return 0;
+	/* Out of rounds with data in hand: go on when the sink is ready. */
+	if (d->pending > 0)
+		return splice_wait(d, 1);
+	/* An idle copying direction holds no buffer. */
+	free(d->buf);
+	d->buf = NULL;
+	return splice_wait(d, 0);
 }
 
 static void
@@ -153,7 +239,7 @@ splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
 
 /*
  * Join a and b, which the pair then owns; closed(arg) is called when it
- * ends.  -1 (a and b closed) when no pipes can be had.
+ * ends.  -1 (a and b closed) when out of memory.
  */
 int
 splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
@@ -163,16 +249,7 @@ splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
 	    *cb[2])(evutil_socket_t, short, void *) = {splice_cb0, splice_cb1};
 	int i;
 
-	if (p == NULL || pipe2(p->d[0].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		free(p);
-		close(a);
-		close(b);
-		return -1;
-	}
-	if (pipe2(p->d[1].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		close(p->d[0].pipe[0]);
-		close(p->d[0].pipe[1]);
-		free(p);
+	if (p == NULL) {
 		close(a);
 		close(b);
 		return -1;
@@ -185,6 +262,12 @@ splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
 	p->d[0].from = p->d[1].to = a;
 	p->d[0].to = p->d[1].from = b;
 	for (i = 0; i < 2; i++) {
+		/* Without a pipe (splice off, or none to be had): copy. */
+		if (!w->conf->relay_splice ||
+		    pipe2(p->d[i].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+			p->d[i].pipe[0] = p->d[i].pipe[1] = -1;
+			proc_count(w, STAT_COPIED);
+		}
 		p->d[i].rd = event_new(w->base, p->d[i].from,
 		    EV_READ | EV_PERSIST, cb[i], p);
 		p->d[i].wr = event_new(w->base, p->d[i].to,

@@ -82,6 +82,7 @@ const struct conf_key server_conf_keys[] = {
 	INT(relay_handshake_timeout, 1, 3600), "10"},
     {"relay", "idle_timeout", CONF_INT, INT(relay_idle_timeout, 1, 604800),
 	"3600"},
+    {"relay", "splice", CONF_BOOL, OFF(relay_splice), 0, 0, 0, 0, "yes"},
     {"relay", "conn_burst", CONF_INT, INT(relay_conn_burst, 1, 100000000),
 	"1000"},
     {"relay", "conn_per_minute", CONF_INT,

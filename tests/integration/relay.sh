@@ -1,6 +1,7 @@
 # The relay (TCP 8888) with three relay workers and natclient expose:
 # logins, streams byte-exact (1 GiB), many visitors, half-close, the port
-# back after a reconnect, a worker killed mid-transfer, and bad input.
+# back after a reconnect, a worker killed mid-transfer, bad input, and
+# streams copied instead of spliced (relay.splice = no).
 . "$TESTLIB"
 command -v python3 >/dev/null || skip "python3 is not installed"
 PEER="python3 $SRCDIR/tests/integration/relaypeer.py"
@@ -113,6 +114,25 @@ wait_for 200 eval '[ "$(grep -c "^127.0.0.1:" "$T/sink2.out")" -ge 2 ]' ||
 again=$(sed -n 's/^127\.0\.0\.1://p' "$T/sink2.out" | tail -1)
 out=$($PEER send "$again" 1000000) || fail "after the respawn: $out"
 pass "a killed worker cut its transfer cleanly; the client reconnected (port $again) and new visitors work"
+
+# With relay.splice = no, streams are copied through a buffer, with the
+# same guarantees.
+pkill -P $$ -f "expose (tcp|udp)"
+kill -TERM "$MASTER"
+wait_gone "$MASTER" 100 || fail "natserver did not stop"
+start_server "relay.token_file = $T/token" "relay.splice = no" \
+    "relay.port_range = 61000-61099" \
+    "relay.auth_fail_burst = 3" "relay.auth_fail_per_minute = 1"
+E=("$NATCLIENT" -s "127.0.0.1:$RELAY_PORT")
+expose_bg copy-echo.out "$ECHO_PORT" --name echo
+ECHO_PUB=$(sed -n 's/^127\.0\.0\.1://p' "$T/copy-echo.out" | tail -1)
+out=$($PEER visits "$ECHO_PUB" 50) || fail "visitors, copying: $out of 50 intact"
+expose_bg copy-sink.out "$SINK_PORT" --name sink
+SINK_PUB=$(sed -n 's/^127\.0\.0\.1://p' "$T/copy-sink.out" | tail -1)
+out=$($PEER send "$SINK_PUB" 268435456) || fail "256 MiB, copying: $out"
+copied=$(metric 'natkit_streams_copied_total{kind="relay"}')
+[ "$copied" -ge 102 ] || fail "$copied stream directions copied, not 102"
+pass "relay.splice = no: 50 visitors with half-close and 256 MiB byte-exact, copied ($copied directions)"
 
 # A wrong token is refused and logged; then its address is rate-limited.
 out=$("${E[@]}" --token-file "$T/wrong" expose tcp 9 2>&1) && fail "a wrong token got in"
