@@ -140,18 +140,15 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 	}
 }
 
-/* Datagrams between the path and a local UDP socket; runs until killed. */
+/* Datagrams between the path and the local application; until killed. */
 int
-bridge_datagrams(const struct client_opts *o, int fd, const struct addr *peer,
-    const uint8_t *session, int local, const struct addr *service)
+bridge_datagrams(int fd, const struct addr *peer, const uint8_t *session,
+    struct dg_local *local)
 {
-	struct sockaddr_storage app; /* --local: who sent to us last */
-	socklen_t		app_len = 0;
-	struct pollfd		pfd[2] = {{fd, POLLIN, 0}, {local, POLLIN, 0}};
-	uint8_t			b[65536], ka[HP_PACKET_LEN];
-	int64_t			next_ka = 0;
+	struct pollfd pfd[2] = {{fd, POLLIN, 0}, {local->fd, POLLIN, 0}};
+	uint8_t	      b[65536], ka[HP_PACKET_LEN];
+	int64_t	      next_ka = 0;
 
-	(void)o;
 	hp_packet(ka, session, HP_KEEPALIVE);
 	for (;;) {
 		struct sockaddr_storage ss;
@@ -173,29 +170,12 @@ bridge_datagrams(const struct client_opts *o, int fd, const struct addr *peer,
 			    addr_from_sa(&from, (struct sockaddr *)&ss, len) ==
 				0 &&
 			    addr_equal(&from, peer) &&
-			    hp_parse(b, (size_t)n, session) == 0) {
-				if (service != NULL)
-					sendto(local, b, (size_t)n, 0,
-					    (const struct sockaddr *)&service
-						->ss,
-					    service->len);
-				else if (app_len > 0)
-					sendto(local, b, (size_t)n, 0,
-					    (struct sockaddr *)&app, app_len);
-			}
+			    hp_parse(b, (size_t)n, session) == 0)
+				dg_local_send(local, b, (size_t)n);
 		}
-		if (pfd[1].revents & POLLIN) {
-			len = sizeof(ss);
-			n = recvfrom(local, b, sizeof(b), MSG_DONTWAIT,
-			    (struct sockaddr *)&ss, &len);
-			if (n < 0)
-				continue;
-			if (service == NULL) {
-				app = ss;
-				app_len = len;
-			}
+		if ((pfd[1].revents & POLLIN) &&
+		    (n = dg_local_recv(local, b, sizeof(b))) >= 0)
 			sendto(fd, b, (size_t)n, 0,
 			    (const struct sockaddr *)&peer->ss, peer->len);
-		}
 	}
 }

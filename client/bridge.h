@@ -4,10 +4,11 @@
 
 #include <stdint.h>
 
+#include "datagram.h"
 #include "natclient.h"
 
 int bridge_stream(const struct client_opts *, int, const struct addr *, int);
-int bridge_datagrams(const struct client_opts *, int, const struct addr *,
-    const uint8_t *, int, const struct addr *);
+int
+bridge_datagrams(int, const struct addr *, const uint8_t *, struct dg_local *);
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "natclient.h"
+#include "datagram.h"
 #include "hex.h"
 #include "relaylogin.h"
 
@@ -157,48 +158,22 @@ expose_visitor(struct expose *e, const char *id)
 static void
 expose_udp_visitor(struct expose *e, const char *id)
 {
-	struct pollfd pfd[2];
-	uint8_t	      in[2 * 65538], d[65538];
-	size_t	      have = 0;
-	int	      data, udp;
+	struct dg_local svc = {0};
+	int		data;
 
 	close(e->ctl);
-	udp = client_udp_new(e->o, addr_family(&e->local));
-	if (connect(udp, (struct sockaddr *)&e->local.ss, e->local.len) == -1)
+	svc.fd = client_udp_new(e->o, addr_family(&e->local));
+	svc.service = e->local;
+	svc.has_service = 1;
+	/* Connected: only the service's own answers are taken. */
+	if (connect(svc.fd, (struct sockaddr *)&e->local.ss, e->local.len) ==
+	    -1)
 		_exit(1);
 	data = client_tcp_connect(e->o, &e->server);
 	if (client_send_json(data,
 		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
 		_exit(1);
-	pfd[0].fd = data;
-	pfd[1].fd = udp;
-	pfd[0].events = pfd[1].events = POLLIN;
-	while (poll(pfd, 2, EXPOSE_UDP_IDLE_MS) > 0) {
-		ssize_t n;
-
-		if (pfd[0].revents) {
-			n = read(data, in + have, sizeof(in) - have);
-			if (n <= 0)
-				_exit(0);
-			have += (size_t)n;
-			while (have >= 2 &&
-			    have >= 2u + (size_t)(in[0] << 8 | in[1])) {
-				size_t len = (size_t)(in[0] << 8 | in[1]);
-
-				send(udp, in + 2, len, 0);
-				memmove(in, in + 2 + len, have - 2 - len);
-				have -= 2 + len;
-			}
-		}
-		if (pfd[1].revents &&
-		    (n = recv(udp, d + 2, sizeof(d) - 2, 0)) >= 0) {
-			d[0] = (uint8_t)(n >> 8);
-			d[1] = (uint8_t)n;
-			if (client_write_all(data, d, (size_t)n + 2) == -1)
-				_exit(1);
-		}
-	}
-	_exit(0);
+	_exit(dg_stream(data, &svc, EXPOSE_UDP_IDLE_MS) == 0 ? 0 : 1);
 }
 
 /* Serve visitors until the control connection ends. */

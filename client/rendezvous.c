@@ -111,20 +111,36 @@ rdv_failed(const struct client_opts *o, const struct hp_plan *p,
 	return 1;
 }
 
-/* No direct path: through the relay when we have a token. */
+/* --forward or --local: datagrams, not stdin/stdout. */
+static int
+rdv_datagrams(const struct client_opts *o)
+{
+	return o->forward[0] != '\0' || o->local_port;
+}
+
+/*
+ * No direct path: through the relay when we have a token, carrying the
+ * stream, or the datagrams framed.
+ */
 static int
 rdv_fallback(const struct client_opts *o, struct hp_plan *p,
     struct hp_result *r)
 {
-	int64_t start = client_now_ms();
-	int	fd;
+	int64_t		start = client_now_ms();
+	struct dg_local local;
+	int		fd;
 
 	if ((fd = relay_fallback(o, p->session, p->connector, &r->peer)) == -1)
 		return rdv_failed(o, p, r);
 	p->strategy = NAMED_RELAY;
 	r->ms = (int)(client_now_ms() - start);
-	rdv_report(o, p, r, 1, stderr);
-	return tcp_bridge(fd) == 0 ? 0 : 1;
+	if (!rdv_datagrams(o)) {
+		rdv_report(o, p, r, 1, stderr);
+		return tcp_bridge(fd) == 0 ? 0 : 1;
+	}
+	dg_local_open(o, &local);
+	rdv_report(o, p, r, 1, stdout);
+	return dg_stream(fd, &local, -1) == 0 ? 0 : 1;
 }
 
 /* --tcp: simultaneous open between two endpoint-independent NATs. */
@@ -167,10 +183,7 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 {
 	struct hp_plan	 p;
 	struct hp_result r;
-	struct addr	 service;
-	const char	*why;
-	int		 datagrams = o->forward[0] != '\0' || o->local_port;
-	int		 local = -1;
+	struct dg_local	 local;
 
 	if (rdv_plan(o, s, msg, &p) == -1)
 		client_fail(o, "a punch message we cannot read");
@@ -182,28 +195,15 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 		json_object_get(json_object_get(msg, "peer"), "public")),
 	    named_strategy_name(p.strategy));
 	if (p.strategy == NAMED_NONE || holepunch(o, &p, &r) == -1)
-		return datagrams ? rdv_failed(o, &p, &r)
-				 : rdv_fallback(o, &p, &r);
-	rdv_report(o, &p, &r, 1, datagrams ? stdout : stderr);
-	if (!datagrams)
+		return rdv_fallback(o, &p, &r);
+	if (!rdv_datagrams(o)) {
+		rdv_report(o, &p, &r, 1, stderr);
 		return bridge_stream(o, r.fd, &r.peer, p.connector) == 0 ? 0
 									 : 1;
-	if (o->forward[0] != '\0') {
-		if (addr_parse(o->forward, 0, &service, &why) == -1)
-			client_fail(o, "--forward %s: %s", o->forward, why);
-		local = client_udp_new(o, addr_family(&service));
-		bridge_datagrams(o, r.fd, &r.peer, p.session, local, &service);
-	} else {
-		struct addr lo;
-
-		addr_parse("127.0.0.1", (uint16_t)o->local_port, &lo, &why);
-		local = client_udp_new(o, AF_INET);
-		if (bind(local, (struct sockaddr *)&lo.ss, lo.len) == -1)
-			client_fail(o, "--local %d: %s", o->local_port,
-			    strerror(errno));
-		bridge_datagrams(o, r.fd, &r.peer, p.session, local, NULL);
 	}
-	return 0;
+	dg_local_open(o, &local);
+	rdv_report(o, &p, &r, 1, stdout);
+	return bridge_datagrams(r.fd, &r.peer, p.session, &local) == 0 ? 0 : 1;
 }
 
 static void
