@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "natclient.h"
+#include "pipegrow.h"
 
 /* Resolve -s HOST[:PORT], with defport when no port is given. */
 int
@@ -360,7 +361,7 @@ client_splice(int a, int b)
 {
 	struct pollfd pfd[2];
 	int	      p[2][2], from[2] = {a, b}, to[2] = {b, a};
-	size_t	      pending[2] = {0, 0};
+	size_t	      pending[2] = {0, 0}, moved[2] = {0, 0};
 	int	      done[2] = {0, 0}, i, rv = -1;
 
 	if (pipe(p[0]) == -1)
@@ -384,7 +385,8 @@ client_splice(int a, int b)
 				continue;
 			if (pending[i] == 0) {
 				n = splice(from[i], NULL, p[i][1], NULL,
-				    1 << 16, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				    PIPE_CHUNK,
+				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 				if (n == -1 && errno == EINVAL && i == 0 &&
 				    pending[1] == 0 && !done[1]) {
 					rv = client_pump(a, a, b);
@@ -400,6 +402,7 @@ client_splice(int a, int b)
 					continue;
 				}
 				pending[i] = (size_t)n;
+				pipe_note(p[i][1], &moved[i], (size_t)n);
 			}
 			while (pending[i] > 0) {
 				n = splice(p[i][0], NULL, to[i], NULL,

@@ -1,7 +1,8 @@
 /*
  * Joining two TCP sockets: splice(2) through a pipe per direction, so
  * the bytes never enter user space.  A pipe holds at most its capacity
- * (64 KiB), which bounds what one connection can have in flight: while
+ * (64 KiB, 1 MiB once a direction proves busy: common/pipegrow.c), which
+ * bounds what one connection can have in flight: while
  * a direction's pipe has data, its source is not read (backpressure).
  * End of input on one side becomes shutdown(SHUT_WR) on the other once
  * the pipe is empty (half-close); the pair is freed when both directions
@@ -22,9 +23,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pipegrow.h"
 #include "relay.h"
 
-#define SPLICE_CHUNK  (64 * 1024)
+#define COPY_CHUNK    (64 * 1024) /* a copying direction's buffer */
 #define SPLICE_ROUNDS 16
 
 struct splice_dir {
@@ -32,6 +34,7 @@ struct splice_dir {
 	int	      pipe[2]; /* -1: copying through buf */
 	char	     *buf;
 	size_t	      off, pending; /* in the pipe or buf */
+	size_t	      moved;	    /* until the pipe grows (pipegrow.c) */
 	int	      eof, done;
 	struct event *rd, *wr;
 };
@@ -73,10 +76,11 @@ splice_to_copy(struct splice_pair *p, struct splice_dir *d)
 	ssize_t n = 0;
 
 	if (d->pending > 0) {
-		d->buf = malloc(SPLICE_CHUNK);
+		d->buf =
+		    malloc(d->pending > COPY_CHUNK ? d->pending : COPY_CHUNK);
 		if (d->buf == NULL)
 			return -1;
-		n = read(d->pipe[0], d->buf, SPLICE_CHUNK);
+		n = read(d->pipe[0], d->buf, d->pending);
 		if (n != (ssize_t)d->pending)
 			return -1;
 	}
@@ -140,12 +144,12 @@ static ssize_t
 splice_in(struct splice_dir *d)
 {
 	if (d->pipe[0] != -1)
-		return splice(d->from, NULL, d->pipe[1], NULL, SPLICE_CHUNK,
+		return splice(d->from, NULL, d->pipe[1], NULL, PIPE_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (d->buf == NULL && (d->buf = malloc(SPLICE_CHUNK)) == NULL)
+	if (d->buf == NULL && (d->buf = malloc(COPY_CHUNK)) == NULL)
 		return -1;
 	d->off = 0;
-	return recv(d->from, d->buf, SPLICE_CHUNK, MSG_DONTWAIT);
+	return recv(d->from, d->buf, COPY_CHUNK, MSG_DONTWAIT);
 }
 
 /* EINVAL from splice: this pair of descriptors cannot be spliced. */
@@ -195,6 +199,8 @@ splice_move(struct splice_pair *p, struct splice_dir *d)
 		if (n == 0)
 			d->eof = 1;
 		d->pending = (size_t)n;
+		if (d->pipe[1] != -1)
+			pipe_note(d->pipe[1], &d->moved, (size_t)n);
 		splice_touch(p);
 	}
 	/* Out of rounds with data in hand: go on when the sink is ready. */

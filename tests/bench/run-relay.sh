@@ -6,11 +6,12 @@
 # Run from the build directory after make; prints Markdown tables.
 set -e
 SECS=${SECS:-10}
+ROUNDS=${ROUNDS:-5}
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 base=$((20000 + $$ % 9000))
 ECHO=$base IPERF=$((base + 1)) RELAY=$((base + 2)) HAP=$((base + 3))
-SOCAT=$((base + 4)) HAPE=$((base + 5)) SOCE=$((base + 6))
+SOCAT=$((base + 4)) HAPE=$((base + 5)) SOCE=$((base + 6)) HAPB=$((base + 8))
 (umask 077 && echo "bench-relay-token-0123456789" >"$T/token")
 cat >"$T/conf" <<CONF
 [server]
@@ -61,24 +62,49 @@ listen echo
 	server s 127.0.0.1:$ECHO
 CFG
 haproxy -f "$T/haproxy.cfg" >/dev/null 2>&1 &
+# The same with 1 MiB pipes, as the relay's busy streams get.
+sed -e "s/^global/global\n\ttune.pipesize 1048576/" -e "s/127.0.0.1:$HAP\$/127.0.0.1:$HAPB/" \
+    -e '/^listen echo/,$d' "$T/haproxy.cfg" >"$T/haproxy-big.cfg"
+haproxy -f "$T/haproxy-big.cfg" >/dev/null 2>&1 &
 socat TCP-LISTEN:"$SOCAT",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF" &
 socat TCP-LISTEN:"$SOCE",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$ECHO" &
 sleep 1
-gbps() { # port: one iperf3 stream, receiver's Gbit/s
-	sleep 2 # the iperf3 server must be done with the previous test
-	iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J |
-	    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+gbps() { # port: one iperf3 stream, the receiver's Gbit/s
+	local try out
+	# Again when the iperf3 server is still busy with the last test.
+	for try in 1 2 3; do
+		sleep 1
+		out=$(iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J 2>/dev/null |
+		    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' 2>/dev/null) &&
+		    { echo "$out"; return 0; }
+	done
+	echo "iperf3 through port $1 failed" >&2
+	return 1
 }
-direct=$(gbps "$IPERF")
-relay=$(gbps "$R_IPERF")
-hap=$(gbps "$HAP")
-soc=$(gbps "$SOCAT")
-echo "| path | Gbit/s (1 stream, ${SECS} s) | ÷ direct |"
-echo "|---|---|---|"
-for row in "direct:$direct" "natserver relay (+ natclient expose):$relay" "haproxy, TCP mode, splice:$hap" "socat:$soc"; do
-	v=${row##*:}
-	printf '| %s | %s | %.2f |\n' "${row%:*}" "$v" "$(echo "$v / $direct" | bc -l)"
+median() { tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# The paths take turns, $ROUNDS times, so that the machine's mood
+# reaches all of them alike.
+PATHS="direct:$IPERF relay:$R_IPERF haproxy:$HAP haproxy1m:$HAPB socat:$SOCAT"
+declare -A all
+echo "| round | direct Gbit/s | relay | haproxy | haproxy, 1 MiB pipes | socat | relay ÷ direct | relay ÷ haproxy |"
+echo "|---|---|---|---|---|---|---|---|"
+for r in $(seq "$ROUNDS"); do
+	declare -A g
+	for p in $PATHS; do
+		g[${p%%:*}]=$(gbps "${p##*:}")
+		all[${p%%:*}]="${all[${p%%:*}]:-} ${g[${p%%:*}]}"
+	done
+	printf '| %d | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "$r" "${g[direct]}" \
+	    "${g[relay]}" "${g[haproxy]}" "${g[haproxy1m]}" "${g[socat]}" \
+	    "$(echo "${g[relay]} / ${g[direct]}" | bc -l)" \
+	    "$(echo "${g[relay]} / ${g[haproxy]}" | bc -l)"
 done
+declare -A med
+for p in direct relay haproxy haproxy1m socat; do med[$p]=$(echo ${all[$p]} | median); done
+printf '| median | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "${med[direct]}" \
+    "${med[relay]}" "${med[haproxy]}" "${med[haproxy1m]}" "${med[socat]}" \
+    "$(echo "${med[relay]} / ${med[direct]}" | bc -l)" \
+    "$(echo "${med[relay]} / ${med[haproxy]}" | bc -l)"
 echo
 echo "| path | 64-byte ping-pong p50 | p99 |"
 echo "|---|---|---|"

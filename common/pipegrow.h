@@ -1,0 +1,11 @@
+/* Pipes for splice(2) that grow with the stream; see pipegrow.c. */
+#ifndef NATKIT_PIPEGROW_H
+#define NATKIT_PIPEGROW_H
+
+#include <stddef.h>
+
+#define PIPE_CHUNK (1024 * 1024) /* what one splice may ask to move */
+
+void pipe_note(int, size_t *, size_t);
+
+#endif
