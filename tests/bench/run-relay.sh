@@ -1,8 +1,11 @@
 #!/bin/bash
 # Relay throughput, latency and memory, side by side in one run, on
 # loopback: iperf3 directly, through natserver's relay (natclient expose
-# on the other side), through haproxy (TCP mode, splice) and through
-# socat.  Needs iperf3, haproxy, socat and python3 (Debian packages).
+# on the other side), through haproxy (TCP mode, splice; as it comes, and
+# with 1 MiB pipes as the relay's busy streams get), through two such
+# haproxies in a row (the relay's two hops) and through socat.  The
+# paths take turns, ROUNDS times.  Needs iperf3, haproxy, socat and
+# python3 (Debian packages).
 # Run from the build directory after make; prints Markdown tables.
 set -e
 SECS=${SECS:-10}
@@ -11,7 +14,7 @@ T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 base=$((20000 + $$ % 9000))
 ECHO=$base IPERF=$((base + 1)) RELAY=$((base + 2)) HAP=$((base + 3))
-SOCAT=$((base + 4)) HAPE=$((base + 5)) SOCE=$((base + 6)) HAPB=$((base + 8))
+SOCAT=$((base + 4)) HAPE=$((base + 5)) SOCE=$((base + 6)) HAPB=$((base + 8)) HAP2=$((base + 9))
 (umask 077 && echo "bench-relay-token-0123456789" >"$T/token")
 cat >"$T/conf" <<CONF
 [server]
@@ -66,6 +69,10 @@ haproxy -f "$T/haproxy.cfg" >/dev/null 2>&1 &
 sed -e "s/^global/global\n\ttune.pipesize 1048576/" -e "s/127.0.0.1:$HAP\$/127.0.0.1:$HAPB/" \
     -e '/^listen echo/,$d' "$T/haproxy.cfg" >"$T/haproxy-big.cfg"
 haproxy -f "$T/haproxy-big.cfg" >/dev/null 2>&1 &
+# The relay's own topology, two hops, built from two such haproxies.
+sed -e "s/127.0.0.1:$HAPB\$/127.0.0.1:$HAP2/" -e "s/127.0.0.1:$IPERF\$/127.0.0.1:$HAPB/" \
+    "$T/haproxy-big.cfg" >"$T/haproxy-two.cfg"
+haproxy -f "$T/haproxy-two.cfg" >/dev/null 2>&1 &
 socat TCP-LISTEN:"$SOCAT",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF" &
 socat TCP-LISTEN:"$SOCE",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$ECHO" &
 sleep 1
@@ -84,25 +91,25 @@ gbps() { # port: one iperf3 stream, the receiver's Gbit/s
 median() { tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # The paths take turns, $ROUNDS times, so that the machine's mood
 # reaches all of them alike.
-PATHS="direct:$IPERF relay:$R_IPERF haproxy:$HAP haproxy1m:$HAPB socat:$SOCAT"
+PATHS="direct:$IPERF relay:$R_IPERF haproxy:$HAP haproxy1m:$HAPB haproxy2:$HAP2 socat:$SOCAT"
 declare -A all
-echo "| round | direct Gbit/s | relay | haproxy | haproxy, 1 MiB pipes | socat | relay ÷ direct | relay ÷ haproxy |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| round | direct Gbit/s | relay | haproxy | haproxy, 1 MiB pipes | two haproxies, 1 MiB pipes | socat | relay ÷ direct | relay ÷ haproxy |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for r in $(seq "$ROUNDS"); do
 	declare -A g
 	for p in $PATHS; do
 		g[${p%%:*}]=$(gbps "${p##*:}")
 		all[${p%%:*}]="${all[${p%%:*}]:-} ${g[${p%%:*}]}"
 	done
-	printf '| %d | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "$r" "${g[direct]}" \
-	    "${g[relay]}" "${g[haproxy]}" "${g[haproxy1m]}" "${g[socat]}" \
+	printf '| %d | %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "$r" "${g[direct]}" \
+	    "${g[relay]}" "${g[haproxy]}" "${g[haproxy1m]}" "${g[haproxy2]}" "${g[socat]}" \
 	    "$(echo "${g[relay]} / ${g[direct]}" | bc -l)" \
 	    "$(echo "${g[relay]} / ${g[haproxy]}" | bc -l)"
 done
 declare -A med
-for p in direct relay haproxy haproxy1m socat; do med[$p]=$(echo ${all[$p]} | median); done
-printf '| median | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "${med[direct]}" \
-    "${med[relay]}" "${med[haproxy]}" "${med[haproxy1m]}" "${med[socat]}" \
+for p in direct relay haproxy haproxy1m haproxy2 socat; do med[$p]=$(echo ${all[$p]} | median); done
+printf '| median | %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "${med[direct]}" \
+    "${med[relay]}" "${med[haproxy]}" "${med[haproxy1m]}" "${med[haproxy2]}" "${med[socat]}" \
     "$(echo "${med[relay]} / ${med[direct]}" | bc -l)" \
     "$(echo "${med[relay]} / ${med[haproxy]}" | bc -l)"
 echo
