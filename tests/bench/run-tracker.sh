@@ -2,7 +2,8 @@
 # Tracker benchmark, all on loopback, one after another in one run:
 #  - STUN Binding answers/s from natserver's tracker (2 workers), coturn's
 #    turnserver --stun-only (2 relay threads) and a recvmmsg/sendmmsg UDP
-#    echo (2 processes) as the ceiling, under the same closed-loop load;
+#    echo (2 processes) as the ceiling, under the same closed-loop load,
+#    taking turns for ROUNDS rounds;
 #  - natserver's //nat and group registration rates;
 #  - instructions per STUN request in the tracker worker (callgrind),
 #    which stays repeatable on a noisy machine.
@@ -10,6 +11,7 @@
 set -eu
 B=tests/bench
 SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-5}
 SOCKS=${SOCKS:-64}
 DEPTH=${DEPTH:-8}
 T=$(mktemp -d /tmp/natkit-bench.XXXXXX)
@@ -53,23 +55,35 @@ conf 2
 server/natserver -f -c "$T/natserver.conf" 2>"$T/natserver.log" &
 pids="$pids $!"; ns=$!
 ready $PORT
-ns_stun=$(rate stun $PORT)
-ns_nat=$(rate nat $PORT)
-ns_reg=$(rate register $PORT)
-kill $ns; wait $ns 2>/dev/null || true
-
 turnserver -n --stun-only -L 127.0.0.1 -p $((PORT + 1)) -m 2 --no-cli \
     --no-tls --no-dtls --log-file stdout >"$T/coturn.log" 2>&1 &
 pids="$pids $!"; ct=$!
 ready $((PORT + 1))
-ct_stun=$(rate stun $((PORT + 1)))
-kill $ct; wait $ct 2>/dev/null || true
-
 $B/udp_echo 127.0.0.1 $((PORT + 2)) 2 &
 pids="$pids $!"; ec=$!
 ready $((PORT + 2))
-ec_stun=$(rate stun $((PORT + 2)))
-kill $ec; wait $ec 2>/dev/null || true
+
+# The three take turns, $ROUNDS times (an idle one costs nothing), so
+# that the machine's mood reaches all of them alike; medians at the end.
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+all_ns="" all_ct="" all_ec=""
+printf '| round | natserver STUN/s | coturn STUN/s | echo/s (ceiling) | natserver ÷ coturn | natserver ÷ echo | echo ÷ coturn |\n|---|---|---|---|---|---|---|\n'
+row() { # label natserver coturn echo
+	awk -v r="$1" -v n="$2" -v c="$3" -v e="$4" 'BEGIN {
+		printf "| %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f |\n", r, n, c, e, n / c, n / e, e / c }'
+}
+for r in $(seq "$ROUNDS"); do
+	n=$(rate stun $PORT)
+	c=$(rate stun $((PORT + 1)))
+	e=$(rate stun $((PORT + 2)))
+	all_ns="$all_ns $n" all_ct="$all_ct $c" all_ec="$all_ec $e"
+	row "$r" "$n" "$c" "$e"
+done
+ns_stun=$(echo $all_ns | median)
+row median "$ns_stun" "$(echo $all_ct | median)" "$(echo $all_ec | median)"
+ns_nat=$(rate nat $PORT)
+ns_reg=$(rate register $PORT)
+kill $ns $ct $ec; wait $ns $ct $ec 2>/dev/null || true
 
 # Instructions per request: the worker's total for N and for 2N requests;
 # the difference is N requests' worth, start-up and shutdown cancel out.
@@ -93,12 +107,6 @@ set -- $(irs 20000); s1=$1; i1=$2
 set -- $(irs 40000); s2=$1; i2=$2
 ipr=$(( (i2 - i1) / (s2 - s1) ))
 
-printf '| server | STUN answers/s | vs coturn | vs echo |\n|---|---|---|---|\n'
-awk -v n="$ns_stun" -v c="$ct_stun" -v e="$ec_stun" 'BEGIN {
-	printf "| natserver tracker, 2 workers | %.0f | %.2f | %.2f |\n", n, n / c, n / e
-	printf "| coturn turnserver --stun-only, 2 relay threads | %.0f | 1.00 | %.2f |\n", c, c / e
-	printf "| recvmmsg/sendmmsg echo, 2 processes (ceiling) | %.0f | %.2f | 1.00 |\n", e, e / c
-}'
 printf '\n| natserver request | answers/s |\n|---|---|\n'
 printf '| STUN Binding | %s |\n| //nat | %s |\n| group registration | %s |\n' \
     "$ns_stun" "$ns_nat" "$ns_reg"
