@@ -86,7 +86,11 @@ tracker_local(struct listener *l, struct msghdr *in, struct sockaddr *local,
 	}
 }
 
-/* Read what is queued, a batch at a time, and answer it. */
+/*
+ * Read what is queued, a batch at a time, and answer it: up to
+ * TRACKER_BATCHES batches, so that under load a batch that came while
+ * the last was answered is read without another trip through epoll.
+ */
 static void
 tracker_dgram(struct worker *w, struct listener *l)
 {
@@ -156,8 +160,6 @@ tracker_dgram(struct worker *w, struct listener *l)
 				w->slot->counter[STAT_REPLIES] +=
 				    (uint64_t)sent;
 		}
-		if (n < TRACKER_BATCH)
-			return;
 	}
 }
 
