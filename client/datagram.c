@@ -120,6 +120,7 @@ dg_stream(int fd, struct dg_local *local, int idle_ms)
 	uint8_t	      d[DG_MAX];
 	ssize_t	      n;
 
+	in.have = 0;
 	while (poll(pfd, 2, idle_ms) > 0) {
 		if (pfd[0].revents && dg_frame_read(fd, &in, local) == -1)
 			return 0;
