@@ -119,28 +119,46 @@ rdv_datagrams(const struct client_opts *o)
 }
 
 /*
- * No direct path: through the relay when we have a token, carrying the
- * stream, or the datagrams framed.
+ * Say how we connected, then carry stdin/stdout or datagrams over the
+ * punched UDP path (r), or over tcp when it is a TCP connection to the
+ * peer (punched with --tcp, or through the relay).  The command's exit
+ * status.
  */
+static int
+rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
+    int tcp)
+{
+	struct dg_local local;
+	int		rv;
+
+	if (!rdv_datagrams(o)) {
+		rdv_report(o, p, r, 1, stderr);
+		rv = tcp != -1
+		    ? tcp_bridge(tcp)
+		    : bridge_stream(o, r->fd, &r->peer, p->connector);
+	} else {
+		dg_local_open(o, &local);
+		rdv_report(o, p, r, 1, stdout);
+		rv = tcp != -1
+		    ? dg_stream(tcp, &local, -1)
+		    : bridge_datagrams(r->fd, &r->peer, p->session, &local);
+	}
+	return rv == 0 ? 0 : 1;
+}
+
+/* No direct path: through the relay when we have a token. */
 static int
 rdv_fallback(const struct client_opts *o, struct hp_plan *p,
     struct hp_result *r)
 {
-	int64_t		start = client_now_ms();
-	struct dg_local local;
-	int		fd;
+	int64_t start = client_now_ms();
+	int	fd;
 
 	if ((fd = relay_fallback(o, p->session, p->connector, &r->peer)) == -1)
 		return rdv_failed(o, p, r);
 	p->strategy = NAMED_RELAY;
 	r->ms = (int)(client_now_ms() - start);
-	if (!rdv_datagrams(o)) {
-		rdv_report(o, p, r, 1, stderr);
-		return tcp_bridge(fd) == 0 ? 0 : 1;
-	}
-	dg_local_open(o, &local);
-	rdv_report(o, p, r, 1, stdout);
-	return dg_stream(fd, &local, -1) == 0 ? 0 : 1;
+	return rdv_carry(o, p, r, fd);
 }
 
 /* --tcp: simultaneous open between two endpoint-independent NATs. */
@@ -173,8 +191,7 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 	p->strategy = NAMED_TCP;
 	if (fd == -1)
 		return rdv_fallback(o, p, &r);
-	rdv_report(o, p, &r, 1, stderr);
-	return tcp_bridge(fd) == 0 ? 0 : 1;
+	return rdv_carry(o, p, &r, fd);
 }
 
 /* Punch and, on success, carry data; the command's exit status. */
@@ -183,7 +200,6 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 {
 	struct hp_plan	 p;
 	struct hp_result r;
-	struct dg_local	 local;
 
 	if (rdv_plan(o, s, msg, &p) == -1)
 		client_fail(o, "a punch message we cannot read");
@@ -196,14 +212,7 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 	    named_strategy_name(p.strategy));
 	if (p.strategy == NAMED_NONE || holepunch(o, &p, &r) == -1)
 		return rdv_fallback(o, &p, &r);
-	if (!rdv_datagrams(o)) {
-		rdv_report(o, &p, &r, 1, stderr);
-		return bridge_stream(o, r.fd, &r.peer, p.connector) == 0 ? 0
-									 : 1;
-	}
-	dg_local_open(o, &local);
-	rdv_report(o, &p, &r, 1, stdout);
-	return bridge_datagrams(r.fd, &r.peer, p.session, &local) == 0 ? 0 : 1;
+	return rdv_carry(o, &p, &r, -1);
 }
 
 static void
