@@ -118,6 +118,24 @@ usage(FILE *fp, int code)
 	exit(code);
 }
 
+/*
+ * A string option's value into its field of the options (unless it was
+ * not given, which keeps natclient.conf's): 0, or -1 when too long.
+ */
+static int
+opt_copy(char *field, size_t size, const char *val, const char *opt)
+{
+	if (val == NULL)
+		return 0;
+	if (strlen(val) >= size) {
+		fprintf(stderr, "natclient: %s: longer than %zu bytes\n", opt,
+		    size - 1);
+		return -1;
+	}
+	strcpy(field, val);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -237,51 +255,18 @@ main(int argc, char *argv[])
 	o.stun = stun;
 	o.once = once;
 	o.interval = (int)interval;
-	if (pub != NULL && strlen(pub) >= sizeof(o.public_addrs)) {
-		fprintf(stderr, "natclient: --public: too long\n");
+	if (opt_copy(o.public_addrs, sizeof(o.public_addrs), pub, "--public") ||
+	    opt_copy(o.ns, sizeof(o.ns), ns, "--ns") ||
+	    opt_copy(o.ident, sizeof(o.ident), ident, "-a") ||
+	    opt_copy(o.forward, sizeof(o.forward), forward, "--forward") ||
+	    opt_copy(o.tracker, sizeof(o.tracker), tracker, "--tracker") ||
+	    opt_copy(o.relay, sizeof(o.relay), relay, "--relay") ||
+	    opt_copy(o.local_host, sizeof(o.local_host), local_host,
+		"--local-host") ||
+	    opt_copy(o.name, sizeof(o.name), name, "--name") ||
+	    opt_copy(o.token_file, sizeof(o.token_file), token_file,
+		"--token-file"))
 		return 2;
-	}
-	if (pub != NULL)
-		strcpy(o.public_addrs, pub);
-	if (strlen(ns) >= sizeof(o.ns)) {
-		fprintf(stderr, "natclient: --ns: longer than %zu bytes\n",
-		    sizeof(o.ns) - 1);
-		return 2;
-	}
-	strcpy(o.ns, ns);
-	if (strlen(ident) >= sizeof(o.ident) ||
-	    (forward != NULL && strlen(forward) >= sizeof(o.forward))) {
-		fprintf(stderr, "natclient: -a or --forward: too long\n");
-		return 2;
-	}
-	strcpy(o.ident, ident);
-	if (forward != NULL)
-		strcpy(o.forward, forward);
-	if (tracker != NULL && strlen(tracker) >= sizeof(o.tracker)) {
-		fprintf(stderr, "natclient: --tracker: too long\n");
-		return 2;
-	}
-	if (tracker != NULL)
-		strcpy(o.tracker, tracker);
-	if (relay != NULL && strlen(relay) >= sizeof(o.relay)) {
-		fprintf(stderr, "natclient: --relay: too long\n");
-		return 2;
-	}
-	if (relay != NULL)
-		strcpy(o.relay, relay);
-	if (strlen(local_host) >= sizeof(o.local_host) ||
-	    strlen(name) >= sizeof(o.name) ||
-	    (token_file != NULL &&
-		strlen(token_file) >= sizeof(o.token_file))) {
-		fprintf(stderr,
-		    "natclient: --local-host, --name or "
-		    "--token-file: too long\n");
-		return 2;
-	}
-	strcpy(o.local_host, local_host);
-	strcpy(o.name, name);
-	if (token_file != NULL)
-		strcpy(o.token_file, token_file);
 	o.remote_port = remote_port;
 	o.src_port = src_port;
 	o.src_count = src_count;
@@ -291,22 +276,9 @@ main(int argc, char *argv[])
 	o.family = family;
 	if (timeout > 0)
 		o.timeout = (int)timeout;
-	if (server != NULL && strlen(server) >= sizeof(o.server)) {
-		fprintf(stderr, "natclient: -s: longer than %zu bytes\n",
-		    sizeof(o.server) - 1);
+	if (opt_copy(o.server, sizeof(o.server), server, "-s") ||
+	    opt_copy(o.interface, sizeof(o.interface), iface, "--interface"))
 		return 2;
-	}
-	if (iface != NULL && strlen(iface) >= sizeof(o.interface)) {
-		fprintf(stderr,
-		    "natclient: --interface: longer than %zu "
-		    "bytes\n",
-		    sizeof(o.interface) - 1);
-		return 2;
-	}
-	if (server != NULL)
-		strcpy(o.server, server);
-	if (iface != NULL)
-		strcpy(o.interface, iface);
 	for (c = commands; c->name != NULL; c++)
 		if (strcmp(c->name, argv[0]) == 0)
 			return c->run(&o, argc, argv);

@@ -24,6 +24,12 @@ out=$("$NATCLIENT" --timeout abc nat 2>&1); rc=$?
 echo "$out" | grep -q -- "--timeout" || fail "no message: $out"
 out=$("$NATCLIENT" -s "$(head -c 600 /dev/zero | tr '\0' a):1" nat 2>&1)
 [ $? -eq 2 ] || fail "an over-long -s was not refused: $out"
+grep -q -- "-s: longer than" <<<"$out" || fail "no message: $out"
+for opt in --relay --tracker --forward --token-file --name; do
+	out=$("$NATCLIENT" -s 127.0.0.1 "$opt" "$(head -c 5000 /dev/zero | tr '\0' a)" nat 2>&1)
+	[ $? -eq 2 ] || fail "an over-long $opt was not refused: $out"
+	grep -q -- "$opt: longer than" <<<"$out" || fail "no message: $out"
+done
 "$NATCLIENT" -v | grep -q "^natclient [0-9]" || fail "natclient -v"
 pass "natclient usage"
 
