@@ -10,13 +10,9 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,19 +130,25 @@ expose_login(struct expose *e, const char *proto)
 	return 1;
 }
 
+/* In a child: the data connection for visitor id, or exit. */
+static int
+expose_data(struct expose *e, const char *id)
+{
+	int data = client_tcp_connect(e->o, &e->server);
+
+	if (client_send_json(data,
+		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
+		_exit(1);
+	return data;
+}
+
 /* In a child: the local service and a data connection, joined. */
 static void
 expose_visitor(struct expose *e, const char *id)
 {
-	int local, data;
+	int local = client_tcp_connect(e->o, &e->local);
 
-	close(e->ctl);
-	local = client_tcp_connect(e->o, &e->local);
-	data = client_tcp_connect(e->o, &e->server);
-	if (client_send_json(data,
-		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
-		_exit(1);
-	_exit(client_splice(local, data) == 0 ? 0 : 1);
+	_exit(client_splice(local, expose_data(e, id)) == 0 ? 0 : 1);
 }
 
 /*
@@ -159,9 +161,7 @@ static void
 expose_udp_visitor(struct expose *e, const char *id)
 {
 	struct dg_local svc = {0};
-	int		data;
 
-	close(e->ctl);
 	svc.fd = client_udp_new(e->o, addr_family(&e->local));
 	svc.service = e->local;
 	svc.has_service = 1;
@@ -169,11 +169,8 @@ expose_udp_visitor(struct expose *e, const char *id)
 	if (connect(svc.fd, (struct sockaddr *)&e->local.ss, e->local.len) ==
 	    -1)
 		_exit(1);
-	data = client_tcp_connect(e->o, &e->server);
-	if (client_send_json(data,
-		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
-		_exit(1);
-	_exit(dg_stream(data, &svc, EXPOSE_UDP_IDLE_MS) == 0 ? 0 : 1);
+	_exit(dg_stream(expose_data(e, id), &svc, EXPOSE_UDP_IDLE_MS) == 0 ? 0
+									   : 1);
 }
 
 /* Serve visitors until the control connection ends. */
@@ -202,6 +199,7 @@ expose_serve(struct expose *e)
 		}
 		if (strcmp(client_json_type(msg), "conn") == 0 &&
 		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0) {
+			close(e->ctl);
 			if (e->udp)
 				expose_udp_visitor(e, id);
 			expose_visitor(e, id);
