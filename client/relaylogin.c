@@ -73,15 +73,12 @@ relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
 	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
 	if (msg == NULL || strcmp(client_json_type(msg), "challenge") != 0 ||
 	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1 ||
-	    (n = strlen(nonce) / 2) > sizeof(raw)) {
+	    (n = strlen(nonce) / 2) > sizeof(raw) ||
+	    hex_decode(nonce, raw, n) == -1) {
 		*err = msg;
 		return -1;
 	}
 	/* The nonce is hex on the wire; the MAC is of its bytes. */
-	if (hex_decode(nonce, raw, n) == -1) {
-		*err = msg;
-		return -1;
-	}
 	HMAC(EVP_sha256(), token, (int)strlen(token), raw, n, mac, &maclen);
 	json_decref(msg);
 	hex_encode(mac, maclen, hex);
