@@ -2,8 +2,9 @@
  * Exposed UDP ports.  Each visitor address is a session: the client is
  * told of it as of a TCP visitor and opens a data connection, over which
  * the session's datagrams travel both ways, each framed by a 2-byte
- * length.  Datagrams that come before the data connection wait, up to
- * RELAY_UDP_QUEUE bytes (more are dropped and counted).  A session
+ * length.  Datagrams on their way to the client, before its data
+ * connection or while it is slow, wait up to RELAY_UDP_QUEUE bytes per
+ * session (more are dropped and counted, as UDP may).  A session
  * silent for RELAY_UDP_IDLE_S, or whose data connection closes, ends.
  */
 #include "config.h"
@@ -168,6 +169,7 @@ relay_udp_read(evutil_socket_t fd, short ev, void *arg)
 {
 	struct relay_port      *p = arg;
 	struct relay_usess     *s;
+	struct evbuffer	       *out;
 	struct sockaddr_storage ss;
 	socklen_t		len;
 	uint8_t			b[65536 + 2];
@@ -192,11 +194,11 @@ relay_udp_read(evutil_socket_t fd, short ev, void *arg)
 		}
 		n16 = htons((uint16_t)n);
 		memcpy(b, &n16, 2);
-		if (s->bev != NULL)
-			bufferevent_write(s->bev, b, (size_t)n + 2);
-		else if (evbuffer_get_length(s->queue) + (size_t)n + 2 <=
-		    RELAY_UDP_QUEUE)
-			evbuffer_add(s->queue, b, (size_t)n + 2);
+		/* Before the data connection, or while it is slow: bounded. */
+		out =
+		    s->bev != NULL ? bufferevent_get_output(s->bev) : s->queue;
+		if (evbuffer_get_length(out) + (size_t)n + 2 <= RELAY_UDP_QUEUE)
+			evbuffer_add(out, b, (size_t)n + 2);
 		else
 			proc_count(p->ctl->w, STAT_DROP_SEND);
 		relay_usess_touch(s);

@@ -56,11 +56,44 @@ UECHO=$((LOW - 98))
 python3 "$SRCDIR/tests/natlab/udpburst.py" echo "$UECHO" &
 STARTED+=("$!")
 "${E[@]}" --token-file "$T/token" expose udp "$UECHO" >"$T/udp.out" 2>"$T/udp.err" &
-STARTED+=("$!")
+UEXP=$!
+STARTED+=("$UEXP")
 wait_for 100 grep -q "^127.0.0.1:" "$T/udp.out" || fail "expose udp: $(cat "$T/udp.err")"
 UPUB=$(sed -n 's/^127\.0\.0\.1://p' "$T/udp.out" | tail -1)
 out=$(python3 "$SRCDIR/tests/natlab/udpburst.py" burst "$UPUB" 300) || fail "udp: $out"
 pass "UDP through the relay: $out"
+
+# A visitor floods a session whose client has stopped reading: what waits
+# for the client is bounded, the rest dropped and counted.
+udp_from() { # phase: "open" (one echo back) or "flood", from one source port
+	python3 - "$1" "$UPUB" "$((LOW - 97))" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[3])))
+dst = ("127.0.0.1", int(sys.argv[2]))
+if sys.argv[1] == "open":
+    s.settimeout(5)
+    s.sendto(b"open", dst)
+    assert s.recv(100) == b"open"
+else:
+    for i in range(20000):
+        s.sendto(b"x" * 1000, dst)
+PY
+}
+udp_from open || fail "no echo through the UDP session"
+before=$(metric 'natkit_drops_send_total{kind="relay"}')
+pkill -STOP -P "$UEXP"
+kill -STOP "$UEXP"
+udp_from flood
+sleep 0.5
+after=$(metric 'natkit_drops_send_total{kind="relay"}')
+pkill -CONT -P "$UEXP"
+kill -CONT "$UEXP"
+[ $((after - before)) -ge 1000 ] ||
+    fail "20 MB for a stopped client: only $((after - before)) datagrams dropped"
+has_workers relay 3 || fail "a relay worker died"
+pass "a flood for a stopped client is bounded: $((after - before)) of 20000 datagrams dropped"
 
 # 1 GiB through a relayed port, byte-exact.
 expose_bg sink.out "$SINK_PORT" --name sink
