@@ -124,36 +124,50 @@ worker_refuse_conn(struct worker *w, struct listener *l, int fd,
  * Close a connection after an error message without losing the message:
  * closing with unread input makes the kernel send a reset, which may
  * destroy what is still in flight.  So shut our side, read and drop what
- * comes until the peer closes, for at most WORKER_LINGER_S.
+ * comes until the peer closes, for at most WORKER_LINGER_S in all (a
+ * persistent event's timeout starts again with each read, so the
+ * deadline is kept apart).
  */
 #define WORKER_LINGER_S 2
+
+struct worker_linger {
+	struct event *ev;
+	int64_t	      until_ms;
+};
 
 static void
 worker_linger_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	char b[4096];
+	struct worker_linger *l = arg;
+	char		      b[4096];
 
-	if (ev & EV_READ) {
+	if ((ev & EV_READ) && table_now_ms() < l->until_ms) {
 		ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
 
 		if (n > 0 || (n == -1 && errno == EAGAIN))
 			return;
 	}
-	event_free(arg);
+	event_free(l->ev);
+	free(l);
 	close(fd);
 }
 
 void
 worker_linger(struct worker *w, int fd)
 {
-	struct timeval tv = {WORKER_LINGER_S, 0};
-	struct event  *ev;
+	struct timeval	      tv = {WORKER_LINGER_S, 0};
+	struct worker_linger *l = calloc(1, sizeof(*l));
 
 	shutdown(fd, SHUT_WR);
-	ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_linger_cb,
-	    event_self_cbarg());
-	if (ev == NULL || event_add(ev, &tv) == -1) {
+	if (l != NULL)
+		l->until_ms = table_now_ms() + WORKER_LINGER_S * 1000;
+	if (l == NULL ||
+	    (l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST,
+		 worker_linger_cb, l)) == NULL ||
+	    event_add(l->ev, &tv) == -1) {
+		if (l != NULL && l->ev != NULL)
+			event_free(l->ev);
+		free(l);
 		close(fd);
-		return;
 	}
 }

@@ -118,6 +118,24 @@ session() {
 }
 out=$(session 'not json')
 grep -q '"code":"bad_message"' <<<"$out" || fail "not json: $out"
+# A peer that keeps sending after the error is still closed on, by the
+# lingering close's own deadline (2 s), not kept while it drips.
+python3 - "$RELAY_PORT" <<'PY' || fail "a dripping peer was kept after an error"
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.sendall(b"not json\n")
+c.settimeout(5)
+while c.recv(4096) != b"":  # the error, then the server's half-close
+    pass
+end = time.time() + 8
+while time.time() < end:  # the server still reads; then it resets
+    try:
+        c.sendall(b"x")
+    except OSError:
+        sys.exit(0)
+    time.sleep(0.3)
+sys.exit(1)
+PY
 out=$(session '{"type":"hello","version":1,"client_id":"x y"}')
 grep -q '"code":"bad_hello"' <<<"$out" || fail "hello: $out"
 out=$(session '{"type":"hello","version":1,"client_id":"abc"}' '{"type":"expose","proto":"tcp"}')
