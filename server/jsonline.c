@@ -55,14 +55,19 @@ jsonline_next(struct bufferevent *bev, size_t max_line, size_t max_out,
 }
 
 /*
- * Hand a bufferevent's socket to worker_linger (after an error message
- * that closes the connection) and free the bufferevent.
+ * Free a bufferevent and close its socket; after an error message that
+ * closes the connection (linger), through worker_linger, so that the
+ * message arrives.
  */
 void
-jsonline_linger(struct worker *w, struct bufferevent *bev)
+jsonline_close(struct worker *w, struct bufferevent *bev, int linger)
 {
 	int fd = bufferevent_getfd(bev);
 
+	if (!linger) {
+		bufferevent_free(bev);
+		return;
+	}
 	bufferevent_setfd(bev, -1);
 	bufferevent_free(bev);
 	worker_linger(w, fd);

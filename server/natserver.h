@@ -188,7 +188,7 @@ struct bufferevent;
 struct json_t;
 void jsonline_send(struct bufferevent *, struct json_t *);
 int  jsonline_next(struct bufferevent *, size_t, size_t, char **, size_t *);
-void jsonline_linger(struct worker *, struct bufferevent *);
+void jsonline_close(struct worker *, struct bufferevent *, int);
 
 /* tracker_req.c */
 ssize_t tracker_answer(struct worker *, struct listener *, const uint8_t *,

@@ -140,10 +140,7 @@ named_free(struct named_conn *c)
 	wconn_remove(&c->base);
 	json_decref(c->lan);
 	json_decref(c->nat);
-	if (c->closing)
-		jsonline_linger(c->w, c->bev);
-	else
-		bufferevent_free(c->bev);
+	jsonline_close(c->w, c->bev, c->closing);
 	free(c);
 	named_nconns--;
 }

@@ -109,10 +109,7 @@ relay_ctl_free(struct relay_ctl *c)
 	/* Streams already joined go on; new visitors are not taken. */
 	for (i = 0; i < c->nports; i++)
 		relay_port_close(c->ports[i]);
-	if (c->closing) /* after an error: let the message arrive */
-		jsonline_linger(c->w, c->bev);
-	else
-		bufferevent_free(c->bev);
+	jsonline_close(c->w, c->bev, c->closing);
 	free(c);
 }
 
