@@ -95,23 +95,23 @@ PATHS="direct:$IPERF relay:$R_IPERF haproxy:$HAP haproxy1m:$HAPB haproxy2:$HAP2 
 declare -A all
 echo "| round | direct Gbit/s | relay | haproxy | haproxy, 1 MiB pipes | two haproxies, 1 MiB pipes | socat | relay ÷ direct | relay ÷ haproxy |"
 echo "|---|---|---|---|---|---|---|---|---|"
+row() { # label, the name of an array of Gbit/s by path
+	local -n f=$2
+	printf '| %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "$1" "${f[direct]}" \
+	    "${f[relay]}" "${f[haproxy]}" "${f[haproxy1m]}" "${f[haproxy2]}" "${f[socat]}" \
+	    "$(echo "${f[relay]} / ${f[direct]}" | bc -l)" \
+	    "$(echo "${f[relay]} / ${f[haproxy]}" | bc -l)"
+}
+declare -A g med
 for r in $(seq "$ROUNDS"); do
-	declare -A g
 	for p in $PATHS; do
 		g[${p%%:*}]=$(gbps "${p##*:}")
 		all[${p%%:*}]="${all[${p%%:*}]:-} ${g[${p%%:*}]}"
 	done
-	printf '| %d | %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "$r" "${g[direct]}" \
-	    "${g[relay]}" "${g[haproxy]}" "${g[haproxy1m]}" "${g[haproxy2]}" "${g[socat]}" \
-	    "$(echo "${g[relay]} / ${g[direct]}" | bc -l)" \
-	    "$(echo "${g[relay]} / ${g[haproxy]}" | bc -l)"
+	row "$r" g
 done
-declare -A med
-for p in direct relay haproxy haproxy1m haproxy2 socat; do med[$p]=$(echo ${all[$p]} | median); done
-printf '| median | %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n' "${med[direct]}" \
-    "${med[relay]}" "${med[haproxy]}" "${med[haproxy1m]}" "${med[haproxy2]}" "${med[socat]}" \
-    "$(echo "${med[relay]} / ${med[direct]}" | bc -l)" \
-    "$(echo "${med[relay]} / ${med[haproxy]}" | bc -l)"
+for p in $PATHS; do med[${p%%:*}]=$(echo ${all[${p%%:*}]} | median); done
+row median med
 echo
 echo "| path | 64-byte ping-pong p50 | p99 |"
 echo "|---|---|---|"
