@@ -55,8 +55,12 @@ relay_fallback(const struct client_opts *o, const uint8_t *session,
 	const char *type;
 	int	    fd;
 
-	if (relay_token(o, token, sizeof(token)) == -1)
+	if (relay_token(o, token, sizeof(token)) == -1) {
+		fprintf(stderr,
+		    "natclient: relay fallback: no token (--token-file, "
+		    "token_file in natclient.conf, or NATKIT_TOKEN)\n");
 		return -1; /* no token, no relay */
+	}
 	client_service(o, o->relay, CLIENT_PORT_RELAY, relay);
 	fd = client_tcp_connect(o, relay);
 	hex_encode(session, NAMED_TOKEN_LEN, hex);

@@ -99,7 +99,7 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 	if (!ok)
 		fprintf(stderr,
 		    "natclient: no direct path to %s between %s NATs "
-		    "(strategy %s): use the relay (natclient expose)\n",
+		    "(strategy %s), nor one through the relay\n",
 		    peer, pair, strategy);
 }
 

@@ -147,6 +147,22 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 	pair port-restricted port-restricted port-restricted "same NAT" hA2 hA
 done
 
+# Without a token there is no relay to fall back on: a clear failure
+# that names the pair and points to the relay.
+LAB_FILTER=1
+nat_both symmetric-random symmetric-random
+lab_in hA "$NATCLIENT" --timeout 10 -s 203.0.113.1 listen nt </dev/null >"$T/outA" 2>"$T/errA" &
+LISTENER=$!
+wait_for 200 registered 1 || fail "nt: the listener did not register: $(cat "$T/errA")"
+lab_in hB "$NATCLIENT" --timeout 10 -s 203.0.113.1 connect nt </dev/null >"$T/outB" 2>"$T/errB" &&
+    fail "connected with no direct path and no token"
+grep -q "relay fallback: no token (--token-file" "$T/errB" &&
+    grep -q "no direct path .* between symmetric random x symmetric random NATs .*, nor one through the relay" "$T/errB" ||
+    fail "unclear failure without a token: $(cat "$T/errB")"
+lab_stop hA
+wait "$LISTENER" 2>/dev/null
+pass "no direct path and no token: $(tr '\n' ' ' <"$T/errB")"
+
 table() {
 	echo "| NAT of the listener | NAT of the connector | input filter | strategy | ms to connect | outcome |"
 	echo "|---|---|---|---|---|---|"
