@@ -36,7 +36,8 @@ struct expose {
 	struct addr		  server, local;
 	int			  port; /* what we were given last */
 	int			  ctl;
-	int			  udp; /* expose udp */
+	int			  udp;	   /* expose udp */
+	int			  exposed; /* once, since natclient started */
 	char			  buf[4096];
 	size_t			  have;
 };
@@ -68,7 +69,27 @@ expose_read(struct expose *e, int timeout_ms)
 	    timeout_ms);
 }
 
-/* An error the server gave: fatal ones end natclient, others retry. */
+/*
+ * Is a refusal final: one that trying again cannot change?  A taken
+ * port is, until this natclient has held it once: after a drop, the
+ * relay may still hold our old connection (another worker's) for a
+ * while.
+ */
+static int
+expose_final(const struct expose *e, const char *code)
+{
+	static const char *final[] = {"auth_failed", "no_relay",
+	    "port_not_allowed", "unsupported", "bad_name", "too_many_ports",
+	    "taken_over", "bad_hello", "rate_limited", NULL};
+	int		   i;
+
+	for (i = 0; final[i] != NULL; i++)
+		if (strcmp(code, final[i]) == 0)
+			return 1;
+	return strcmp(code, "port_busy") == 0 && !e->exposed;
+}
+
+/* An error the server gave: final ones end natclient, others retry. */
 static int
 expose_refused(struct expose *e, json_t *msg, const char *what)
 {
@@ -82,9 +103,7 @@ expose_refused(struct expose *e, json_t *msg, const char *what)
 	json_unpack(msg, "{s?s,s?s}", "code", &code, "message", &text);
 	snprintf(buf, sizeof(buf), "%s: %s (%s)", what, text, code);
 	client_sanitize(buf, 0);
-	if (strcmp(code, "auth_failed") == 0 || strcmp(code, "no_relay") == 0 ||
-	    strcmp(code, "port_not_allowed") == 0 ||
-	    strcmp(code, "unsupported") == 0 || strcmp(code, "bad_name") == 0)
+	if (expose_final(e, code))
 		client_fail(e->o, "%s", buf);
 	fprintf(stderr, "natclient: %s\n", buf);
 	return 0;
@@ -113,6 +132,7 @@ expose_login(struct expose *e, const char *proto)
 	    json_unpack(msg, "{s:i}", "remote_port", &e->port) == -1)
 		return expose_refused(e, msg, "expose");
 	json_decref(msg);
+	e->exposed = 1;
 	addr_split(e->o->server, host, sizeof(host), &p, 0, &why);
 	snprintf(pub, sizeof(pub), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
 	    host, e->port);
@@ -130,25 +150,44 @@ expose_login(struct expose *e, const char *proto)
 	return 1;
 }
 
-/* In a child: the data connection for visitor id, or exit. */
+/*
+ * In a child: the data connection for visitor id, or exit.  With error,
+ * it only tells the relay why the visitor cannot be served.
+ */
 static int
-expose_data(struct expose *e, const char *id)
+expose_data(struct expose *e, const char *id, const char *error)
 {
 	int data = client_tcp_connect(e->o, &e->server);
 
 	if (client_send_json(data,
-		json_pack("{s:s,s:s}", "type", "data", "id", id)) == -1)
+		error == NULL ? json_pack("{s:s,s:s}", "type", "data", "id", id)
+			      : json_pack("{s:s,s:s,s:s}", "type", "data", "id",
+				    id, "error", error)) == -1)
 		_exit(1);
 	return data;
 }
 
-/* In a child: the local service and a data connection, joined. */
+/*
+ * In a child: the local service and a data connection, joined.  A
+ * service that cannot be reached is reported to the relay, which closes
+ * the visitor at once.
+ */
 static void
 expose_visitor(struct expose *e, const char *id)
 {
-	int local = client_tcp_connect(e->o, &e->local);
+	int  local = client_socket(e->o, addr_family(&e->local), SOCK_STREAM);
+	char a[ADDR_STRLEN], why[200];
 
-	_exit(client_splice(local, expose_data(e, id)) == 0 ? 0 : 1);
+	if (connect(local, (struct sockaddr *)&e->local.ss, e->local.len) ==
+	    -1) {
+		snprintf(why, sizeof(why), "local service %s: %s",
+		    addr_format(&e->local, a, sizeof(a)), strerror(errno));
+		fprintf(stderr, "natclient: a visitor was turned away: %s\n",
+		    why);
+		close(expose_data(e, id, why));
+		_exit(1);
+	}
+	_exit(client_splice(local, expose_data(e, id, NULL)) == 0 ? 0 : 1);
 }
 
 /*
@@ -169,12 +208,16 @@ expose_udp_visitor(struct expose *e, const char *id)
 	if (connect(svc.fd, (struct sockaddr *)&e->local.ss, e->local.len) ==
 	    -1)
 		_exit(1);
-	_exit(dg_stream(expose_data(e, id), &svc, EXPOSE_UDP_IDLE_MS) == 0 ? 0
-									   : 1);
+	_exit(dg_stream(expose_data(e, id, NULL), &svc, EXPOSE_UDP_IDLE_MS) == 0
+		? 0
+		: 1);
 }
 
-/* Serve visitors until the control connection ends. */
-static void
+/*
+ * Serve visitors until the control connection ends; 1 when the relay
+ * asked us to reconnect at once (it reloads), else 0.
+ */
+static int
 expose_serve(struct expose *e)
 {
 	int64_t next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
@@ -195,7 +238,13 @@ expose_serve(struct expose *e)
 			fprintf(stderr,
 			    "natclient: the relay closed the "
 			    "control connection\n");
-			return;
+			return 0;
+		}
+		if (strcmp(client_json_type(msg), "reconnect") == 0) {
+			fprintf(stderr,
+			    "natclient: the relay asked to reconnect\n");
+			json_decref(msg);
+			return 1;
 		}
 		if (strcmp(client_json_type(msg), "conn") == 0 &&
 		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0) {
@@ -255,7 +304,10 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 			e.server.len) == 0 &&
 		    expose_login(&e, argv[1])) {
 			backoff = 1;
-			expose_serve(&e);
+			if (expose_serve(&e)) {
+				close(e.ctl);
+				continue;
+			}
 		} else if (e.ctl != -1 && errno != 0)
 			fprintf(stderr, "natclient: relay %s: %s\n",
 			    addr_format(&e.server, a, sizeof(a)),

@@ -171,3 +171,19 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/*
+ * Make a string a peer sent safe to log: every byte outside printable
+ * ASCII (controls, DEL, bytes of other encodings) becomes '?', so no
+ * newline forges a log line and no escape reaches a terminal.
+ */
+char *
+log_sanitize(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	return s;
+}

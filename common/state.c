@@ -27,6 +27,11 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_PAIRED] = "paired",
     [STAT_DROP_MAIL] = "drops_mail",
     [STAT_COPIED] = "streams_copied",
+    [STAT_LOCAL_REFUSED] = "visitors_refused_locally",
+    [STAT_LOGINS_OK] = "relay_logins_ok",
+    [STAT_LOGINS_FAILED] = "relay_logins_failed",
+    [STAT_BYTES_IN] = "relayed_bytes_in",
+    [STAT_BYTES_OUT] = "relayed_bytes_out",
 };
 
 const char *

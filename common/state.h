@@ -26,6 +26,11 @@ enum stat_counter {
 	STAT_PAIRED,	     /* rendezvous pairs made */
 	STAT_DROP_MAIL,	     /* messages between workers that were lost */
 	STAT_COPIED,	     /* relayed directions copied, not spliced */
+	STAT_LOCAL_REFUSED,  /* visitors whose client's service refused */
+	STAT_LOGINS_OK,	     /* relay logins that passed */
+	STAT_LOGINS_FAILED,  /* relay logins with a wrong token */
+	STAT_BYTES_IN,	     /* relayed bytes, visitor to client */
+	STAT_BYTES_OUT,	     /* relayed bytes, client to visitor */
 	STAT_MAX
 };
 

@@ -19,6 +19,7 @@ enum wmail_type {
 	MAIL_PUNCH,	 /* the punch message, to the connecting side */
 	MAIL_RELAY_DATA, /* a relay data connection (with its fd) */
 	MAIL_RELAY_MEET, /* a meeting partner's socket (relay fallback) */
+	MAIL_RELAY_REFUSED, /* the client's local service refused a visitor */
 };
 
 /* One message between workers of a kind, addressed to a connection. */

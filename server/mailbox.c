@@ -18,7 +18,7 @@
 #include "natserver.h"
 
 /* [kind][ordinal][0] receives, [1] sends; -1 when the kind has none. */
-static int mailbox_fds[WORKER_KINDS][WORKERS_MAX][2];
+static int mailbox_fds[WORKER_KINDS][ORDINALS_MAX][2];
 
 static int
 mailbox_kind_used(int kind)
@@ -32,7 +32,7 @@ mailbox_create(void)
 	int k, i;
 
 	for (k = 0; k < WORKER_KINDS; k++)
-		for (i = 0; i < WORKERS_MAX; i++) {
+		for (i = 0; i < ORDINALS_MAX; i++) {
 			mailbox_fds[k][i][0] = mailbox_fds[k][i][1] = -1;
 			if (mailbox_kind_used(k) &&
 			    socketpair(AF_UNIX,
@@ -49,7 +49,7 @@ mailbox_keep(int kind, int ordinal)
 	int k, i;
 
 	for (k = 0; k < WORKER_KINDS; k++)
-		for (i = 0; i < WORKERS_MAX; i++) {
+		for (i = 0; i < ORDINALS_MAX; i++) {
 			if (mailbox_fds[k][i][0] == -1)
 				continue;
 			if (k != kind || i != ordinal) {
@@ -86,7 +86,7 @@ mailbox_post(const struct worker *w, int ordinal, const void *msg, size_t len,
 		char	       buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 
-	if (ordinal < 0 || ordinal >= WORKERS_MAX ||
+	if (ordinal < 0 || ordinal >= ORDINALS_MAX ||
 	    mailbox_fds[w->kind][ordinal][1] == -1)
 		return -1;
 	memset(&mh, 0, sizeof(mh));

@@ -227,21 +227,31 @@ master_slot_active(const struct master_slot *s)
 	    s->status == SLOT_FAILED;
 }
 
-/* The lowest ordinal no active worker of kind holds. */
+/*
+ * The lowest ordinal no active worker of kind holds.  Where the kind
+ * drains, a retiring worker keeps its ordinal while others are free:
+ * its mailbox still receives the data connections of the visitors it
+ * announced.
+ */
 static int
 master_free_ordinal(int kind)
 {
-	int i, o;
+	int i, o, pass;
 
-	for (o = 0;; o++) {
-		for (i = 0; i < STATE_SLOTS_MAX; i++)
-			if (m.slots[i].kind == kind &&
-			    m.slots[i].ordinal == o &&
-			    master_slot_active(&m.slots[i]))
-				break;
-		if (i == STATE_SLOTS_MAX)
-			return o;
-	}
+	for (pass = roles[kind].drain != NULL ? 0 : 1; pass < 2; pass++)
+		for (o = 0; o < ORDINALS_MAX; o++) {
+			for (i = 0; i < STATE_SLOTS_MAX; i++)
+				if (m.slots[i].kind == kind &&
+				    m.slots[i].ordinal == o &&
+				    (master_slot_active(&m.slots[i]) ||
+					(pass == 0 &&
+					    m.slots[i].status ==
+						SLOT_RETIRING)))
+					break;
+			if (i == STATE_SLOTS_MAX)
+				return o;
+		}
+	fatalx("no free worker ordinal"); /* at most WORKERS_MAX active */
 }
 
 /* Start workers until every kind has as many as the config asks for. */

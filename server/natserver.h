@@ -15,9 +15,11 @@ struct event_base;
 /* Exit code of a worker that must not be respawned (as nginx's 2). */
 #define WORKER_EXIT_NORESPAWN 2
 #define WORKERS_MAX	      32 /* of one kind */
-#define LISTENERS_MAX	      512
-#define RELAY_TOKENS_MAX      32
-#define RELAY_TOKEN_MAX	      128
+/* Ordinals (mailboxes) of a kind: the running ones and those draining. */
+#define ORDINALS_MAX	 (2 * WORKERS_MAX)
+#define LISTENERS_MAX	 512
+#define RELAY_TOKENS_MAX 32
+#define RELAY_TOKEN_MAX	 128
 
 enum worker_kind {
 	WORKER_TRACKER,
@@ -108,13 +110,22 @@ struct worker {
 	struct listeners	 *ls;
 	struct state		 *state;
 	struct state_slot	 *slot;
+	int			  draining; /* stopped accepting (SIGTERM) */
 };
 
-/* One row of the role table: how to run a worker kind. */
+/*
+ * One row of the role table: how to run a worker kind.  A kind with
+ * drain finishes gracefully on SIGTERM: it stops accepting, drain lets
+ * go of what a new worker takes over, and the worker exits once busy
+ * says nothing is left (or the master kills it at the grace period).
+ * A kind without drain exits at once.
+ */
 struct role {
 	int	    kind;
 	const char *name;
 	void (*main)(struct worker *);
+	void (*drain)(struct worker *);
+	int (*busy)(struct worker *);
 };
 
 /* serverconf.c */
@@ -178,6 +189,7 @@ typedef void (*worker_dgram_fn)(struct worker *, struct listener *);
 typedef void (*worker_accept_fn)(struct worker *, struct listener *, int,
     const struct addr *);
 void worker_listen(struct worker *, worker_dgram_fn, worker_accept_fn);
+void worker_unlisten(struct worker *);
 void worker_drop_dgram(struct worker *, struct listener *);
 void worker_refuse_conn(struct worker *, struct listener *, int,
     const struct addr *);
@@ -213,5 +225,7 @@ extern const struct role roles[WORKER_KINDS];
 void			 tracker_main(struct worker *);
 void			 rendezvous_main(struct worker *);
 void			 relay_main(struct worker *);
+void			 relay_drain(struct worker *);
+int			 relay_busy(struct worker *);
 
 #endif

@@ -17,7 +17,8 @@
 #include "log.h"
 #include "natserver.h"
 
-static pid_t proc_master;
+static pid_t		  proc_master;
+static const struct role *proc_role;
 
 static void proc_drop_privileges(uid_t, gid_t);
 static void proc_signal_cb(evutil_socket_t, short, void *);
@@ -37,13 +38,24 @@ proc_drop_privileges(uid_t uid, gid_t gid)
 	}
 }
 
-/* SIGTERM/SIGINT: finish the loop; the role's events end with it. */
+/*
+ * SIGTERM/SIGINT: a kind that drains stops accepting and finishes what
+ * it holds (the tick sees when it is done); others, or a second signal,
+ * end the loop at once.
+ */
 static void
 proc_signal_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	struct worker *w = arg;
 
 	(void)ev;
+	if (proc_role->drain != NULL && !w->draining) {
+		w->draining = 1;
+		worker_unlisten(w);
+		proc_role->drain(w);
+		log_debug("signal %d: draining", (int)sig);
+		return;
+	}
 	log_debug("signal %d: exiting", (int)sig);
 	event_base_loopexit(w->base, NULL);
 }
@@ -57,6 +69,10 @@ proc_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	w->slot->heartbeat_ms = table_now_ms();
+	if (w->draining && proc_role->busy(w) == 0) {
+		log_debug("drained: exiting");
+		event_base_loopexit(w->base, NULL);
+	}
 	if (getppid() != proc_master) {
 		log_warnx("master is gone: exiting");
 		event_base_loopexit(w->base, NULL);
@@ -82,6 +98,7 @@ proc_spawn(const struct role *r, struct worker *w, pid_t master, uid_t uid,
 		return pid;
 
 	proc_master = master;
+	proc_role = r;
 	cleanup(arg);
 	log_set_role(r->name);
 	proctitle_set("%s worker", r->name);

@@ -61,7 +61,7 @@ relay_first_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct relay_new *n = arg;
 	char		  line[RELAY_LINE_MAX];
-	const char	 *type = NULL, *id = NULL;
+	const char	 *type = NULL, *id = NULL, *error = NULL;
 	json_t		 *msg;
 	char		 *nl;
 	ssize_t		  got;
@@ -96,8 +96,8 @@ relay_first_cb(evutil_socket_t fd, short ev, void *arg)
 		relay_ctl_start(n->w, n->fd, line, len - 1, &n->peer);
 		relay_new_free(n, 0);
 	} else if (strcmp(type, "data") == 0 &&
-	    json_unpack(msg, "{s:s}", "id", &id) == 0) {
-		relay_data_start(n->w, n->fd, id);
+	    json_unpack(msg, "{s:s,s?s}", "id", &id, "error", &error) == 0) {
+		relay_data_start(n->w, n->fd, id, error);
 		relay_new_free(n, 0);
 	} else
 		relay_refuse(n, "bad_message", "hello or data first");
@@ -142,6 +142,23 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	relay_nnew++;
 	event_add(n->ev, NULL);
 	evtimer_add(n->timer, &tv);
+}
+
+/* SIGTERM: the clients move to other workers; streams finish here. */
+void
+relay_drain(struct worker *w)
+{
+	(void)w;
+	relay_ctl_drain();
+	log_info("draining %d streams", splice_count());
+}
+
+/* What still holds this worker: streams, visitors, first lines. */
+int
+relay_busy(struct worker *w)
+{
+	(void)w;
+	return splice_count() + relay_visitors_waiting() + relay_nnew;
 }
 
 void

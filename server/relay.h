@@ -6,7 +6,9 @@
 #ifndef NATSERVER_RELAY_H
 #define NATSERVER_RELAY_H
 
+#include <sys/queue.h>
 #include <event2/util.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "named.h"
@@ -15,9 +17,10 @@
 #include "conns.h"
 #include "natserver.h"
 
-#define RELAY_LINE_MAX	4096
-#define RELAY_ID_LEN	16 /* bytes of a data connection id */
-#define RELAY_NONCE_LEN 32 /* bytes of a login challenge */
+#define RELAY_LINE_MAX	 4096
+#define RELAY_ID_LEN	 16  /* bytes of a data connection id */
+#define RELAY_NONCE_LEN	 32  /* bytes of a login challenge */
+#define RELAY_REASON_MAX 200 /* bytes of a client's reason, kept */
 
 /* The record of a visitor waiting for its data connection. */
 struct relay_wait {
@@ -44,15 +47,32 @@ struct relay_ctl {
 	char		    client_id[NAMED_NAME_MAX * 2 + 1];
 	int		    authed, closing, nports;
 	struct relay_port  *ports[1000];
+	LIST_ENTRY(relay_ctl) entry; /* in relay_ctls */
 };
 
+struct json_t;
+
 /* relay_ctl.c */
+LIST_HEAD(relay_ctl_list, relay_ctl);
+extern struct relay_ctl_list relay_ctls; /* this worker's */
 void relay_ctl_start(struct worker *, int, const char *, size_t,
     const struct addr *);
-void relay_data_start(struct worker *, int, const char *);
-void relay_port_release(struct relay_port *);
-int  relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
-     const char *);
+void relay_ctl_drain(void);
+void relay_send(struct relay_ctl *, struct json_t *);
+void relay_error(struct relay_ctl *, const char *, const char *);
+void relay_close_with(struct relay_ctl *, const char *, const char *);
+
+/* relay_port.c */
+void   relay_expose(struct relay_ctl *, struct json_t *);
+void   relay_list(struct relay_ctl *);
+void   relay_unexpose(struct relay_ctl *, struct json_t *);
+void   relay_port_close(struct relay_port *);
+void   relay_port_release(struct relay_port *);
+size_t relay_key(uint8_t *, char, const void *, size_t);
+void   relay_data_start(struct worker *, int, const char *, const char *);
+int    relay_visitors_waiting(void);
+int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
+       const char *);
 
 /* relay_udp.c */
 void relay_udp_read(evutil_socket_t, short, void *);

@@ -4,7 +4,7 @@
 #include "natserver.h"
 
 const struct role roles[WORKER_KINDS] = {
-    {WORKER_TRACKER, "tracker", tracker_main},
-    {WORKER_RENDEZVOUS, "rendezvous", rendezvous_main},
-    {WORKER_RELAY, "relay", relay_main},
+    {WORKER_TRACKER, "tracker", tracker_main, NULL, NULL},
+    {WORKER_RENDEZVOUS, "rendezvous", rendezvous_main, NULL, NULL},
+    {WORKER_RELAY, "relay", relay_main, relay_drain, relay_busy},
 };

@@ -18,11 +18,15 @@
 #define WORKER_ACCEPT_BATCH 64
 
 struct worker_sock {
-	struct worker	*w;
-	struct listener *l;
-	worker_dgram_fn	 dgram;
-	worker_accept_fn accept;
+	struct worker	   *w;
+	struct listener	   *l;
+	worker_dgram_fn	    dgram;
+	worker_accept_fn    accept;
+	struct event	   *ev;
+	struct worker_sock *next;
 };
+
+static struct worker_sock *worker_socks; /* what worker_listen watches */
 
 static void worker_read_cb(evutil_socket_t, short, void *);
 static void worker_accept_cb(evutil_socket_t, short, void *);
@@ -91,6 +95,28 @@ worker_listen(struct worker *w, worker_dgram_fn dgram, worker_accept_fn acc)
 		    ws);
 		if (ev == NULL || event_add(ev, NULL) == -1)
 			fatalx("cannot watch a listening socket");
+		ws->ev = ev;
+		ws->next = worker_socks;
+		worker_socks = ws;
+	}
+}
+
+/*
+ * Stop serving the listening sockets and close this worker's copies:
+ * what arrives now is the other workers' (after a reload, the new ones).
+ */
+void
+worker_unlisten(struct worker *w)
+{
+	struct worker_sock *ws;
+
+	(void)w;
+	while ((ws = worker_socks) != NULL) {
+		worker_socks = ws->next;
+		event_free(ws->ev);
+		close(ws->l->fd);
+		ws->l->fd = -1;
+		free(ws);
 	}
 }
 

@@ -9,12 +9,18 @@ relaypeer.py send PORT BYTES    sends BYTES random bytes, half-closes,
                                 prints "SAME" when the sink's hash matches
 relaypeer.py visits PORT N      N visitors at once through an echo; prints
                                 how many got their own data back intact
+relaypeer.py streams PORT N S   N visitors through an echo, each sending
+                                and reading at once for S seconds; writes
+                                "ready" to stderr once every stream has
+                                had an echo, then prints how many came
+                                back intact (to each its own bytes)
 """
 import hashlib
 import os
 import socket
 import sys
 import threading
+import time
 
 mode, port = sys.argv[1], int(sys.argv[2])
 
@@ -70,6 +76,36 @@ def visit(results, i):
     results[i] = bytes(got) == data
 
 
+def stream(results, i, seconds, first, end):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sent = hashlib.sha256()
+    got = hashlib.sha256()
+    counts = [0, 0]
+
+    def reader():
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            if counts[1] == 0:
+                first.release()
+            counts[1] += len(d)
+            got.update(d)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    block = os.urandom(4096)
+    while time.time() < end:
+        block = hashlib.sha256(block[:64]).digest() + block[32:]
+        s.sendall(block)
+        sent.update(block)
+        counts[0] += len(block)
+        time.sleep(0.02)
+    s.shutdown(socket.SHUT_WR)
+    t.join()
+    results[i] = counts[0] == counts[1] and sent.digest() == got.digest()
+
+
 if mode == "echo":
     serve(echo)
 elif mode == "sink":
@@ -92,6 +128,25 @@ elif mode == "send":
     answer = s.recv(128).decode()
     print("SAME" if answer == h.hexdigest() else "DIFF %s" % answer)
     sys.exit(0 if answer == h.hexdigest() else 1)
+elif mode == "streams":
+    n, seconds = int(sys.argv[3]), float(sys.argv[4])
+    results = [False] * n
+    first = threading.Semaphore(0)
+    end = time.time() + seconds
+    threads = [threading.Thread(target=stream, args=(results, i, seconds, first, end))
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    for i in range(n):
+        if not first.acquire(timeout=30):
+            print("no echo within 30 s")
+            os._exit(1)
+    sys.stderr.write("ready\n")
+    sys.stderr.flush()
+    for t in threads:
+        t.join()
+    print(sum(results))
+    sys.exit(0 if all(results) else 1)
 elif mode == "visits":
     n = int(sys.argv[3])
     results = [False] * n
