@@ -8,10 +8,12 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+
 #include "state.h"
 
 static const char *stat_names[STAT_MAX] = {
@@ -38,6 +40,40 @@ const char *
 stat_name(int c)
 {
 	return c >= 0 && c < STAT_MAX ? stat_names[c] : "unknown";
+}
+
+static const char *gauge_names[GAUGE_MAX] = {
+    [GAUGE_STREAMS] = "relay_streams",
+    [GAUGE_EXPOSURES] = "relay_exposures",
+};
+
+const char *
+gauge_name(int g)
+{
+	return g >= 0 && g < GAUGE_MAX ? gauge_names[g] : "unknown";
+}
+
+/*
+ * The byte counters of exposure name in a worker's slot, made when new;
+ * names past the slot's room share the entry named "".
+ */
+uint64_t *
+state_exposure_bytes(struct state_slot *slot, const char *name)
+{
+	struct state_exposure *e;
+	int		       i;
+
+	for (i = 0; i < STATE_EXPOSURES_MAX; i++) {
+		e = &slot->expo[i];
+		if (strcmp(e->name, name) == 0 ||
+		    (e->name[0] == '\0' && e->bytes[0] == 0 &&
+			e->bytes[1] == 0)) {
+			snprintf(e->name, sizeof(e->name), "%s",
+			    i == STATE_EXPOSURES_MAX - 1 ? "" : name);
+			return e->bytes;
+		}
+	}
+	return slot->expo[STATE_EXPOSURES_MAX - 1].bytes;
 }
 
 /* Map and lay out a segment for the given table. */

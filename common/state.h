@@ -34,11 +34,27 @@ enum stat_counter {
 	STAT_MAX
 };
 
+/* Per-worker gauges: what it holds now. */
+enum stat_gauge {
+	GAUGE_STREAMS,	 /* relayed streams joined */
+	GAUGE_EXPOSURES, /* exposed ports */
+	GAUGE_MAX
+};
+
+/* Bytes relayed for one named exposure (index 0 in, 1 out). */
+#define STATE_EXPOSURES_MAX 16 /* per worker; more share "" */
+struct state_exposure {
+	char	 name[40];
+	uint64_t bytes[2];
+};
+
 struct state_slot {
-	pid_t	 pid;	       /* 0 when free */
-	int	 kind;	       /* the worker kind, the master's enum */
-	int64_t	 heartbeat_ms; /* table_now_ms() of the last beat */
-	uint64_t counter[STAT_MAX];
+	pid_t		      pid;	    /* 0 when free */
+	int		      kind;	    /* the worker kind, the master's enum */
+	int64_t		      heartbeat_ms; /* table_now_ms() of the last beat */
+	uint64_t	      counter[STAT_MAX];
+	int64_t		      gauge[GAUGE_MAX];
+	struct state_exposure expo[STATE_EXPOSURES_MAX];
 } __attribute__((aligned(128)));
 
 struct state {
@@ -50,5 +66,7 @@ struct state {
 
 struct state *state_create(const struct table_config *);
 const char   *stat_name(int);
+const char   *gauge_name(int);
+uint64_t     *state_exposure_bytes(struct state_slot *, const char *);
 
 #endif

@@ -25,7 +25,10 @@
 #define METRICS_PAGE_MAX (64 * 1024)
 #define METRICS_DRAIN_S	 2
 
-static uint64_t	     metrics_retired[WORKER_KINDS][STAT_MAX];
+#define METRICS_EXPOSURES_MAX 64 /* names on the page; more share "" */
+
+static uint64_t		     metrics_retired[WORKER_KINDS][STAT_MAX];
+static struct state_exposure metrics_retired_expo[METRICS_EXPOSURES_MAX];
 static struct state *metrics_state;
 static int	     metrics_fds[CONF_LISTEN_MAX];
 static int	     metrics_nfds;
@@ -33,10 +36,55 @@ static int	     metrics_nfds;
 static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
     "tracker", "named", "n4", "relay_port", "bucket"};
 
+static const char *stat_help[STAT_MAX] = {
+    [STAT_REQUESTS] = "Requests parsed.",
+    [STAT_REPLIES] = "Replies sent.",
+    [STAT_ERRORS] = "Requests answered with an error.",
+    [STAT_DROP_JUNK] = "Datagrams that were no request at all.",
+    [STAT_DROP_RATELIMIT] = "Requests refused by a rate limit.",
+    [STAT_DROP_SEND] = "Replies or datagrams that could not be sent.",
+    [STAT_TCP_ACCEPTED] = "Connections accepted.",
+    [STAT_TCP_REFUSED] = "Connections closed at once, over a limit.",
+    [STAT_TIMEOUTS] = "Connections closed for waiting too long.",
+    [STAT_PAIRED] = "Rendezvous pairs and relay meetings made.",
+    [STAT_DROP_MAIL] = "Messages between workers that were lost.",
+    [STAT_COPIED] = "Relayed directions copied instead of spliced.",
+    [STAT_LOCAL_REFUSED] = "Visitors closed: the client's service refused.",
+    [STAT_LOGINS_OK] = "Relay logins that passed.",
+    [STAT_LOGINS_FAILED] = "Relay logins with a wrong token.",
+    [STAT_BYTES_IN] = "Relayed bytes from visitors to clients.",
+    [STAT_BYTES_OUT] = "Relayed bytes from clients to visitors.",
+};
+
+static const char *gauge_help[GAUGE_MAX] = {
+    [GAUGE_STREAMS] = "Relayed streams joined now.",
+    [GAUGE_EXPOSURES] = "Ports exposed now.",
+};
+
 struct metrics_conn {
 	struct event *ev;
 	int	      fd;
 };
+
+/* Add e's bytes to its name's entry in v (METRICS_EXPOSURES_MAX). */
+static void
+metrics_add_exposure(struct state_exposure *v, const struct state_exposure *e)
+{
+	int i;
+
+	if (e->bytes[0] == 0 && e->bytes[1] == 0)
+		return;
+	for (i = 0; i < METRICS_EXPOSURES_MAX - 1; i++)
+		if (strcmp(v[i].name, e->name) == 0 ||
+		    (v[i].bytes[0] == 0 && v[i].bytes[1] == 0))
+			break;
+	if (i == METRICS_EXPOSURES_MAX - 1)
+		v[i].name[0] = '\0'; /* the rest share the last */
+	else
+		memcpy(v[i].name, e->name, sizeof(v[i].name));
+	v[i].bytes[0] += e->bytes[0];
+	v[i].bytes[1] += e->bytes[1];
+}
 
 /* A slot is handed to another worker: keep what it counted. */
 void
@@ -49,18 +97,27 @@ metrics_retire_slot(struct state_slot *slot)
 	for (c = 0; c < STAT_MAX; c++)
 		metrics_retired[slot->kind][c] += slot->counter[c];
 	memset(slot->counter, 0, sizeof(slot->counter));
+	memset(slot->gauge, 0, sizeof(slot->gauge));
+	for (c = 0; c < STATE_EXPOSURES_MAX; c++)
+		metrics_add_exposure(metrics_retired_expo, &slot->expo[c]);
+	memset(slot->expo, 0, sizeof(slot->expo));
 }
 
 /* The page: per kind counters, worker counts, the table's figures. */
 static size_t
 metrics_page(char *buf, size_t max, const int *workers)
 {
-	struct table_stats ts;
-	uint64_t	   sum[WORKER_KINDS][STAT_MAX];
-	size_t		   off = 0;
-	int		   i, k, c;
+	static const char *dirs[2] = {"in", "out"};
+	struct state_exposure expo[METRICS_EXPOSURES_MAX];
+	struct table_stats    ts;
+	uint64_t	      sum[WORKER_KINDS][STAT_MAX];
+	int64_t		      gauge[WORKER_KINDS][GAUGE_MAX];
+	size_t		      off = 0;
+	int		      i, k, c;
 
 	memcpy(sum, metrics_retired, sizeof(sum));
+	memcpy(expo, metrics_retired_expo, sizeof(expo));
+	memset(gauge, 0, sizeof(gauge));
 	for (i = 0; i < STATE_SLOTS_MAX; i++) {
 		struct state_slot *s = &metrics_state->slots[i];
 
@@ -69,6 +126,10 @@ metrics_page(char *buf, size_t max, const int *workers)
 			continue;
 		for (c = 0; c < STAT_MAX; c++)
 			sum[s->kind][c] += s->counter[c];
+		for (c = 0; c < GAUGE_MAX; c++)
+			gauge[s->kind][c] += s->gauge[c];
+		for (c = 0; c < STATE_EXPOSURES_MAX; c++)
+			metrics_add_exposure(expo, &s->expo[c]);
 	}
 #define OUT(...)                                                               \
 	do {                                                                   \
@@ -76,36 +137,64 @@ metrics_page(char *buf, size_t max, const int *workers)
 		if (n_ > 0 && (size_t)n_ < max - off)                          \
 			off += (size_t)n_;                                     \
 	} while (0)
+#define HEAD(name, type, help)                                                 \
+	OUT("# HELP natkit_%s %s\n# TYPE natkit_%s %s\n", name, help, name, type)
 	for (c = 0; c < STAT_MAX; c++) {
-		OUT("# TYPE natkit_%s_total counter\n", stat_name(c));
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s_total", stat_name(c));
+		HEAD(name, "counter", stat_help[c]);
 		for (k = 0; k < WORKER_KINDS; k++)
-			OUT("natkit_%s_total{kind=\"%s\"} %llu\n", stat_name(c),
+			OUT("natkit_%s{kind=\"%s\"} %llu\n", name,
 			    roles[k].name, (unsigned long long)sum[k][c]);
 	}
-	OUT("# TYPE natkit_workers gauge\n");
+	for (c = 0; c < GAUGE_MAX; c++) {
+		HEAD(gauge_name(c), "gauge", gauge_help[c]);
+		OUT("natkit_%s %lld\n", gauge_name(c),
+		    (long long)gauge[WORKER_RELAY][c]);
+	}
+	HEAD("exposure_bytes_total", "counter",
+	    "Relayed bytes per exposure name (\"\": names past the bound).");
+	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
+		for (c = 0; c < 2 && (expo[i].bytes[0] || expo[i].bytes[1]);
+		     c++)
+			OUT("natkit_exposure_bytes_total{name=\"%s\","
+			    "direction=\"%s\"} %llu\n",
+			    expo[i].name, dirs[c],
+			    (unsigned long long)expo[i].bytes[c]);
+	HEAD("workers", "gauge", "Workers running, per kind.");
 	for (k = 0; k < WORKER_KINDS; k++)
 		OUT("natkit_workers{kind=\"%s\"} %d\n", roles[k].name,
 		    workers[k]);
 	table_stats(metrics_state->table, &ts);
-	OUT("# TYPE natkit_table_records gauge\n");
+	HEAD("table_records", "gauge", "Records in the state table, per type.");
 	for (k = 1; k < TABLE_KIND_MAX; k++)
 		OUT("natkit_table_records{type=\"%s\"} %llu\n",
 		    table_kind_names[k], (unsigned long long)ts.count[k]);
-	OUT("# TYPE natkit_table_slots gauge\nnatkit_table_slots %u\n",
-	    table_slots(metrics_state->table));
+	HEAD("table_slots", "gauge", "Record slots in the state table.");
+	OUT("natkit_table_slots %u\n", table_slots(metrics_state->table));
 	{
 		const struct {
-			const char *name;
+			const char *name, *help;
 			uint64_t    v;
-		} t[] = {{"evicted", ts.evicted}, {"refused", ts.refused},
-		    {"expired", ts.expired}, {"torn", ts.torn},
-		    {"recovered", ts.recovered}};
+		} t[] = {{"evicted", "Records evicted by newer ones.", ts.evicted},
+		    {"refused", "Records refused: no room.", ts.refused},
+		    {"expired", "Records that expired.", ts.expired},
+		    {"torn", "Records torn by a crash, discarded.", ts.torn},
+		    {"recovered", "Locks recovered from dead owners.",
+			ts.recovered}};
 
-		for (i = 0; i < (int)(sizeof(t) / sizeof(t[0])); i++)
-			OUT("# TYPE natkit_table_%s_total counter\n"
-			    "natkit_table_%s_total %llu\n",
-			    t[i].name, t[i].name, (unsigned long long)t[i].v);
+		for (i = 0; i < (int)(sizeof(t) / sizeof(t[0])); i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "table_%s_total",
+			    t[i].name);
+			HEAD(name, "counter", t[i].help);
+			OUT("natkit_%s %llu\n", name,
+			    (unsigned long long)t[i].v);
+		}
 	}
+#undef HEAD
 #undef OUT
 	return off;
 }

@@ -34,6 +34,7 @@ struct relay_port {
 	struct relay_ctl   *ctl; /* NULL once the control connection is gone */
 	int		    port, fd, nconns, closed, udp;
 	struct relay_usess *usess; /* udp: its visitors' sessions */
+	uint64_t	   *bytes; /* its counters in the worker's slot */
 	char		    name[NAMED_NAME_MAX + 1];
 	struct event	   *ev;
 };
@@ -79,7 +80,8 @@ void relay_udp_read(evutil_socket_t, short, void *);
 void relay_udp_close(struct relay_port *);
 
 /* relay_splice.c */
-int splice_join(struct worker *, int, int, void (*)(void *), void *);
+int splice_join(struct worker *, int, int, uint64_t *, void (*)(void *),
+    void *);
 int splice_count(void);
 
 #endif

@@ -55,6 +55,7 @@ relay_port_close(struct relay_port *p)
 	event_free(p->ev);
 	close(p->fd);
 	p->closed = 1;
+	p->ctl->w->slot->gauge[GAUGE_EXPOSURES]--;
 	p->ctl = NULL;
 	relay_port_release(p);
 }
@@ -117,7 +118,7 @@ relay_visitor_mail(struct wconn *wc, const struct wmail *m, int fd)
 		return;
 	}
 	relay_visitor_free(v, 0);
-	if (splice_join(w, vfd, fd, relay_stream_closed, p) == -1) {
+	if (splice_join(w, vfd, fd, p->bytes, relay_stream_closed, p) == -1) {
 		log_warn("out of memory for a stream");
 		p->nconns--;
 		relay_port_release(p);
@@ -342,10 +343,14 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	p->fd = fd;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->udp = udp;
+	snprintf(idname, sizeof(idname), "%s/%d", proto, port);
+	p->bytes = state_exposure_bytes(c->w->slot,
+	    name[0] != '\0' ? name : idname);
 	p->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
 	    udp ? relay_udp_read : relay_visitor_cb, p);
 	event_add(p->ev, NULL);
 	c->ports[c->nports++] = p;
+	c->w->slot->gauge[GAUGE_EXPOSURES]++;
 	table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen, &port,
 	    sizeof(port), RELAY_KEEP_PORT, table_now_ms());
 	log_info("client %s exposes %s port %d", c->client_id, proto, port);

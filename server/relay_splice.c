@@ -44,6 +44,7 @@ struct splice_pair {
 	struct splice_dir d[2];
 	struct event	 *idle;
 	int		  fds[2];
+	uint64_t	 *bytes; /* the exposure's counters, or NULL */
 	void (*closed)(void *);
 	void *arg;
 };
@@ -93,7 +94,8 @@ splice_to_copy(struct splice_pair *p, struct splice_dir *d)
 static void
 splice_free(struct splice_pair *p)
 {
-	int i;
+	struct worker *w = p->w;
+	int	       i;
 
 	for (i = 0; i < 2; i++) {
 		event_free(p->d[i].rd);
@@ -106,7 +108,7 @@ splice_free(struct splice_pair *p)
 	if (p->closed != NULL)
 		p->closed(p->arg);
 	free(p);
-	splice_live--;
+	w->slot->gauge[GAUGE_STREAMS] = --splice_live;
 }
 
 static void
@@ -159,6 +161,17 @@ splice_refused(struct splice_dir *d, ssize_t n)
 	return n == -1 && errno == EINVAL && d->pipe[0] != -1;
 }
 
+/* Bytes taken in: a (the visitor) to b is in, b to a is out. */
+static void
+splice_counted(struct splice_pair *p, struct splice_dir *d, size_t n)
+{
+	int i = d == &p->d[0] ? 0 : 1;
+
+	p->w->slot->counter[i == 0 ? STAT_BYTES_IN : STAT_BYTES_OUT] += n;
+	if (p->bytes != NULL)
+		p->bytes[i] += n;
+}
+
 /*
  * Move what can be moved in one direction: 0, or -1 on error.  At most
  * SPLICE_ROUNDS chunks a call, so that one busy pair cannot starve the
@@ -199,6 +212,7 @@ splice_move(struct splice_pair *p, struct splice_dir *d)
 		if (n == 0)
 			d->eof = 1;
 		d->pending = (size_t)n;
+		splice_counted(p, d, (size_t)n);
 		if (d->pipe[1] != -1)
 			pipe_note(d->pipe[1], &d->moved, (size_t)n);
 		splice_touch(p);
@@ -245,10 +259,12 @@ splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
 
 /*
  * Join a and b, which the pair then owns; closed(arg) is called when it
- * ends.  -1 (a and b closed) when out of memory.
+ * ends, and bytes (two counters, or NULL) count what it moves.  -1 (a
+ * and b closed) when out of memory.
  */
 int
-splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
+splice_join(struct worker *w, int a, int b, uint64_t *bytes,
+    void (*closed)(void *), void *arg)
 {
 	struct splice_pair *p = calloc(1, sizeof(*p));
 	void (
@@ -263,6 +279,7 @@ splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
 	p->w = w;
 	p->fds[0] = a;
 	p->fds[1] = b;
+	p->bytes = bytes;
 	p->closed = closed;
 	p->arg = arg;
 	p->d[0].from = p->d[1].to = a;
@@ -284,6 +301,6 @@ splice_join(struct worker *w, int a, int b, void (*closed)(void *), void *arg)
 	}
 	p->idle = evtimer_new(w->base, splice_idle_cb, p);
 	splice_touch(p);
-	splice_live++;
+	w->slot->gauge[GAUGE_STREAMS] = ++splice_live;
 	return 0;
 }

@@ -58,6 +58,44 @@ wait_for 50 eval "$PEER visits $DOWN_PUB 1" || fail "the exposure did not stay"
 [ "$(grep -c "^127.0.0.1:" "$T/down.out")" -eq 1 ] || fail "the exposure reconnected"
 pass "a visitor to a service that is down is closed at once, logged and counted; the exposure stays"
 
+# The metrics page passes promtool's rules (or, without promtool, the
+# same rules checked here), and counts what the relay did.
+page=$(exec 5<>"/dev/tcp/127.0.0.1/$METRICS_PORT" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&5 && timeout 5 cat <&5 | sed '1,/^\r$/d')
+if command -v promtool >/dev/null; then
+	out=$(promtool check metrics <<<"$page" 2>&1) || fail "promtool: $out"
+	checked=promtool
+else
+	out=$(python3 - <<<"$page" <<'PY' 2>&1) || fail "metrics rules: $out"
+import re, sys
+helped, typed, seen = set(), {}, set()
+for line in sys.stdin.read().splitlines():
+    if line.startswith("# HELP "):
+        helped.add(line.split()[2])
+    elif line.startswith("# TYPE "):
+        _, _, name, kind = line.split()
+        assert name not in typed, "two TYPE lines for " + name
+        typed[name] = kind
+    elif line:
+        m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$', line)
+        assert m, "bad line: " + line
+        name = m.group(1)
+        assert name in typed and name in helped, "no HELP/TYPE for " + name
+        assert (typed[name] == "counter") == name.endswith("_total"), name
+        assert line.rsplit(" ", 1)[0] not in seen, "repeated " + line
+        seen.add(line.rsplit(" ", 1)[0])
+PY
+	checked="the rules in this test"
+fi
+for m in 'natkit_relay_logins_ok_total{kind="relay"}' \
+    'natkit_exposure_bytes_total{name="echo",direction="in"}' \
+    'natkit_exposure_bytes_total{name="echo",direction="out"}' \
+    'natkit_relayed_bytes_in_total{kind="relay"}' natkit_relay_exposures; do
+	v=$(metric "$m")
+	[ -n "$v" ] && [ "$v" -ge 1 ] || fail "$m is '$v'"
+done
+[ "$(metric natkit_relay_exposures)" -eq 2 ] || fail "$(metric natkit_relay_exposures) exposures, not 2"
+pass "metrics pass $checked; logins, exposures and bytes per exposure are counted"
+
 # A port that is taken ends natclient with a clear message and code 1.
 out=$(timeout 20 "${E[@]}" --remote-port "$ECHO_PUB" expose tcp 9 2>&1)
 code=$?
