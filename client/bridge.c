@@ -12,6 +12,10 @@
  * UDP service, connect --local carries what a local program sends to
  * 127.0.0.1:PORT.  Keepalives hold the path open; our own packets are
  * told from data by magic and session.
+ *
+ * A peer that goes away is seen within seconds: ENet's own pings time
+ * out, in datagram mode the keepalives stop, and a peer stopped by
+ * SIGINT or SIGTERM says goodbye first (an ENet disconnect, or HP_BYE).
  */
 #include "config.h"
 
@@ -21,7 +25,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,9 +36,31 @@
 
 #define BRIDGE_CHUNK	    16384
 #define BRIDGE_QUEUE_MAX    512	  /* ENet commands in flight: backpressure */
-#define BRIDGE_KEEPALIVE_MS 15000 /* datagram mode */
+#define BRIDGE_KEEPALIVE_MS 2000  /* datagram mode */
+#define BRIDGE_SILENT_MS    8000  /* datagram mode: the peer is gone */
 #define BRIDGE_CONNECT_MS   10000 /* ENet handshake */
-#define BRIDGE_PEER_TIMEOUT 15000 /* ENet gives a silent peer up */
+#define BRIDGE_PEER_MIN_MS  3000  /* ENet gives a silent peer up */
+#define BRIDGE_PEER_MAX_MS  6000
+
+static volatile sig_atomic_t bridge_stop;
+
+static void
+bridge_signal(int sig)
+{
+	bridge_stop = sig;
+}
+
+/* SIGINT and SIGTERM set bridge_stop (and interrupt poll). */
+static void
+bridge_catch(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bridge_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 static void
 bridge_enet_addr(const struct addr *a, ENetAddress *e)
@@ -89,7 +117,8 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 		    ev.type == ENET_EVENT_TYPE_CONNECT)
 			p = ev.peer;
 	}
-	enet_peer_timeout(p, 0, BRIDGE_PEER_TIMEOUT, BRIDGE_PEER_TIMEOUT);
+	enet_peer_timeout(p, 0, BRIDGE_PEER_MIN_MS, BRIDGE_PEER_MAX_MS);
+	bridge_catch();
 	pfd[0].fd = STDIN_FILENO;
 	pfd[1].fd = fd;
 	pfd[1].events = POLLIN;
@@ -98,6 +127,11 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 
 		pfd[0].events = wait_in ? POLLIN : 0;
 		poll(pfd, 2, 20);
+		if (bridge_stop) {
+			enet_peer_disconnect_now(p, 0);
+			enet_host_flush(h);
+			exit(1);
+		}
 		if (wait_in &&
 		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
@@ -140,28 +174,49 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
 	}
 }
 
-/* Datagrams between the path and the local application; until killed. */
+/*
+ * Datagrams between the path and the local application, until the peer
+ * goes away (-1) or a signal stops us (exit, after telling the peer).
+ */
 int
 bridge_datagrams(int fd, const struct addr *peer, const uint8_t *session,
     struct dg_local *local)
 {
 	struct pollfd pfd[2] = {{fd, POLLIN, 0}, {local->fd, POLLIN, 0}};
-	uint8_t	      b[65536], ka[HP_PACKET_LEN];
-	int64_t	      next_ka = 0;
+	uint8_t	      b[65536], ka[HP_PACKET_LEN], bye[HP_PACKET_LEN];
+	int64_t	      next_ka = 0, heard = client_now_ms();
+	int	      i;
 
 	hp_packet(ka, session, HP_KEEPALIVE);
+	hp_packet(bye, session, HP_BYE);
+	bridge_catch();
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t		len = sizeof(ss);
 		ssize_t			n;
 		struct addr		from;
+		int			type;
 
+		if (bridge_stop) {
+			for (i = 0; i < 3; i++)
+				sendto(fd, bye, sizeof(bye), 0,
+				    (const struct sockaddr *)&peer->ss,
+				    peer->len);
+			exit(1);
+		}
+		if (client_now_ms() - heard > BRIDGE_SILENT_MS) {
+			fprintf(stderr,
+			    "natclient: the peer went away (silent for "
+			    "%d s)\n",
+			    BRIDGE_SILENT_MS / 1000);
+			return -1;
+		}
 		if (client_now_ms() >= next_ka) {
 			sendto(fd, ka, sizeof(ka), 0,
 			    (const struct sockaddr *)&peer->ss, peer->len);
 			next_ka = client_now_ms() + BRIDGE_KEEPALIVE_MS;
 		}
-		if (poll(pfd, 2, 1000) <= 0)
+		if (poll(pfd, 2, 500) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
 			n = recvfrom(fd, b, sizeof(b), MSG_DONTWAIT,
@@ -169,9 +224,17 @@ bridge_datagrams(int fd, const struct addr *peer, const uint8_t *session,
 			if (n >= 0 &&
 			    addr_from_sa(&from, (struct sockaddr *)&ss, len) ==
 				0 &&
-			    addr_equal(&from, peer) &&
-			    hp_parse(b, (size_t)n, session) == 0)
-				dg_local_send(local, b, (size_t)n);
+			    addr_equal(&from, peer)) {
+				heard = client_now_ms();
+				type = hp_parse(b, (size_t)n, session);
+				if (type == HP_BYE) {
+					fprintf(stderr,
+					    "natclient: the peer went away\n");
+					return -1;
+				}
+				if (type == 0)
+					dg_local_send(local, b, (size_t)n);
+			}
 		}
 		if ((pfd[1].revents & POLLIN) &&
 		    (n = dg_local_recv(local, b, sizeof(b))) >= 0)

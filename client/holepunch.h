@@ -14,6 +14,7 @@ enum hp_packet {
 	HP_ACK = 2,	  /* "yes" */
 	HP_SELECT = 3,	  /* the connector chose this path */
 	HP_KEEPALIVE = 4, /* holds an idle path open */
+	HP_BYE = 5,	  /* the peer is leaving (datagram mode) */
 };
 
 #define HP_PACKET_LEN (4 + NAMED_TOKEN_LEN + 1)

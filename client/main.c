@@ -49,6 +49,7 @@ static const struct option longopts[] = {
     {"forward", required_argument, NULL, 'F'},
     {"local", required_argument, NULL, 'L'},
     {"tcp", no_argument, NULL, 't'},
+    {"keep-listening", no_argument, NULL, 'K'},
     {"tracker", required_argument, NULL, 'R'},
     {"relay", required_argument, NULL, 'Y'},
     {"local-host", required_argument, NULL, 'H'},
@@ -147,7 +148,7 @@ main(int argc, char *argv[])
 	int	    ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
 	long	    timeout = 0, interval = 20;
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
-	int	    local = 0, tcp = 0;
+	int	    local = 0, tcp = 0, keep = 0;
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 	const char *relay = NULL;
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
@@ -214,6 +215,9 @@ main(int argc, char *argv[])
 		case 't':
 			tcp = 1;
 			break;
+		case 'K':
+			keep = 1;
+			break;
 		case 'R':
 			tracker = optarg;
 			break;
@@ -246,6 +250,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage(stderr, 2);
+	/* Status lines reach a file or pipe at once, not at exit. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&o, 0, sizeof(o));
 	if (client_conf_load(&o, path, must_exist, err, sizeof(err)) == -1) {
 		fprintf(stderr, "natclient: %s\n", err);
@@ -273,6 +279,7 @@ main(int argc, char *argv[])
 	o.peer_offset = offset;
 	o.local_port = local;
 	o.tcp = tcp;
+	o.keep_listening = keep;
 	o.family = family;
 	if (timeout > 0)
 		o.timeout = (int)timeout;

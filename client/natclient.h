@@ -32,6 +32,7 @@ struct client_opts {
 	char forward[ADDR_HOSTLEN + 8]; /* listen --forward HOST:PORT */
 	int  local_port;		/* connect --local PORT */
 	int  tcp;			/* listen/connect --tcp */
+	int  keep_listening;		/* listen --keep-listening */
 	char tracker[ADDR_HOSTLEN + 8]; /* listen/connect --tracker */
 	char relay[ADDR_HOSTLEN + 8];	/* listen/connect --relay */
 	char local_host[ADDR_HOSTLEN];	/* expose --local-host */

@@ -103,12 +103,19 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 		    peer, pair, strategy);
 }
 
+/* What became of a punch: rdv_run's and rdv_carry's results. */
+enum rdv_result {
+	RDV_DONE,   /* both directions ended cleanly */
+	RDV_NOPATH, /* no path could be made with this peer */
+	RDV_LOST,   /* the path was made, then the peer went away */
+};
+
 static int
 rdv_failed(const struct client_opts *o, const struct hp_plan *p,
     struct hp_result *r)
 {
 	rdv_report(o, p, r, 0, stdout);
-	return 1;
+	return RDV_NOPATH;
 }
 
 /* --forward or --local: datagrams, not stdin/stdout. */
@@ -121,8 +128,8 @@ rdv_datagrams(const struct client_opts *o)
 /*
  * Say how we connected, then carry stdin/stdout or datagrams over the
  * punched UDP path (r), or over tcp when it is a TCP connection to the
- * peer (punched with --tcp, or through the relay).  The command's exit
- * status.
+ * peer (punched with --tcp, or through the relay): RDV_DONE or
+ * RDV_LOST.
  */
 static int
 rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
@@ -143,7 +150,7 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 		    ? dg_stream(tcp, &local, -1)
 		    : bridge_datagrams(r->fd, &r->peer, p->session, &local);
 	}
-	return rv == 0 ? 0 : 1;
+	return rv == 0 ? RDV_DONE : RDV_LOST;
 }
 
 /* No direct path: through the relay when we have a token. */
@@ -181,7 +188,7 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 		fprintf(stderr,
 		    "natclient: --tcp needs endpoint-independent "
 		    "mapping on both sides; try UDP\n");
-		return 1;
+		return RDV_NOPATH;
 	}
 	if (p->delay_ms > 0)
 		poll(NULL, 0, p->delay_ms);
@@ -194,7 +201,7 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 	return rdv_carry(o, p, &r, fd);
 }
 
-/* Punch and, on success, carry data; the command's exit status. */
+/* Punch and, on success, carry data; an enum rdv_result. */
 static int
 rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 {
@@ -237,6 +244,12 @@ rdv_check(struct client_opts *o, int argc, char **argv, const char *usage)
 		o->family = AF_INET;
 }
 
+/*
+ * Wait under a name for peers.  A peer we find no path to leaves us
+ * waiting for the next; one that goes away after the path was made ends
+ * the listener, which unregisters (closing its session frees the name),
+ * or with --keep-listening registers again and waits for the next.
+ */
 int
 cmd_listen(struct client_opts *o, int argc, char **argv)
 {
@@ -247,6 +260,8 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 	session_open(o, &s, argv[1]);
 	session_note(o, "listening as '%s'", argv[1]);
 	for (;;) {
+		int rv;
+
 		msg = session_read(&s, s.keepalive_ms);
 		if (msg == NULL && errno == ETIMEDOUT) {
 			session_keepalive(&s);
@@ -254,15 +269,21 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 		}
 		if (msg == NULL)
 			session_fail(o, NULL, "listen");
-		if (strcmp(client_json_type(msg), "punch") == 0) {
-			int rv = rdv_run(o, &s, msg);
-
-			/* No path with this peer: wait for the next. */
-			if (rv == 0)
-				return 0;
-		} else if (strcmp(client_json_type(msg), "error") == 0)
+		if (strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "listen");
+		rv = strcmp(client_json_type(msg), "punch") == 0
+		    ? rdv_run(o, &s, msg)
+		    : RDV_NOPATH;
 		json_decref(msg);
+		if (rv == RDV_NOPATH)
+			continue;
+		close(s.tcp);
+		close(s.udp);
+		if (!o->keep_listening)
+			return rv == RDV_DONE ? 0 : 1;
+		fprintf(stderr, "natclient: listening again as '%s'\n",
+		    argv[1]);
+		session_open(o, &s, argv[1]);
 	}
 }
 
@@ -281,7 +302,7 @@ cmd_connect(struct client_opts *o, int argc, char **argv)
 		if (msg == NULL || strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "connect");
 		if (strcmp(client_json_type(msg), "punch") == 0)
-			return rdv_run(o, &s, msg);
+			return rdv_run(o, &s, msg) == RDV_DONE ? 0 : 1;
 		json_decref(msg);
 	}
 }
