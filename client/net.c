@@ -161,7 +161,9 @@ client_tcp_ask(const struct client_opts *o, const struct addr *srv,
 	pfd.events = POLLIN;
 	while (have + 1 < anslen) {
 		ans[have] = '\0';
-		if (have >= 2 && strstr(ans, "\n\n") != NULL)
+		/* An answer ends with an empty line; an empty answer is one. */
+		if ((have >= 1 && ans[0] == '\n') ||
+		    (have >= 2 && strstr(ans, "\n\n") != NULL))
 			break;
 		wait = (int)(deadline - client_now_ms());
 		if (wait <= 0 || poll(&pfd, 1, wait) != 1) {
@@ -174,7 +176,9 @@ client_tcp_ask(const struct client_opts *o, const struct addr *srv,
 	}
 	close(fd);
 	ans[have] = '\0';
-	if ((req = strstr(ans, "\n\n")) != NULL)
+	if (ans[0] == '\n')
+		ans[0] = '\0';
+	else if ((req = strstr(ans, "\n\n")) != NULL)
 		*(char *)req = '\0';
 	return (int)strlen(ans);
 fail:

@@ -102,6 +102,14 @@ done
 reg 198.51.100.1:1001 0 | grep -q "^198.51.100.1:1001" || fail "other IPs limited too"
 pass "registrations limited per IP"
 
+# An empty tracker list is an answer, not a time-out.
+out=$("$NATCLIENT" --timeout 5 -s "127.0.0.1:$TRACKER_PORT" trackers 2>&1) ||
+    fail "an empty tracker list: $out"
+[ -z "$out" ] || fail "an empty tracker list printed '$out'"
+out=$("$NATCLIENT" --timeout 5 --json -s "127.0.0.1:$TRACKER_PORT" trackers 2>&1)
+[ "$out" = '{"trackers":[]}' ] || fail "an empty tracker list in JSON: $out"
+pass "an empty tracker list is answered (and printed as [] in JSON)"
+
 # Trackers: 10 registrations a minute per IP, the 11th refused.
 for i in $(seq 1 11); do
 	out=$("$PROBE" 127.0.0.1 "$TRACKER_PORT" 2000 "//tcksvr/192.0.2.$i:3478")
