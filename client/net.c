@@ -111,10 +111,13 @@ client_udp_ask(int fd, const void *req, size_t len, char *ans, size_t anslen,
 	while ((now = client_now_ms()) < deadline) {
 		int wait;
 
+		/*
+		 * The socket is connected, so an ICMP port unreachable from
+		 * the server comes back as ECONNREFUSED: no one listens
+		 * there, and waiting longer will not change that.
+		 */
 		if (now >= resend) {
-			/* ECONNREFUSED from an earlier try: send again. */
-			if (send(fd, req, len, 0) == -1 &&
-			    errno != ECONNREFUSED)
+			if (send(fd, req, len, 0) == -1)
 				return -1;
 			resend = now + 1000;
 		}
@@ -126,7 +129,7 @@ client_udp_ask(int fd, const void *req, size_t len, char *ans, size_t anslen,
 			ans[n] = '\0';
 			return (int)n;
 		}
-		if (errno != ECONNREFUSED && errno != EINTR)
+		if (errno != EINTR)
 			return -1;
 	}
 	errno = ETIMEDOUT;

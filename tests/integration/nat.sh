@@ -29,6 +29,16 @@ pass "raw //nat"
 "$NATCLIENT" --timeout 1 -s 127.0.0.1:1 nat >/dev/null 2>&1 &&
     fail "an answer from a port nobody serves"
 
+# No one there: the ICMP port unreachable is reported at once as
+# "connection refused", not after the whole --timeout (30 s here).
+for how in "" --stun; do
+	out=$(timeout 20 "$NATCLIENT" --timeout 30 $how -s 127.0.0.1:1 nat 2>&1)
+	code=$?
+	[ "$code" -eq 1 ] && grep -qi "connection refused" <<<"$out" ||
+	    fail "nat $how against a closed port: exit $code, $out"
+done
+pass "a closed UDP port is reported as connection refused at once: $out"
+
 # Junk: not answered, and the workers stay up.
 before=$(workers tracker)
 for payload in 'hello' '\x00\x01\x00\x00' '/' '\xff\xfe' "$(head -c 1400 /dev/zero | tr '\0' x)"; do
