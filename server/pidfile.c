@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,25 @@
 #include <unistd.h>
 
 #include "natserver.h"
+
+/*
+ * The default pidfile lives in a directory of its own (/run/natserver,
+ * which systemd's RuntimeDirectory= also makes): make it when missing,
+ * one level only; open() then says what is wrong if this did not help.
+ */
+static void
+pidfile_mkdir(const char *path)
+{
+	char  dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return;
+}
 
 /* Open and lock path: the fd, or -1 with err set.  "" means no pidfile. */
 int
@@ -24,6 +44,7 @@ pidfile_lock(const char *path, char *err, size_t errlen)
 
 	if (path[0] == '\0')
 		return -2;
+	pidfile_mkdir(path);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
 		snprintf(err, errlen, "pidfile %s: %s", path, strerror(errno));
 		return -1;

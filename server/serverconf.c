@@ -14,7 +14,7 @@
 #include "natserver.h"
 
 #ifndef NATSERVER_PIDFILE
-#define NATSERVER_PIDFILE "/var/run/natserver.pid"
+#define NATSERVER_PIDFILE "/var/run/natserver/natserver.pid"
 #endif
 
 #define OFF(f)	offsetof(struct server_conf, f)

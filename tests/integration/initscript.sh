@@ -7,7 +7,7 @@ pick_ports
 mkdir -p "$T/etc"
 write_conf "$T/etc/natserver.conf"
 sed -e "s|@sbindir@|$(dirname "$NATSERVER")|" -e "s|@sysconfdir@|$T/etc|" \
-    -e "s|@localstatedir@/run/natserver.pid|$T/natserver.pid|" \
+    -e "s|@localstatedir@/run/natserver/natserver.pid|$T/natserver.pid|" \
     "$SRCDIR/etc/init.d/natserver.in" >"$T/init"
 INIT=(sh "$T/init")
 code() { # expected action: the script's exit code for action

@@ -65,7 +65,8 @@ if command -v promtool >/dev/null; then
 	out=$(promtool check metrics <<<"$page" 2>&1) || fail "promtool: $out"
 	checked=promtool
 else
-	out=$(python3 - <<<"$page" <<'PY' 2>&1) || fail "metrics rules: $out"
+	out=$(printf '%s\n' "$page" | python3 -c "$(cat <<'PY'
+
 import re, sys
 helped, typed, seen = set(), {}, set()
 for line in sys.stdin.read().splitlines():
@@ -84,6 +85,7 @@ for line in sys.stdin.read().splitlines():
         assert line.rsplit(" ", 1)[0] not in seen, "repeated " + line
         seen.add(line.rsplit(" ", 1)[0])
 PY
+)" 2>&1) || fail "metrics rules: $out"
 	checked="the rules in this test"
 fi
 for m in 'natkit_relay_logins_ok_total{kind="relay"}' \
