@@ -35,7 +35,8 @@ log_init(const char *ident, enum log_dest dest, int verbose)
 	log_dest = dest;
 	log_verbose = verbose;
 	if (dest == LOG_DEST_SYSLOG)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		/* Until the daemon detaches, a terminal sees the lines too. */
+		openlog(ident, LOG_PID | LOG_NDELAY | LOG_PERROR, LOG_DAEMON);
 }
 
 /* Send lines to an already open file or pipe. */

@@ -49,11 +49,11 @@ struct state_exposure {
 };
 
 struct state_slot {
-	pid_t		      pid;	    /* 0 when free */
-	int		      kind;	    /* the worker kind, the master's enum */
-	int64_t		      heartbeat_ms; /* table_now_ms() of the last beat */
-	uint64_t	      counter[STAT_MAX];
-	int64_t		      gauge[GAUGE_MAX];
+	pid_t	 pid;	       /* 0 when free */
+	int	 kind;	       /* the worker kind, the master's enum */
+	int64_t	 heartbeat_ms; /* table_now_ms() of the last beat */
+	uint64_t counter[STAT_MAX];
+	int64_t	 gauge[GAUGE_MAX];
 	struct state_exposure expo[STATE_EXPOSURES_MAX];
 } __attribute__((aligned(128)));
 

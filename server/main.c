@@ -85,6 +85,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (test) {
+		if (server_conf_check_host(&conf) == -1)
+			return 1;
 		printf("natserver: configuration %s OK\n", path);
 		return 0;
 	}

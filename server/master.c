@@ -67,6 +67,7 @@ static struct master {
 static int
 master_user(const struct server_conf *, uid_t *, gid_t *, char *, size_t);
 static void master_nofile(void);
+static void master_say_listening(void);
 static void master_spawn(int);
 static void master_fill(void);
 static void master_child_cleanup(void *);
@@ -130,12 +131,54 @@ master_nofile(void)
 			want.rlim_cur = rl.rlim_cur;
 	}
 	if (want.rlim_cur < need)
-		log_warnx("open files limited to %llu, the limits need %llu",
+		log_warnx(
+		    "open files limited to %llu, the limits need %llu: "
+		    "lower tracker.max_connections, "
+		    "rendezvous.max_connections or relay.max_connections, "
+		    "or raise the limit (LimitNOFILE= in the systemd "
+		    "unit, ulimit -n)",
 		    (unsigned long long)want.rlim_cur,
 		    (unsigned long long)need);
 	else
 		log_debug("open files limit raised to %llu",
 		    (unsigned long long)need);
+}
+
+/*
+ * Say what this server serves: each role's listening addresses, and a
+ * relay that will refuse everyone for want of tokens.
+ */
+static void
+master_say_listening(void)
+{
+	char line[1024], a[ADDR_STRLEN];
+	int  kind, i;
+
+	for (kind = 0; kind < WORKER_KINDS; kind++) {
+		size_t off = 0;
+
+		if (server_conf_workers(&m.conf, kind) == 0)
+			continue;
+		line[0] = '\0';
+		for (i = 0; i < m.ls.n; i++) {
+			const struct listener *l = &m.ls.v[i];
+			int		       n;
+
+			if (l->kind != kind || l->shard > 0)
+				continue;
+			n = snprintf(line + off, sizeof(line) - off, " %s:%s",
+			    l->type == SOCK_DGRAM ? "udp" : "tcp",
+			    addr_format(&l->addr, a, sizeof(a)));
+			if (n < 0 || (size_t)n >= sizeof(line) - off)
+				break;
+			off += (size_t)n;
+		}
+		log_info("%s listens on%s", roles[kind].name,
+		    off > 0 ? line : " nothing");
+	}
+	if (m.conf.relay_workers > 0 && m.conf.relay_ntokens == 0)
+		log_warnx("relay: no relay.token_file, so the relay refuses "
+			  "every client; give it a file of tokens");
 }
 
 /* In a new worker: let go of what belongs to the master alone. */
@@ -602,7 +645,6 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 		fatal("getrandom");
 	m.state = state_create(&tc);
 	mailbox_create();
-	master_nofile();
 
 	if (m.conf.log_file[0] != '\0') {
 		if (logfile_open(m.conf.log_file, err, sizeof(err)) == -1) {
@@ -612,6 +654,8 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 		}
 	} else if (!foreground)
 		log_init("natserver", LOG_DEST_SYSLOG, log_get_verbose());
+	master_nofile();
+	master_say_listening();
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	if (pidfile_write(m.pidfd) == -1)

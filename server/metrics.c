@@ -29,9 +29,9 @@
 
 static uint64_t		     metrics_retired[WORKER_KINDS][STAT_MAX];
 static struct state_exposure metrics_retired_expo[METRICS_EXPOSURES_MAX];
-static struct state *metrics_state;
-static int	     metrics_fds[CONF_LISTEN_MAX];
-static int	     metrics_nfds;
+static struct state	    *metrics_state;
+static int		     metrics_fds[CONF_LISTEN_MAX];
+static int		     metrics_nfds;
 
 static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
     "tracker", "named", "n4", "relay_port", "bucket"};
@@ -107,7 +107,7 @@ metrics_retire_slot(struct state_slot *slot)
 static size_t
 metrics_page(char *buf, size_t max, const int *workers)
 {
-	static const char *dirs[2] = {"in", "out"};
+	static const char    *dirs[2] = {"in", "out"};
 	struct state_exposure expo[METRICS_EXPOSURES_MAX];
 	struct table_stats    ts;
 	uint64_t	      sum[WORKER_KINDS][STAT_MAX];
@@ -138,7 +138,8 @@ metrics_page(char *buf, size_t max, const int *workers)
 			off += (size_t)n_;                                     \
 	} while (0)
 #define HEAD(name, type, help)                                                 \
-	OUT("# HELP natkit_%s %s\n# TYPE natkit_%s %s\n", name, help, name, type)
+	OUT("# HELP natkit_%s %s\n# TYPE natkit_%s %s\n", name, help, name,    \
+	    type)
 	for (c = 0; c < STAT_MAX; c++) {
 		char name[64];
 
@@ -177,7 +178,8 @@ metrics_page(char *buf, size_t max, const int *workers)
 		const struct {
 			const char *name, *help;
 			uint64_t    v;
-		} t[] = {{"evicted", "Records evicted by newer ones.", ts.evicted},
+		} t[] = {{"evicted", "Records evicted by newer ones.",
+			     ts.evicted},
 		    {"refused", "Records refused: no room.", ts.refused},
 		    {"expired", "Records that expired.", ts.expired},
 		    {"torn", "Records torn by a crash, discarded.", ts.torn},

@@ -134,6 +134,7 @@ int server_conf_load(struct server_conf *, const char *, int, char *, size_t);
 int server_conf_workers(const struct server_conf *, int);
 rlim_t server_conf_nofile(const struct server_conf *, int);
 int    server_conf_rfc5780(const struct server_conf *, struct addr[4]);
+int    server_conf_check_host(const struct server_conf *);
 
 /* relay_auth.c */
 int relay_tokens_load(struct server_conf *, char *, size_t);

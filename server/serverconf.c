@@ -6,10 +6,12 @@
 
 #include <sys/resource.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "natserver.h"
 
@@ -236,4 +238,53 @@ server_conf_nofile(const struct server_conf *c, int nlisteners)
 	if ((rlim_t)c->relay_max_connections * 6 > need)
 		need = (rlim_t)c->relay_max_connections * 6;
 	return need + (rlim_t)nlisteners + 64;
+}
+
+/*
+ * natserver -t: what the file cannot show.  server.user must exist (the
+ * default may be missing: then nobody, with a warning) and the log
+ * file's directory must be writable.  Run as another user than root,
+ * as the daemon starts, access is checked as that user: a warning says
+ * so.  0, or -1 after an error was printed.
+ */
+int
+server_conf_check_host(const struct server_conf *c)
+{
+	char dir[PATH_MAX], *slash;
+	int  rv = 0;
+
+	if (getpwnam(c->user) == NULL) {
+		if (strcmp(c->user, "natserver") == 0)
+			fprintf(stderr,
+			    "natserver: warning: server.user: no user "
+			    "'natserver': the workers would run as nobody\n");
+		else {
+			fprintf(stderr,
+			    "natserver: server.user: no user '%s'\n", c->user);
+			rv = -1;
+		}
+	}
+	if (c->log_file[0] != '\0') {
+		snprintf(dir, sizeof(dir), "%s", c->log_file);
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		if (access(dir, W_OK) == -1) {
+			fprintf(stderr,
+			    "natserver: server.log_file: cannot write in "
+			    "%s: %s\n",
+			    dir, strerror(errno));
+			rv = -1;
+		}
+	}
+	if (geteuid() != 0)
+		fprintf(stderr,
+		    "natserver: warning: checked as uid %u, not as root, "
+		    "which the daemon starts as\n",
+		    (unsigned)geteuid());
+	return rv;
 }

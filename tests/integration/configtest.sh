@@ -42,3 +42,22 @@ pass "other broken configs"
 "$NATSERVER" -t -c "$SRCDIR/etc/natserver.conf" >/dev/null ||
     fail "etc/natserver.conf does not pass -t"
 pass "sample config"
+
+# -t checks what the file cannot show: the user and the log directory.
+write_conf "$T/user.conf" "server.user = no-such-user-natkit"
+out=$("$NATSERVER" -t -c "$T/user.conf" 2>&1) && fail "-t took a missing server.user"
+grep -q "server.user: no user 'no-such-user-natkit'" <<<"$out" || fail "user: $out"
+write_conf "$T/log.conf" "server.log_file = $T/no/such/dir/natserver.log"
+out=$("$NATSERVER" -t -c "$T/log.conf" 2>&1) && fail "-t took a log_file it cannot write"
+grep -q "server.log_file: cannot write in $T/no/such/dir" <<<"$out" || fail "log_file: $out"
+pass "-t refuses a missing server.user and a log directory it cannot write in"
+
+# Startup says what it serves, and that a relay without tokens lets no
+# one in.
+start_server
+grep -q "tracker listens on udp:127.0.0.1:$TRACKER_PORT tcp:127.0.0.1:$TRACKER_PORT udp:\[::1\]:$TRACKER_PORT" "$T/log" ||
+    fail "no tracker listening line: $(cat "$T/log")"
+grep -q "relay listens on tcp:127.0.0.1:$RELAY_PORT" "$T/log" || fail "no relay listening line"
+grep -q "no relay.token_file, so the relay refuses every client" "$T/log" ||
+    fail "no warning about the missing tokens"
+pass "startup lines: each role's addresses, and the relay's missing tokens"
