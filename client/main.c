@@ -108,6 +108,7 @@ usage(FILE *fp, int code)
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
 	    "                 [--forward host:port] [--local port] [--tcp]\n"
+	    "                 [--keep-listening]\n"
 	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
 	    "                 [--local-host host]\n"
 	    "                 [--remote-port port] [--name name] "

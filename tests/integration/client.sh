@@ -51,7 +51,7 @@ wait_gone "$MASTER" 100
 "$NATCLIENT" -c "$T/client.conf" --timeout 1 --interval 1 register "$G" >"$T/lost" 2>&1 &
 follower=$!
 STARTED+=("$follower")
-wait_for 50 grep -q "no answer from 127.0.0.1:$TRACKER_PORT: timed out; trying again" "$T/lost" ||
+wait_for 50 grep -q "no answer from 127.0.0.1:$TRACKER_PORT: Connection refused; trying again" "$T/lost" ||
     fail "no retry message: $(cat "$T/lost")"
 alive "$follower" || fail "register gave up"
 kill "$follower"
