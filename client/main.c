@@ -22,19 +22,47 @@ struct command {
 	const char *name;
 	int (*run)(struct client_opts *, int, char **);
 	const char *help;
+	const char *usage; /* natclient CMD --help: options, an example */
 };
 
 static const struct command commands[] = {
-    {"nat", cmd_nat, "print the public address the server sees"},
-    {"nat-type", cmd_nat_type, "NAT mapping, filtering, port allocation"},
-    {"register", cmd_register, "join a group and follow its members"},
-    {"peers", cmd_peers, "list the other members of a group"},
-    {"trackers", cmd_trackers, "list the federated trackers"},
-    {"punch", cmd_punch, "N4 hole punching (n4.py's protocol)"},
-    {"listen", cmd_listen, "wait under a name; bridge the first peer"},
-    {"connect", cmd_connect, "punch to a name; bridge stdin/stdout"},
-    {"expose", cmd_expose, "make a local TCP service public on the relay"},
-    {NULL, NULL, NULL},
+    {"nat", cmd_nat, "print the public address the server sees",
+	"natclient -s host[:port] [--stun] [--json] [--timeout s] nat\n"
+	"  --stun   ask with a STUN Binding request instead of //nat\n"
+	"example: natclient -s nat.example.org nat\n"},
+    {"nat-type", cmd_nat_type, "NAT mapping, filtering, port allocation",
+	"natclient -s host[:port] [--json] [--interface if] nat-type\n"
+	"example: natclient -s nat.example.org nat-type\n"},
+    {"register", cmd_register, "join a group and follow its members",
+	"natclient -s host[:port] [--once] [--interval s] [--public addr]\n"
+	"          [--ns ns] [--json] register GROUP\n"
+	"example: natclient -s nat.example.org register my-group-name\n"},
+    {"peers", cmd_peers, "list the other members of a group",
+	"natclient -s host[:port] [--ns ns] [--json] peers GROUP\n"
+	"example: natclient -s nat.example.org peers my-group-name\n"},
+    {"trackers", cmd_trackers, "list the federated trackers",
+	"natclient -s host[:port] [--json] trackers\n"
+	"example: natclient -s nat.example.org trackers\n"},
+    {"punch", cmd_punch, "N4 hole punching (n4.py's protocol)",
+	"natclient -s host[:port] [-a ident] [-b port] [-n count] "
+	"[-o offset] punch\n"
+	"example: natclient -s nat.example.org punch -a mypair\n"},
+    {"listen", cmd_listen, "wait under a name; bridge the first peer",
+	"natclient -s host[:port] [--forward host:port] [--tcp]\n"
+	"          [--keep-listening] [--tracker h[:p]] [--relay h[:p]]\n"
+	"          [--token-file f] listen NAME\n"
+	"example: natclient -s nat.example.org listen office < file\n"},
+    {"connect", cmd_connect, "punch to a name; bridge stdin/stdout",
+	"natclient -s host[:port] [--local port] [--tcp] [--tracker h[:p]]\n"
+	"          [--relay h[:p]] [--token-file f] connect NAME\n"
+	"example: natclient -s nat.example.org connect office > file\n"},
+    {"expose", cmd_expose, "make a local TCP or UDP service public",
+	"natclient -s host[:port] --token-file f [--local-host h]\n"
+	"          [--remote-port n] [--name n] [--json] "
+	"expose tcp|udp LOCAL_PORT\n"
+	"example: natclient -s nat.example.org --token-file ~/.natkit-token "
+	"expose tcp 22\n"},
+    {NULL, NULL, NULL, NULL},
 };
 
 static const struct option longopts[] = {
@@ -64,6 +92,7 @@ static const struct option longopts[] = {
 };
 
 static void usage(FILE *, int) __attribute__((noreturn));
+static void command_help(const char *) __attribute__((noreturn));
 
 /* A whole number of seconds from 1 to max, or usage error (exit 2). */
 static long
@@ -120,6 +149,23 @@ usage(FILE *fp, int code)
 	exit(code);
 }
 
+/* --help, for one command when it is named: to stdout, exit 0. */
+static void
+command_help(const char *name)
+{
+	const struct command *c;
+
+	for (c = commands; name != NULL && c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0) {
+			printf("natclient %s: %s\nusage: %s"
+			       "exit: 0 ok, 1 no or an error answer, 2 bad "
+			       "command line; see natclient(1)\n",
+			    c->name, c->help, c->usage);
+			exit(0);
+		}
+	usage(stdout, 0);
+}
+
 /*
  * A string option's value into its field of the options (unless it was
  * not given, which keeps natclient.conf's): 0, or -1 when too long.
@@ -149,7 +195,7 @@ main(int argc, char *argv[])
 	int	    ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
 	long	    timeout = 0, interval = 20;
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
-	int	    local = 0, tcp = 0, keep = 0;
+	int	    local = 0, tcp = 0, keep = 0, help = 0;
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 	const char *relay = NULL;
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
@@ -239,7 +285,8 @@ main(int argc, char *argv[])
 			token_file = optarg;
 			break;
 		case 'h':
-			usage(stdout, 0);
+			help = 1;
+			break;
 		case 'v':
 			printf("natclient %s\n", PACKAGE_VERSION);
 			return 0;
@@ -249,6 +296,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (help)
+		command_help(argc > 0 ? argv[0] : NULL);
 	if (argc < 1)
 		usage(stderr, 2);
 	/* Status lines reach a file or pipe at once, not at exit. */

@@ -18,17 +18,27 @@
 
 static void usage(FILE *, int) __attribute__((noreturn));
 
+static const struct option longopts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
+};
+
 static void
 usage(FILE *fp, int code)
 {
 	fprintf(fp,
 	    "usage: natserver [-dfhtv] [-c file]\n"
-	    "  -c file  config file (default %s)\n"
-	    "  -d       debug: log more, stay in the foreground\n"
-	    "  -f       stay in the foreground, log to stderr\n"
-	    "  -h       this help\n"
-	    "  -t       check the config and exit\n"
-	    "  -v       print the version and exit\n",
+	    "  -c file    config file (default %s)\n"
+	    "  -d         debug: log more, stay in the foreground\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -h, --help this help\n"
+	    "  -t         check the config (and server.user, log_file) "
+	    "and exit\n"
+	    "  -v, --version  print the version and exit\n"
+	    "example: natserver -t && natserver -f\n"
+	    "exit: 0 ok, 1 config or start-up error, 2 bad command line; "
+	    "see natserver(8)\n",
 	    NATSERVER_CONF);
 	exit(code);
 }
@@ -42,7 +52,8 @@ main(int argc, char *argv[])
 
 	log_init("natserver", LOG_DEST_STDERR, 0);
 	log_set_role("master");
-	while ((ch = getopt(argc, argv, "c:dfhtv")) != -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "c:dfhtv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			free(path);

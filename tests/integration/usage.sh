@@ -33,6 +33,23 @@ done
 "$NATCLIENT" -v | grep -q "^natclient [0-9]" || fail "natclient -v"
 pass "natclient usage"
 
+# --help: for each command its own usage and an example, exit 0; an
+# unknown command: usage on stderr only, exit 2; the man pages name the
+# same codes.
+for cmd in nat nat-type register peers trackers punch listen connect expose; do
+	out=$("$NATCLIENT" "$cmd" --help) || fail "natclient $cmd --help exited $?"
+	grep -q "^natclient $cmd: " <<<"$out" && grep -q "^usage: natclient " <<<"$out" && grep -q "^example: natclient .* $cmd" <<<"$out" ||
+	    fail "natclient $cmd --help: $out"
+done
+out=$("$NATSERVER" --help) && grep -q "^example: natserver" <<<"$out" || fail "natserver --help: $out"
+out=$("$NATCLIENT" frobnicate 2>/dev/null)
+[ -z "$out" ] || fail "usage for an unknown command went to stdout"
+grep -q "^1 when the server did not answer" "$SRCDIR/client/natclient.1" &&
+    grep -q "error, 2 on a bad command line" "$SRCDIR/client/natclient.1" &&
+    grep -q "holding the pidfile, or when no worker is left; 2 on a bad command line" "$SRCDIR/server/natserver.8" ||
+    fail "the man pages' exit codes changed: check them against this test"
+pass "--help per command with an example; exit codes as the man pages say"
+
 # No server anywhere: a clear message, no default on the internet.
 : >"$T/empty.conf"
 out=$("$NATCLIENT" -c "$T/empty.conf" nat 2>&1); rc=$?
