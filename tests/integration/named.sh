@@ -7,13 +7,6 @@ RENDEZVOUS_WORKERS=2 start_server "rendezvous.name_ttl = 5" \
     "rendezvous.connect_burst = 3" "rendezvous.connect_per_minute = 1"
 C=("$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT")
 
-# session LINE...: send lines on one connection, print what comes back.
-session() {
-	exec 3<>"/dev/tcp/127.0.0.1/$NAMED_PORT"
-	printf '%s\n' "$@" >&3
-	timeout 1 cat <&3 2>/dev/null
-	exec 3<&-
-}
 expect() { # what output
 	grep -q -- "$1" <<<"$2" || fail "no '$1' in: $2"
 }
@@ -23,7 +16,7 @@ head -c 1000000 /dev/urandom >"$T/a"
 head -c 1000000 /dev/urandom >"$T/b"
 "${C[@]}" listen office <"$T/a" >"$T/outA" 2>"$T/errA" &
 listener=$!
-listening() { session '{"type":"lookup","name":"office"}' | grep -q '"public":"127'; }
+listening() { named_session '{"type":"lookup","name":"office"}' | grep -q '"public":"127'; }
 wait_for 100 listening || fail "the listener did not register: $(cat "$T/errA")"
 "${C[@]}" --json connect office <"$T/b" >"$T/outB" 2>"$T/errB" ||
     fail "connect: $(cat "$T/errB")"
@@ -36,13 +29,13 @@ pass "listen/connect: 1 MB each way over ENet, intact"
 # Register, lookup, list; a live name cannot be taken.
 "${C[@]}" listen held >/dev/null 2>&1 </dev/null &
 held=$!
-wait_for 100 eval 'session "{\"type\":\"lookup\",\"name\":\"held\"}" | grep -q "\"public\":\"127"' ||
+wait_for 100 eval 'named_session "{\"type\":\"lookup\",\"name\":\"held\"}" | grep -q "\"public\":\"127"' ||
     fail "held was not registered"
-out=$(session '{"type":"register","name":"held"}')
+out=$(named_session '{"type":"register","name":"held"}')
 expect '"code":"name_taken"' "$out"
-out=$(session '{"type":"list"}')
+out=$(named_session '{"type":"list"}')
 expect '"names":\[.*"held"' "$out"
-out=$(session '{"type":"register","name":"mine","lan":["10.0.0.2:4000"],"nat":{"mapping":"EIM","allocation":"preserving"}}' \
+out=$(named_session '{"type":"register","name":"mine","lan":["10.0.0.2:4000"],"nat":{"mapping":"EIM","allocation":"preserving"}}' \
     '{"type":"register","name":"again"}' '{"type":"keepalive"}')
 expect '"type":"registered","name":"mine","token":"[0-9a-f]\{32\}"' "$out"
 expect '"code":"already_registered"' "$out"
@@ -53,16 +46,16 @@ pass "register, lookup, list, keepalive; a held name is refused"
 kill -KILL $(workers rendezvous)
 wait_for 50 has_workers rendezvous 2 || fail "no rendezvous workers back"
 kill -KILL "$held" 2>/dev/null
-out=$(session '{"type":"register","name":"held"}')
+out=$(named_session '{"type":"register","name":"held"}')
 expect '"code":"name_taken"' "$out"
 sleep 5.5
-out=$(session '{"type":"register","name":"held"}')
+out=$(named_session '{"type":"register","name":"held"}')
 expect '"type":"registered","name":"held"' "$out"
 pass "the name of a holder whose worker died expired after name_ttl"
 
 # Bad input: an error each, and the connection goes on.
 long=$(printf 'n%.0s' $(seq 1 33))
-out=$(session 'not json' '[1,2]' '{"type":"fly"}' '{"type":"lookup","name":"x","extra":1}' \
+out=$(named_session 'not json' '[1,2]' '{"type":"fly"}' '{"type":"lookup","name":"x","extra":1}' \
     "{\"type\":\"register\",\"name\":\"$long\"}" '{"type":"register","name":"a b"}' \
     '{"type":"register","lan":["nonsense"]}' '{"type":"register","lan":"10.0.0.1:1"}' \
     '{"type":"register","nat":{"mapping":"XYZ","allocation":"random"}}' \
@@ -77,7 +70,7 @@ expect '"type":"list"' "$out"
 pass "bad JSON, types, fields, names, candidates and NATs: an error each"
 
 # An over-long line is refused and its connection closed.
-out=$(session "{\"type\":\"lookup\",\"name\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}" '{"type":"list"}')
+out=$(named_session "{\"type\":\"lookup\",\"name\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}" '{"type":"list"}')
 expect '"code":"too_long"' "$out"
 grep -q '"type":"list"' <<<"$out" && fail "the connection went on after too_long"
 pass "a line over 4096 bytes closes its connection"

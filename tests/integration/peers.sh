@@ -8,13 +8,7 @@ BURST="python3 $SRCDIR/tests/natlab/udpburst.py"
 
 start_server
 C=("$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT")
-session() {
-	exec 3<>"/dev/tcp/127.0.0.1/$NAMED_PORT"
-	printf '%s\n' "$@" >&3
-	timeout 1 cat <&3 2>/dev/null
-	exec 3<&-
-}
-registered() { session "{\"type\":\"lookup\",\"name\":\"$1\"}" | grep -q '"public":"127'; }
+registered() { named_session "{\"type\":\"lookup\",\"name\":\"$1\"}" | grep -q '"public":"127'; }
 UECHO=$((TRACKER_PORT + 6))
 LOCAL=$((TRACKER_PORT + 7))
 $BURST echo "$UECHO" &
