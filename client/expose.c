@@ -70,17 +70,17 @@ expose_read(struct expose *e, int timeout_ms)
 }
 
 /*
- * Is a refusal final: one that trying again cannot change?  A taken
- * port is, until this natclient has held it once: after a drop, the
- * relay may still hold our old connection (another worker's) for a
- * while.
+ * Is a refusal final: one that trying again cannot change?  A rate
+ * limit is not (its bucket refills); a taken port is, until this
+ * natclient has held it once: after a drop, the relay may still hold
+ * our old connection (another worker's) for a while.
  */
 static int
 expose_final(const struct expose *e, const char *code)
 {
 	static const char *final[] = {"auth_failed", "no_relay",
 	    "port_not_allowed", "unsupported", "bad_name", "too_many_ports",
-	    "taken_over", "bad_hello", "rate_limited", NULL};
+	    "taken_over", "bad_hello", NULL};
 	int		   i;
 
 	for (i = 0; final[i] != NULL; i++)
