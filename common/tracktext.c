@@ -84,7 +84,7 @@ size_t
 tt_addr_text(const struct tt_addr *t, char *out, size_t max)
 {
 	struct sockaddr_storage ss;
-	char			ip[INET6_ADDRSTRLEN];
+	char			ip[ADDR_STRLEN]; /* "[v6]:port" at its longest */
 	int			n;
 
 	if (tt_addr_to_sa(t, &ss) == -1)

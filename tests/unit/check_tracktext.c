@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "slotset.h"
 #include "tracktext.h"
 #include "unit.h"
@@ -169,6 +170,31 @@ count_cb(void *arg, int slot, const void *val, size_t len)
 	(*(int *)arg)++;
 }
 
+/* The longest forms are printed whole (a 46-byte buffer cut them). */
+START_TEST(test_addr_text_longest)
+{
+	static const char *longest[] = {
+	    "[2a02:1234:5678:9abc:def0:1234:5678:9abc]:51820",
+	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535",
+	    "255.255.255.255:65535"};
+	struct sockaddr_storage ss;
+	struct tt_addr		t;
+	struct addr		a;
+	const char	       *why;
+	char			out[128];
+	size_t			i;
+
+	for (i = 0; i < sizeof(longest) / sizeof(longest[0]); i++) {
+		ck_assert_int_eq(addr_parse(longest[i], 0, &a, &why), 0);
+		memcpy(&ss, &a.ss, sizeof(ss));
+		tt_addr_from_sa(&t, (struct sockaddr *)&ss);
+		ck_assert_uint_eq(tt_addr_text(&t, out, sizeof(out)),
+		    strlen(longest[i]));
+		ck_assert_str_eq(out, longest[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_slotset)
 {
 	struct table_config tc;
@@ -216,6 +242,7 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_random_input);
 	tcase_add_test(tc, test_slotset);
+	tcase_add_test(tc, test_addr_text_longest);
 }
 
 int
