@@ -135,7 +135,8 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	n->w = w;
 	n->fd = fd;
 	n->peer = *peer;
-	n->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, relay_first_cb, n);
+	n->ev = event_new(w->base, fd, EV_READ | EV_PERSIST | EV_ET,
+	    relay_first_cb, n);
 	n->timer = evtimer_new(w->base, relay_first_timeout_cb, n);
 	if (n->ev == NULL || n->timer == NULL)
 		fatalx("relay_accept: out of memory");
