@@ -26,20 +26,38 @@ mailbox_kind_used(int kind)
 	return kind == WORKER_RENDEZVOUS || kind == WORKER_RELAY;
 }
 
-void
-mailbox_create(void)
-{
-	int k, i;
+static int mailbox_n[WORKER_KINDS]; /* made for ordinals 0..n-1 */
 
-	for (k = 0; k < WORKER_KINDS; k++)
-		for (i = 0; i < ORDINALS_MAX; i++) {
-			mailbox_fds[k][i][0] = mailbox_fds[k][i][1] = -1;
-			if (mailbox_kind_used(k) &&
-			    socketpair(AF_UNIX,
+/*
+ * Make the mailboxes the config's workers need, before they fork: one
+ * per ordinal, twice as many for a kind that drains (the new workers
+ * and those draining after a reload).  Called again on reload, it adds
+ * what a larger config needs; the workers forked after see them all.
+ */
+void
+mailbox_create(const struct server_conf *c)
+{
+	int k, i, want;
+
+	for (k = 0; k < WORKER_KINDS; k++) {
+		want = server_conf_workers(c, k) * (roles[k].drain ? 2 : 1);
+		if (!mailbox_kind_used(k))
+			want = 0;
+		for (i = mailbox_n[k]; i < want && i < ORDINALS_MAX; i++) {
+			if (socketpair(AF_UNIX,
 				SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 				mailbox_fds[k][i]) == -1)
 				fatal("mailbox socketpair");
+			mailbox_n[k] = i + 1;
 		}
+	}
+}
+
+/* Ordinals of kind that have a mailbox. */
+int
+mailbox_count(int kind)
+{
+	return mailbox_n[kind];
 }
 
 /* In a new worker: keep what it may use, close the rest. */
@@ -49,9 +67,7 @@ mailbox_keep(int kind, int ordinal)
 	int k, i;
 
 	for (k = 0; k < WORKER_KINDS; k++)
-		for (i = 0; i < ORDINALS_MAX; i++) {
-			if (mailbox_fds[k][i][0] == -1)
-				continue;
+		for (i = 0; i < mailbox_n[k]; i++) {
 			if (k != kind || i != ordinal) {
 				close(mailbox_fds[k][i][0]);
 				mailbox_fds[k][i][0] = -1;
@@ -67,6 +83,8 @@ mailbox_keep(int kind, int ordinal)
 int
 mailbox_fd(const struct worker *w)
 {
+	if (w->ordinal >= mailbox_n[w->kind])
+		return -1;
 	return mailbox_fds[w->kind][w->ordinal][0];
 }
 
@@ -86,7 +104,7 @@ mailbox_post(const struct worker *w, int ordinal, const void *msg, size_t len,
 		char	       buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
 
-	if (ordinal < 0 || ordinal >= ORDINALS_MAX ||
+	if (ordinal < 0 || ordinal >= mailbox_n[w->kind] ||
 	    mailbox_fds[w->kind][ordinal][1] == -1)
 		return -1;
 	memset(&mh, 0, sizeof(mh));

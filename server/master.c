@@ -282,7 +282,9 @@ master_free_ordinal(int kind)
 	int i, o, pass;
 
 	for (pass = roles[kind].drain != NULL ? 0 : 1; pass < 2; pass++)
-		for (o = 0; o < ORDINALS_MAX; o++) {
+		for (o = 0;
+		     o < (pass == 0 ? mailbox_count(kind) : ORDINALS_MAX);
+		     o++) {
 			for (i = 0; i < STATE_SLOTS_MAX; i++)
 				if (m.slots[i].kind == kind &&
 				    m.slots[i].ordinal == o &&
@@ -425,6 +427,7 @@ master_reload(void)
 	listeners_close_unused(&m.ls, &nls);
 	m.ls = nls;
 	m.conf = nc;
+	mailbox_create(&m.conf);
 	m.uid = uid;
 	m.gid = gid;
 	master_nofile();
@@ -644,7 +647,7 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 	if (getrandom(tc.seed, sizeof(tc.seed), 0) != sizeof(tc.seed))
 		fatal("getrandom");
 	m.state = state_create(&tc);
-	mailbox_create();
+	mailbox_create(&m.conf);
 
 	if (m.conf.log_file[0] != '\0') {
 		if (logfile_open(m.conf.log_file, err, sizeof(err)) == -1) {

@@ -148,7 +148,8 @@ void listeners_close_unused(struct listeners *, const struct listeners *);
 void listeners_close(struct listeners *);
 
 /* mailbox.c */
-void	mailbox_create(void);
+void	mailbox_create(const struct server_conf *);
+int	mailbox_count(int);
 void	mailbox_keep(int, int);
 int	mailbox_fd(const struct worker *);
 int	mailbox_post(const struct worker *, int, const void *, size_t, int);

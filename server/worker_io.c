@@ -16,6 +16,8 @@
 
 /* Connections taken in one callback, so one busy socket cannot starve. */
 #define WORKER_ACCEPT_BATCH 64
+#define WORKER_PAUSE_MS	    100	  /* out of descriptors: stop accepting */
+#define WORKER_WARN_MS	    10000 /* a repeated warning, at most this often */
 
 struct worker_sock {
 	struct worker	   *w;
@@ -23,6 +25,7 @@ struct worker_sock {
 	worker_dgram_fn	    dgram;
 	worker_accept_fn    accept;
 	struct event	   *ev;
+	struct event	   *pause; /* out of descriptors: accept later */
 	struct worker_sock *next;
 };
 
@@ -42,6 +45,47 @@ worker_read_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
+worker_resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct worker_sock *ws = arg;
+
+	(void)fd;
+	(void)ev;
+	event_add(ws->ev, NULL);
+}
+
+/*
+ * accept() found no descriptor: the listener stays readable, so stop
+ * watching it for a moment instead of spinning, count each time, and
+ * warn once per WORKER_WARN_MS.
+ */
+static void
+worker_accept_pause(struct worker_sock *ws)
+{
+	static int64_t last_warn;
+	static int     since;
+	struct timeval tv = {0, WORKER_PAUSE_MS * 1000};
+	int64_t	       now = table_now_ms();
+
+	proc_count(ws->w, STAT_TCP_REFUSED);
+	since++;
+	if (now - last_warn >= WORKER_WARN_MS) {
+		log_warnx("accept: out of descriptors (%d times); pausing "
+			  "for %d ms: raise the open-files limit or lower "
+			  "max_connections",
+		    since, WORKER_PAUSE_MS);
+		last_warn = now;
+		since = 0;
+	}
+	if (ws->pause == NULL &&
+	    (ws->pause = evtimer_new(ws->w->base, worker_resume_cb, ws)) ==
+		NULL)
+		return; /* no timer: keep watching, as before */
+	event_del(ws->ev);
+	evtimer_add(ws->pause, &tv);
+}
+
+static void
 worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct worker_sock     *ws = arg;
@@ -56,10 +100,8 @@ worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		c = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c == -1) {
-			if (errno == EMFILE || errno == ENFILE) {
-				log_warn("accept");
-				proc_count(ws->w, STAT_TCP_REFUSED);
-			}
+			if (errno == EMFILE || errno == ENFILE)
+				worker_accept_pause(ws);
 			return;
 		}
 		if (addr_from_sa(&peer, (struct sockaddr *)&ss, len) == -1) {
@@ -114,6 +156,8 @@ worker_unlisten(struct worker *w)
 	while ((ws = worker_socks) != NULL) {
 		worker_socks = ws->next;
 		event_free(ws->ev);
+		if (ws->pause != NULL)
+			event_free(ws->pause);
 		close(ws->l->fd);
 		ws->l->fd = -1;
 		free(ws);
