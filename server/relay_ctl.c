@@ -49,10 +49,12 @@ relay_send(struct relay_ctl *c, json_t *msg)
 void
 relay_error(struct relay_ctl *c, const char *code, const char *message)
 {
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN], clean[RELAY_REASON_MAX + 1];
 
+	/* The message may carry the peer's own words (an unknown type). */
+	snprintf(clean, sizeof(clean), "%s", message);
 	proc_count(c->w, STAT_ERRORS);
-	log_info("%s: %s (client %s)", code, message,
+	log_info("%s: %s (client %s)", code, log_sanitize(clean),
 	    addr_format(&c->peer, a, sizeof(a)));
 	relay_send(c,
 	    json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",

@@ -3,7 +3,9 @@
 . "$TESTLIB"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
-start_server "relay.handshake_timeout = 8"
+umask 077
+echo "relay-test-token-0123456789" >"$T/token"
+start_server "relay.handshake_timeout = 8" "relay.token_file = $T/token"
 relay=$(workers relay)
 cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -23,6 +25,27 @@ used=$(($(cputicks "$relay") - before))
 # A spin uses up to 100 ticks a second; waiting, next to none.
 [ "$used" -lt 25 ] || fail "the relay worker used $used ticks of CPU on a partial line in 5 s"
 pass "a partial first line is waited for, not spun on ($used ticks of CPU in 5 s)"
+
+# A peer's words in the log are cleaned: a newline cannot forge a line,
+# an escape cannot reach an admin's terminal.
+python3 - "$RELAY_PORT" "$T/token" <<'PY' || fail "the hostile type's connection"
+import hashlib, hmac, json, socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = c.makefile("rb")
+c.sendall(b'{"type":"hello","version":1,"client_id":"abc"}\n')
+nonce = bytes.fromhex(json.loads(f.readline())["nonce"])
+token = open(sys.argv[2], "rb").read().strip()
+mac = hmac.new(token, nonce, hashlib.sha256).hexdigest()
+c.sendall(json.dumps({"type": "auth", "hmac": mac}).encode() + b"\n")
+assert json.loads(f.readline())["type"] == "ok"
+c.sendall(json.dumps({"type": "x\nFORGED natserver line \x1b[2J\x07"}).encode() + b"\n")
+assert json.loads(f.readline())["code"] == "unknown_type"
+PY
+wait_for 50 grep -q "unknown_type: x?FORGED natserver line ?\[2J?" "$T/log" ||
+    fail "not logged as cleaned: $(grep unknown_type "$T/log")"
+grep -q "^FORGED" "$T/log" && fail "a peer forged a log line: $(grep FORGED "$T/log")"
+LC_ALL=C grep -q $'\x1b' "$T/log" && fail "an escape reached the log"
+pass "peer strings are sanitized before they are logged"
 
 # accept() without descriptors: the worker pauses accepting for a moment,
 # counts it and warns once in a while, instead of spinning and flooding
