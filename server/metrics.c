@@ -23,7 +23,8 @@
 #include "natserver.h"
 
 #define METRICS_PAGE_MAX (64 * 1024)
-#define METRICS_DRAIN_S	 2
+#define METRICS_DRAIN_S	 2  /* in all: a drip of bytes does not extend it */
+#define METRICS_CONNS	 16 /* connections at once; more are closed */
 
 #define METRICS_EXPOSURES_MAX 64 /* names on the page; more share "" */
 
@@ -64,7 +65,11 @@ static const char *gauge_help[GAUGE_MAX] = {
 struct metrics_conn {
 	struct event *ev;
 	int	      fd;
+	int64_t	      until_ms;
 };
+
+/* What is open now, so that a new worker can close it (fork). */
+static struct metrics_conn *metrics_conns[METRICS_CONNS];
 
 /* Add e's bytes to its name's entry in v (METRICS_EXPOSURES_MAX). */
 static void
@@ -201,7 +206,21 @@ metrics_page(char *buf, size_t max, const int *workers)
 	return off;
 }
 
-/* Discard what the client sent; close at its end or after a while. */
+static void
+metrics_conn_free(struct metrics_conn *mc)
+{
+	int i;
+
+	for (i = 0; i < METRICS_CONNS; i++)
+		if (metrics_conns[i] == mc)
+			metrics_conns[i] = NULL;
+	if (mc->ev != NULL)
+		event_free(mc->ev);
+	close(mc->fd);
+	free(mc);
+}
+
+/* Discard what the client sent; close at its end or at the deadline. */
 static void
 metrics_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -209,14 +228,24 @@ metrics_drain_cb(evutil_socket_t fd, short what, void *arg)
 	char		     buf[4096];
 	ssize_t		     n;
 
-	if (what & EV_READ) {
+	if ((what & EV_READ) && table_now_ms() < mc->until_ms) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0 || (n == -1 && errno == EAGAIN))
 			return;
 	}
-	event_free(mc->ev);
-	close(mc->fd);
-	free(mc);
+	metrics_conn_free(mc);
+}
+
+/* A free place among the open connections, or -1. */
+static int
+metrics_place(void)
+{
+	int i;
+
+	for (i = 0; i < METRICS_CONNS; i++)
+		if (metrics_conns[i] == NULL)
+			return i;
+	return -1;
 }
 
 static void
@@ -228,11 +257,15 @@ metrics_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	char		    *page;
 	char		     head[128];
 	size_t		     n;
-	int		     fd, workers[WORKER_KINDS];
+	int		     fd, place, workers[WORKER_KINDS];
 
 	(void)what;
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 		return;
+	if ((place = metrics_place()) == -1) {
+		close(fd); /* full: the scraper tries again */
+		return;
+	}
 	if ((page = malloc(METRICS_PAGE_MAX)) == NULL ||
 	    (mc = calloc(1, sizeof(*mc))) == NULL) {
 		free(page);
@@ -252,12 +285,12 @@ metrics_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	free(page);
 	shutdown(fd, SHUT_WR);
 	mc->fd = fd;
+	mc->until_ms = table_now_ms() + METRICS_DRAIN_S * 1000;
+	metrics_conns[place] = mc;
 	mc->ev =
 	    event_new(base, fd, EV_READ | EV_PERSIST, metrics_drain_cb, mc);
-	if (mc->ev == NULL || event_add(mc->ev, &drain) == -1) {
-		close(fd);
-		free(mc);
-	}
+	if (mc->ev == NULL || event_add(mc->ev, &drain) == -1)
+		metrics_conn_free(mc);
 }
 
 /* Bind server.metrics_listen, before daemonizing; errors name the address. */
@@ -306,7 +339,7 @@ metrics_start(struct event_base *base, struct state *st)
 	}
 }
 
-/* In a new worker: the metrics sockets are the master's. */
+/* In a new worker: the metrics sockets and connections are the master's. */
 void
 metrics_close_in_worker(void)
 {
@@ -315,4 +348,10 @@ metrics_close_in_worker(void)
 	for (i = 0; i < metrics_nfds; i++)
 		close(metrics_fds[i]);
 	metrics_nfds = 0;
+	for (i = 0; i < METRICS_CONNS; i++)
+		if (metrics_conns[i] != NULL) {
+			/* The event belongs to the master's base: not freed. */
+			close(metrics_conns[i]->fd);
+			metrics_conns[i] = NULL;
+		}
 }

@@ -47,6 +47,56 @@ grep -q "^FORGED" "$T/log" && fail "a peer forged a log line: $(grep FORGED "$T/
 LC_ALL=C grep -q $'\x1b' "$T/log" && fail "an escape reached the log"
 pass "peer strings are sanitized before they are logged"
 
+# A metrics client dripping bytes is closed at the drain deadline (2 s
+# in all), not kept while it drips; at most 16 are held at once.
+python3 - "$METRICS_PORT" <<'PY' || fail "a dripping metrics client was kept"
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+c.settimeout(0.2)
+end = time.time() + 8
+while time.time() < end:
+    try:
+        c.sendall(b"x")
+        c.recv(65536)        # the page, then the end of it
+    except socket.timeout:
+        continue
+    except OSError:
+        sys.exit(0)          # reset: the server closed on us
+    time.sleep(0.3)
+sys.exit(1)
+PY
+held=$(python3 - "$METRICS_PORT" <<'PY'
+import socket, sys, time
+cs = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(40)]
+time.sleep(0.5)
+open_ = 0
+for c in cs:
+    c.settimeout(0.5)
+    try:
+        data = c.recv(65536)
+        open_ += data.startswith(b"HTTP/1.0 200")
+    except OSError:
+        pass
+print(open_)
+PY
+)
+[ "$held" -le 16 ] && [ "$held" -ge 1 ] || fail "$held of 40 metrics clients served at once"
+pass "metrics clients: a drip does not extend the 2 s deadline; $held of 40 at once were served (bound 16)"
+
+# A metrics connection open while a worker is respawned is not inherited.
+exec 5<>"/dev/tcp/127.0.0.1/$METRICS_PORT"
+old=$(workers tracker | head -1)
+kill -KILL "$old"
+wait_for 20 eval '[ "$(count_workers tracker)" -eq 2 ] && ! workers tracker | grep -qx "$old"'
+ino=$(ss -tneH "( sport = :$METRICS_PORT )" | sed -n 's/.*ino:\([0-9]*\).*/\1/p' | head -1)
+for p in $(workers tracker); do
+	[ -n "$ino" ] || fail "no metrics connection found"
+	ls -l "/proc/$p/fd" 2>/dev/null | grep -q "socket:\[$ino\]" &&
+	    fail "worker $p inherited the metrics connection"
+done
+exec 5<&-
+pass "a respawned worker does not inherit open metrics connections${ino:+ (socket $ino)}"
+
 # accept() without descriptors: the worker pauses accepting for a moment,
 # counts it and warns once in a while, instead of spinning and flooding
 # the log; once descriptors are free it serves again.
