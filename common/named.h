@@ -12,6 +12,7 @@
 #define NAMED_LINE_MAX	  4096 /* one JSON message, newline included */
 #define NAMED_TOKEN_LEN	  16   /* bytes; 32 hex digits on the wire */
 #define NAMED_LAN_MAX	  8    /* LAN candidates one side may give */
+#define NAMED_WORD_MAX	  32   /* a NAT behaviour word (filtering) */
 #define NAMED_PROBE_MAGIC "NKP1"
 
 /* How a NAT maps, as far as punching cares. */

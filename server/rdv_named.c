@@ -192,6 +192,16 @@ named_nat_ok(json_t *nat)
 	    json_unpack(nat, "{s:s,s?s,s:s,s?I}", "mapping", &m, "filtering",
 		&f, "allocation", &a, "delta", &delta) == -1)
 		return 0;
+	/*
+	 * Filtering is only passed on to the peer: a short word, so that
+	 * the punch mail between workers keeps within MAIL_BODY.
+	 */
+	if (f != NULL &&
+	    (strlen(f) > NAMED_WORD_MAX ||
+		strspn(f,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") !=
+		    strlen(f)))
+		return 0;
 	return named_class(m, a) != -1 && delta > -65536 && delta < 65536;
 }
 

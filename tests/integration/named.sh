@@ -53,6 +53,14 @@ out=$(named_session '{"type":"register","name":"held"}')
 expect '"type":"registered","name":"held"' "$out"
 pass "the name of a holder whose worker died expired after name_ttl"
 
+# A nat object whose strings would not fit the punch mail between
+# workers is refused when it is registered, not dropped at connect.
+out=$(named_session "{\"type\":\"register\",\"name\":\"big\",\"nat\":{\"mapping\":\"EIM\",\"allocation\":\"preserving\",\"filtering\":\"$(head -c 3900 /dev/zero | tr '\0' x)\"}}")
+expect '"code":"bad_nat"' "$out"
+out=$(named_session '{"type":"register","name":"big","nat":{"mapping":"EIM","allocation":"preserving","filtering":"x\ny"}}')
+expect '"code":"bad_nat"' "$out"
+pass "a nat object with a 3900-byte or malformed filtering is refused (bad_nat)"
+
 # Bad input: an error each, and the connection goes on.
 long=$(printf 'n%.0s' $(seq 1 33))
 out=$(named_session 'not json' '[1,2]' '{"type":"fly"}' '{"type":"lookup","name":"x","extra":1}' \
