@@ -9,7 +9,10 @@
  *   W|ident	   the client waiting for a peer (connection id, worker)
  *   X|ident|ip	   who sends EXCHANGE from ip, and whom to tell
  *
- * A datagram is tied to its client by (ident, source IP), as n4.py does.
+ * A datagram is tied to its client by (ident, source IP), as n4.py does,
+ * and, where two clients share the IP (one NAT), by its source port:
+ * n4.py sends TCP and UDP from one port, which a port-preserving NAT
+ * keeps.
  */
 #include "config.h"
 
@@ -49,6 +52,7 @@ struct n4_side {
 	uint64_t self, other;
 	uint16_t self_ordinal, other_ordinal;
 	uint16_t udp_port; /* network order; 0 until its EXCHANGE came */
+	uint16_t tcp_port; /* network order: its HELLO's source port */
 };
 
 struct n4_route {
@@ -172,7 +176,7 @@ n4_route_add(struct n4_conn *c, const struct in_addr *ip, uint64_t self,
     int self_ord, uint64_t other, int other_ord)
 {
 	struct n4_side s = {self, other, (uint16_t)self_ord,
-	    (uint16_t)other_ord, 0};
+	    (uint16_t)other_ord, 0, c->peer.sin_port};
 	uint8_t	       key[TABLE_KEY_MAX];
 
 	table_update(c->w->state->table, TABLE_KIND_N4, key,
@@ -350,20 +354,23 @@ n4_exchange_fn(void *val, size_t *len, int found, void *arg)
 {
 	struct n4_route *r = val;
 	struct n4_side	*out = arg;
-	int		 i, pending = 0;
+	int		 i, pick, pending = 0;
 
 	if (!found || *len != sizeof(*r))
 		return TABLE_KEEP;
 	for (i = 0; i < r->n; i++)
 		if (r->side[i].udp_port == out->udp_port)
 			return TABLE_KEEP; /* a repeat of one already told */
-	for (i = 0; i < r->n; i++)
-		if (r->side[i].udp_port == 0) {
-			r->side[i].udp_port = out->udp_port;
-			*out = r->side[i];
-			out->self = 1; /* found */
-			break;
-		}
+	/* The side that sent its HELLO from this port, else the first. */
+	for (pick = -1, i = 0; i < r->n; i++)
+		if (r->side[i].udp_port == 0 &&
+		    (pick == -1 || r->side[i].tcp_port == out->udp_port))
+			pick = i;
+	if (pick != -1) {
+		r->side[pick].udp_port = out->udp_port;
+		*out = r->side[pick];
+		out->self = 1; /* found */
+	}
 	for (i = 0; i < r->n; i++)
 		pending += r->side[i].udp_port == 0;
 	return pending == 0 && r->n == 2 ? TABLE_DELETE : TABLE_STORE;

@@ -96,3 +96,18 @@ wait "$truncated" || fail "the truncated HELLO's connection stayed open"
 [ "$(workers rendezvous | tr '\n' ' ')" = "$w1 $w2 $w3 " ] ||
     fail "a rendezvous worker died"
 pass "bad packets closed their connection, junk datagrams counted, workers alive"
+
+# Two clients behind one public IP (here 127.0.0.5, each with TCP and
+# UDP on one port, as n4.py binds them): each is told the other's
+# address, not its own, whichever EXCHANGE comes first.
+$PEER "$N4_PORT" oneip 127.0.0.5 $((N4_PORT + 10)) 0 >"$T/one-a" 2>&1 &
+a=$!
+wait_for 50 eval "ss -tnH state established '( dport = :$N4_PORT )' | grep -q 127.0.0.5"
+$PEER "$N4_PORT" oneip 127.0.0.5 $((N4_PORT + 11)) 1 >"$T/one-b" 2>&1 &
+b=$!
+wait "$a" || fail "first client behind one IP: $(cat "$T/one-a")"
+wait "$b" || fail "second client behind one IP: $(cat "$T/one-b")"
+grep -qx "won 127.0.0.5:$((N4_PORT + 11))" "$T/one-a" && grep -qx "won 127.0.0.5:$((N4_PORT + 10))" "$T/one-b" ||
+    fail "told: $(cat "$T/one-a") / $(cat "$T/one-b")"
+pass "two N4 clients behind one IP are each told the other's address"
+

@@ -3,6 +3,8 @@
 
 It binds TCP and UDP to SRC_IP, so that on loopback it differs from
 natclient by IP, as N4 needs.  Usage: n4peer.py PORT IDENT SRC_IP SRC_PORT
+[DELAY]: a SRC_PORT other than 0 is both sockets' port, as n4.py binds
+them; DELAY seconds pass between READY and the first EXCHANGE.
 Prints "won IP:PORT" and exits 0 when a PUNCH from the peer arrived.
 """
 import socket
@@ -11,16 +13,19 @@ import sys
 import time
 
 port, ident, src_ip, src_port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+delay = float(sys.argv[5]) if len(sys.argv) > 5 else 0
 server = ("127.0.0.1", int(port))
 ident = ident.encode().ljust(6, b" ")
 
 tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-tcp.bind((src_ip, 0))
+tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+tcp.bind((src_ip, src_port))
 tcp.settimeout(20)
 tcp.connect(server)
 tcp.sendall(struct.pack("!BB6s", 1, 0, ident))
 ready = tcp.recv(8)
 assert len(ready) == 8 and ready[0] == 2, ready
+time.sleep(delay)
 
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 udp.bind((src_ip, src_port))
