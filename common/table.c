@@ -41,7 +41,7 @@
 #include "table.h"
 
 #define TABLE_MAGIC   0x4e4b5442u /* "NKTB" */
-#define TABLE_VERSION 1
+#define TABLE_VERSION 2
 #define TABLE_ALIGN   128
 
 struct table_rec {
@@ -67,6 +67,7 @@ struct table_hdr {
 	uint32_t nwindows;
 	uint32_t nstripes;
 	uint32_t quota[TABLE_KIND_MAX]; /* records per stripe */
+	uint8_t	 no_evict[TABLE_KIND_MAX];
 	uint8_t	 seed[16];
 } __attribute__((aligned(TABLE_ALIGN)));
 
@@ -169,6 +170,7 @@ table_init(void *mem, size_t len, const struct table_config *c)
 		h->quota[k] = per_stripe * c->quota_pct[k] / 100;
 		if (h->quota[k] == 0 && c->quota_pct[k] > 0)
 			h->quota[k] = 1;
+		h->no_evict[k] = c->no_evict[k];
 	}
 	if ((t = table_attach(mem)) == NULL)
 		return NULL;
@@ -403,7 +405,8 @@ table_slot_for(struct table *t, const struct table_pos *p, int kind,
 	w = nfree[1] > nfree[0];
 	if (freeslot[w] != -1 && st->count[kind] < t->hdr->quota[kind])
 		return freeslot[w];
-	if (oldest != -1) {
+	/* A kind that must not lose live records (names) is refused. */
+	if (oldest != -1 && !t->hdr->no_evict[kind]) {
 		st->evicted++;
 		table_clear(t, p->stripe, (uint32_t)oldest);
 		return oldest;

@@ -47,7 +47,9 @@ struct table_config {
 	uint32_t capacity; /* records */
 	uint32_t stripes;  /* locks; rounded down to a power of 2 */
 	uint8_t	 quota_pct[TABLE_KIND_MAX];
-	uint8_t	 seed[16]; /* hash key; random in production */
+	/* Kinds whose live records are never evicted: a new one is refused. */
+	uint8_t no_evict[TABLE_KIND_MAX];
+	uint8_t seed[16]; /* hash key; random in production */
 };
 
 struct table;

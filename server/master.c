@@ -644,6 +644,8 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 	tc.quota_pct[TABLE_KIND_N4] = 15;
 	tc.quota_pct[TABLE_KIND_RELAY_PORT] = 8;
 	tc.quota_pct[TABLE_KIND_BUCKET] = 20;
+	/* A live name is never evicted for another's (hijack): refused. */
+	tc.no_evict[TABLE_KIND_NAMED] = 1;
 	if (getrandom(tc.seed, sizeof(tc.seed), 0) != sizeof(tc.seed))
 		fatal("getrandom");
 	m.state = state_create(&tc);

@@ -274,6 +274,46 @@ count_up(void *val, size_t *len, int found, void *arg)
 	return n == 3 ? TABLE_DELETE : TABLE_STORE;
 }
 
+/* A kind that must not be evicted: a full quota refuses new records. */
+START_TEST(test_no_evict_refuses)
+{
+	struct table_config tc;
+	struct table	   *t;
+	struct table_stats  s;
+	char		    key[32], val[8];
+	int		    i, stored = 0, kept = 0;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.capacity = 1024;
+	tc.stripes = 4;
+	tc.quota_pct[TABLE_KIND_NAMED] = 10;
+	tc.no_evict[TABLE_KIND_NAMED] = 1;
+	ut = unit_table(&tc);
+	t = ut.t;
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "name-%d", i);
+		if (table_put(t, TABLE_KIND_NAMED, key, strlen(key), "n", 1,
+			60000, i) == 0)
+			stored++;
+		else
+			ck_assert_int_eq(errno, ENOSPC);
+	}
+	ck_assert_int_gt(stored, 0);
+	ck_assert_int_lt(stored, 5000);
+	table_stats(t, &s);
+	ck_assert_uint_eq(s.evicted, 0);
+	/* Every name stored is still there: none was taken for another. */
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "name-%d", i);
+		if (table_get(t, TABLE_KIND_NAMED, key, strlen(key), val,
+			sizeof(val), 5000) == 1)
+			kept++;
+	}
+	ck_assert_int_eq(kept, stored);
+	free_table(t);
+}
+END_TEST
+
 START_TEST(test_update)
 {
 	struct table *t = make_table(256, 4, 100);
@@ -384,6 +424,7 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_evicts_oldest_when_full);
 	tcase_add_test(tc, test_capacity_never_exceeded);
 	tcase_add_test(tc, test_quota_protects_other_kinds);
+	tcase_add_test(tc, test_no_evict_refuses);
 	tcase_add_test(tc, test_update);
 	tcase_add_test(tc, test_torn_write_recovered);
 	tcase_add_test(tc, test_attach);
