@@ -88,12 +88,12 @@ pass "metrics clients: a drip does not extend the 2 s deadline; of 40 at once th
 
 # A metrics connection open while a worker is respawned is not inherited.
 exec 5<>"/dev/tcp/127.0.0.1/$METRICS_PORT"
+ino=$(ss -tneH "( sport = :$METRICS_PORT )" | sed -n 's/.*ino:\([0-9]*\).*/\1/p' | head -1)
+[ -n "$ino" ] || fail "no metrics connection found"
 old=$(workers tracker | head -1)
 kill -KILL "$old"
-wait_for 20 eval '[ "$(count_workers tracker)" -eq 2 ] && ! workers tracker | grep -qx "$old"'
-ino=$(ss -tneH "( sport = :$METRICS_PORT )" | sed -n 's/.*ino:\([0-9]*\).*/\1/p' | head -1)
+wait_for 50 eval '[ "$(count_workers tracker)" -eq 2 ] && ! workers tracker | grep -qx "$old"'
 for p in $(workers tracker); do
-	[ -n "$ino" ] || fail "no metrics connection found"
 	ls -l "/proc/$p/fd" 2>/dev/null | grep -q "socket:\[$ino\]" &&
 	    fail "worker $p inherited the metrics connection"
 done
