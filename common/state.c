@@ -54,26 +54,29 @@ gauge_name(int g)
 }
 
 /*
- * The byte counters of exposure name in a worker's slot, made when new;
- * names past the slot's room share the entry named "".
+ * The entry for name among n, claimed when new; names past the room
+ * share the last entry, named "".
  */
+struct state_exposure *
+state_exposure_find(struct state_exposure *v, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n - 1; i++)
+		if (strcmp(v[i].name, name) == 0 ||
+		    (v[i].name[0] == '\0' && v[i].bytes[0] == 0 &&
+			v[i].bytes[1] == 0))
+			break;
+	snprintf(v[i].name, sizeof(v[i].name), "%s", i == n - 1 ? "" : name);
+	return &v[i];
+}
+
+/* The byte counters of exposure name in a worker's slot. */
 uint64_t *
 state_exposure_bytes(struct state_slot *slot, const char *name)
 {
-	struct state_exposure *e;
-	int		       i;
-
-	for (i = 0; i < STATE_EXPOSURES_MAX; i++) {
-		e = &slot->expo[i];
-		if (strcmp(e->name, name) == 0 ||
-		    (e->name[0] == '\0' && e->bytes[0] == 0 &&
-			e->bytes[1] == 0)) {
-			snprintf(e->name, sizeof(e->name), "%s",
-			    i == STATE_EXPOSURES_MAX - 1 ? "" : name);
-			return e->bytes;
-		}
-	}
-	return slot->expo[STATE_EXPOSURES_MAX - 1].bytes;
+	return state_exposure_find(slot->expo, STATE_EXPOSURES_MAX, name)
+	    ->bytes;
 }
 
 /* Map and lay out a segment for the given table. */

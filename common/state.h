@@ -68,5 +68,7 @@ struct state *state_create(const struct table_config *);
 const char   *stat_name(int);
 const char   *gauge_name(int);
 uint64_t     *state_exposure_bytes(struct state_slot *, const char *);
+struct state_exposure *
+state_exposure_find(struct state_exposure *, int, const char *);
 
 #endif

@@ -75,20 +75,13 @@ static struct metrics_conn *metrics_conns[METRICS_CONNS];
 static void
 metrics_add_exposure(struct state_exposure *v, const struct state_exposure *e)
 {
-	int i;
+	struct state_exposure *to;
 
 	if (e->bytes[0] == 0 && e->bytes[1] == 0)
 		return;
-	for (i = 0; i < METRICS_EXPOSURES_MAX - 1; i++)
-		if (strcmp(v[i].name, e->name) == 0 ||
-		    (v[i].bytes[0] == 0 && v[i].bytes[1] == 0))
-			break;
-	if (i == METRICS_EXPOSURES_MAX - 1)
-		v[i].name[0] = '\0'; /* the rest share the last */
-	else
-		memcpy(v[i].name, e->name, sizeof(v[i].name));
-	v[i].bytes[0] += e->bytes[0];
-	v[i].bytes[1] += e->bytes[1];
+	to = state_exposure_find(v, METRICS_EXPOSURES_MAX, e->name);
+	to->bytes[0] += e->bytes[0];
+	to->bytes[1] += e->bytes[1];
 }
 
 /* A slot is handed to another worker: keep what it counted. */

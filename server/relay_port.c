@@ -71,6 +71,17 @@ relay_visitor_free(struct relay_visitor *v, int close_fd)
 	free(v);
 }
 
+/* A waiting visitor closed: its place on the port is free again. */
+static void
+relay_visitor_drop(struct relay_visitor *v)
+{
+	struct relay_port *p = v->port;
+
+	relay_visitor_free(v, 1);
+	p->nconns--;
+	relay_port_release(p);
+}
+
 static void
 relay_stream_closed(void *arg)
 {
@@ -94,9 +105,7 @@ relay_visitor_refused(struct relay_visitor *v, const struct wmail *m)
 	proc_count(v->w, STAT_LOCAL_REFUSED);
 	log_info("a visitor to port %d was refused by the client: %s", p->port,
 	    why);
-	relay_visitor_free(v, 1);
-	p->nconns--;
-	relay_port_release(p);
+	relay_visitor_drop(v);
 }
 
 /* The client's data connection for this visitor arrived. */
@@ -129,14 +138,11 @@ static void
 relay_visitor_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct relay_visitor *v = arg;
-	struct relay_port    *p = v->port;
 
 	(void)fd;
 	(void)ev;
 	proc_count(v->w, STAT_TIMEOUTS);
-	relay_visitor_free(v, 1);
-	p->nconns--;
-	relay_port_release(p);
+	relay_visitor_drop(v);
 }
 
 size_t
@@ -344,8 +350,8 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->udp = udp;
 	snprintf(idname, sizeof(idname), "%s/%d", proto, port);
-	p->bytes = state_exposure_bytes(c->w->slot,
-	    name[0] != '\0' ? name : idname);
+	p->bytes =
+	    state_exposure_bytes(c->w->slot, name[0] != '\0' ? name : idname);
 	p->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
 	    udp ? relay_udp_read : relay_visitor_cb, p);
 	event_add(p->ev, NULL);
