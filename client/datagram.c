@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,18 +71,33 @@ dg_local_send(struct dg_local *l, const void *buf, size_t n)
 		    l->app_len);
 }
 
-/* One datagram onto the stream: 0, or -1 when the stream failed. */
-static int
-dg_frame_send(int fd, const void *d, size_t n)
+/*
+ * One datagram queued for the stream; dropped, as UDP may, when it
+ * cannot be framed or the queue has no room (the stream is slower than
+ * the application).
+ */
+static void
+dg_frame_queue(struct dg_frames *q, const void *d, size_t n)
 {
-	static uint8_t frame[DG_MAX + 2];
+	if (n > DG_MAX || sizeof(q->buf) - q->have < n + 2)
+		return;
+	q->buf[q->have] = (uint8_t)(n >> 8);
+	q->buf[q->have + 1] = (uint8_t)n;
+	memcpy(q->buf + q->have + 2, d, n);
+	q->have += n + 2;
+}
 
-	if (n > DG_MAX)
-		return 0; /* cannot be framed: dropped, as UDP may */
-	frame[0] = (uint8_t)(n >> 8);
-	frame[1] = (uint8_t)n;
-	memcpy(frame + 2, d, n);
-	return client_write_all(fd, frame, n + 2);
+/* Write what the queue holds, as far as the stream takes it: 0, or -1. */
+static int
+dg_frame_flush(int fd, struct dg_frames *q)
+{
+	ssize_t n = write(fd, q->buf, q->have);
+
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	memmove(q->buf, q->buf + n, q->have - (size_t)n);
+	q->have -= (size_t)n;
+	return 0;
 }
 
 /*
@@ -94,6 +110,8 @@ dg_frame_read(int fd, struct dg_frames *f, struct dg_local *l)
 	ssize_t n = read(fd, f->buf + f->have, sizeof(f->buf) - f->have);
 	size_t	len, at = 0;
 
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
 	if (n <= 0)
 		return -1;
 	f->have += (size_t)n;
@@ -111,23 +129,34 @@ dg_frame_read(int fd, struct dg_frames *f, struct dg_local *l)
 /*
  * Datagrams between a stream and the application until the stream ends
  * (0), fails (-1), or idle_ms pass without traffic (0; -1 for never).
+ * The stream is non-blocking: a full stream drops the application's
+ * datagrams and never stops the other direction.
  */
 int
 dg_stream(int fd, struct dg_local *local, int idle_ms)
 {
-	static struct dg_frames in;
-	struct pollfd pfd[2] = {{fd, POLLIN, 0}, {local->fd, POLLIN, 0}};
-	uint8_t	      d[DG_MAX];
-	ssize_t	      n;
+	static struct dg_frames in, out;
+	struct pollfd	       pfd[2] = {{fd, POLLIN, 0}, {local->fd, POLLIN, 0}};
+	uint8_t		       d[DG_MAX];
+	ssize_t		       n;
+	int		       rv = 0;
 
-	in.have = 0;
-	while (poll(pfd, 2, idle_ms) > 0) {
-		if (pfd[0].revents && dg_frame_read(fd, &in, local) == -1)
-			return 0;
+	in.have = out.have = 0;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		pfd[0].events = POLLIN | (out.have > 0 ? POLLOUT : 0);
+		if (poll(pfd, 2, idle_ms) <= 0)
+			break;
+		if ((pfd[0].revents & ~POLLOUT) &&
+		    dg_frame_read(fd, &in, local) == -1)
+			break;
 		if ((pfd[1].revents & POLLIN) &&
-		    (n = dg_local_recv(local, d, sizeof(d))) >= 0 &&
-		    dg_frame_send(fd, d, (size_t)n) == -1)
-			return -1;
+		    (n = dg_local_recv(local, d, sizeof(d))) >= 0)
+			dg_frame_queue(&out, d, (size_t)n);
+		if (out.have > 0 && dg_frame_flush(fd, &out) == -1) {
+			rv = -1;
+			break;
+		}
 	}
-	return 0;
+	return rv;
 }

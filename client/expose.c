@@ -187,7 +187,7 @@ expose_visitor(struct expose *e, const char *id)
 		close(expose_data(e, id, why));
 		_exit(1);
 	}
-	_exit(client_splice(local, expose_data(e, id, NULL)) == 0 ? 0 : 1);
+	_exit(client_join(local, local, expose_data(e, id, NULL), 1) == 0 ? 0 : 1);
 }
 
 /*

@@ -54,8 +54,6 @@ int64_t	    client_now_ms(void);
 int	    client_send_json(int, struct json_t *);
 const char *client_json_type(struct json_t *);
 struct json_t *client_json_read(int, char *, size_t, size_t *, int);
-int	       client_pump(int, int, int);
-int	       client_splice(int, int);
 int	       client_write_all(int, const void *, size_t);
 void client_bind_any(const struct client_opts *, int, const struct addr *,
     struct addr *);
@@ -64,6 +62,9 @@ void client_service(const struct client_opts *, const char *, uint16_t,
 int  client_tcp_connect(const struct client_opts *, const struct addr *);
 int  client_tcp_ask(const struct client_opts *, const struct addr *,
      const char *, char *, size_t);
+
+/* join.c */
+int client_join(int, int, int, int);
 
 /* output.c */
 struct json_t;

@@ -3,7 +3,6 @@
 
 #include <sys/socket.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,7 +14,6 @@
 #include <jansson.h>
 
 #include "natclient.h"
-#include "pipegrow.h"
 
 /* Resolve -s HOST[:PORT], with defport when no port is given. */
 int
@@ -260,57 +258,6 @@ client_write_all(int fd, const void *b, size_t n)
 	return 0;
 }
 
-/* End what we send on fd: shut a socket's writing half, close the rest. */
-static void
-client_end_output(int fd)
-{
-	if (shutdown(fd, SHUT_WR) == -1 && errno == ENOTSOCK)
-		close(fd);
-}
-
-/*
- * Copy in to sock and sock to out until both directions reach their end,
- * each end passed on as it comes (half-close).  0, or -1 on an error.
- */
-int
-client_pump(int in, int out, int sock)
-{
-	struct pollfd pfd[2] = {{in, POLLIN, 0}, {sock, POLLIN, 0}};
-	char	      b[65536];
-	int	      in_done = 0, out_done = 0;
-
-	while (!(in_done && out_done)) {
-		ssize_t n;
-
-		pfd[0].fd = in_done ? -1 : in;
-		pfd[1].fd = out_done ? -1 : sock;
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
-			return -1;
-		if (!in_done &&
-		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(in, b, sizeof(b));
-			if (n > 0 && client_write_all(sock, b, (size_t)n) == -1)
-				return -1;
-			if (n <= 0) {
-				in_done = 1;
-				shutdown(sock, SHUT_WR);
-			}
-		}
-		if (!out_done &&
-		    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = read(sock, b, sizeof(b));
-			if (n < 0)
-				return -1;
-			if (n == 0) {
-				out_done = 1;
-				client_end_output(out);
-			} else if (client_write_all(out, b, (size_t)n) == -1)
-				return -1;
-		}
-	}
-	return 0;
-}
-
 /*
  * The next JSON object, one per line, from fd within timeout_ms (-1: no
  * limit), buffered in buf (size bytes, *have used); NULL on timeout
@@ -355,81 +302,6 @@ client_json_read(int fd, char *buf, size_t size, size_t *have, int timeout_ms)
 		}
 		*have += (size_t)n;
 	}
-}
-
-/*
- * Join two sockets with splice(2) through a pipe per direction, bytes
- * never copied to user space; each end of input is passed on as a
- * half-close.  Falls back to client_pump where splice is refused.
- * 0 when both directions ended, or -1.
- */
-int
-client_splice(int a, int b)
-{
-	struct pollfd pfd[2];
-	int	      p[2][2], from[2] = {a, b}, to[2] = {b, a};
-	size_t	      pending[2] = {0, 0}, moved[2] = {0, 0};
-	int	      done[2] = {0, 0}, i, rv = -1;
-
-	if (pipe(p[0]) == -1)
-		return client_pump(a, a, b);
-	if (pipe(p[1]) == -1) {
-		close(p[0][0]);
-		close(p[0][1]);
-		return client_pump(a, a, b);
-	}
-	while (!(done[0] && done[1])) {
-		for (i = 0; i < 2; i++) {
-			pfd[i].fd = done[i] ? -1 : pending[i] ? to[i] : from[i];
-			pfd[i].events = pending[i] ? POLLOUT : POLLIN;
-		}
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
-			goto out;
-		for (i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (done[i] || pfd[i].revents == 0)
-				continue;
-			if (pending[i] == 0) {
-				n = splice(from[i], NULL, p[i][1], NULL,
-				    PIPE_CHUNK,
-				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-				if (n == -1 && errno == EINVAL && i == 0 &&
-				    pending[1] == 0 && !done[1]) {
-					rv = client_pump(a, a, b);
-					goto out;
-				}
-				if (n == -1 && errno == EAGAIN)
-					continue;
-				if (n < 0)
-					goto out;
-				if (n == 0) {
-					done[i] = 1;
-					shutdown(to[i], SHUT_WR);
-					continue;
-				}
-				pending[i] = (size_t)n;
-				pipe_note(p[i][1], &moved[i], (size_t)n);
-			}
-			while (pending[i] > 0) {
-				n = splice(p[i][0], NULL, to[i], NULL,
-				    pending[i],
-				    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-				if (n == -1 && errno == EAGAIN)
-					break;
-				if (n <= 0)
-					goto out;
-				pending[i] -= (size_t)n;
-			}
-		}
-	}
-	rv = 0;
-out:
-	for (i = 0; i < 2; i++) {
-		close(p[i][0]);
-		close(p[i][1]);
-	}
-	return rv;
 }
 
 /* Send one JSON object as a line (and free it); 0, or -1. */

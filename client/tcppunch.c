@@ -115,7 +115,7 @@ tcp_punch(const struct client_opts *o, uint16_t port, const struct addr *peer,
 int
 tcp_bridge(int fd)
 {
-	int rv = client_pump(STDIN_FILENO, STDOUT_FILENO, fd);
+	int rv = client_join(STDIN_FILENO, STDOUT_FILENO, fd, 1);
 
 	close(fd);
 	return rv;

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Services and visitors for the relay tests (loopback only).
 
-relaypeer.py echo PORT          echo service; each connection echoes and
-                                passes on the end of input (half-close)
+relaypeer.py echo PORT [BUF]    echo service; each connection echoes and
+                                passes on the end of input (half-close);
+                                with BUF, its socket buffers are that
+                                small (as a busy service's may be)
 relaypeer.py sink PORT          reads a connection to its end, answers
                                 the SHA-256 of what it read
 relaypeer.py send PORT BYTES    sends BYTES random bytes, half-closes,
@@ -14,6 +16,11 @@ relaypeer.py streams PORT N S   N visitors through an echo, each sending
                                 "ready" to stderr once every stream has
                                 had an echo, then prints how many came
                                 back intact (to each its own bytes)
+relaypeer.py duplex PORT BYTES  one visitor through an echo sending BYTES
+                                as fast as it can while reading the echo
+                                back; prints "SAME" when every byte came
+                                back in order (fails when nothing moves
+                                for 30 s: a stalled stream)
 """
 import hashlib
 import os
@@ -28,6 +35,9 @@ mode, port = sys.argv[1], int(sys.argv[2])
 def serve(handler):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if mode == "echo" and len(sys.argv) > 3:
+        for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            s.setsockopt(socket.SOL_SOCKET, opt, int(sys.argv[3]))
     s.bind(("127.0.0.1", port))
     s.listen(128)
     while True:
@@ -147,6 +157,41 @@ elif mode == "streams":
         t.join()
     print(sum(results))
     sys.exit(0 if all(results) else 1)
+elif mode == "duplex":
+    total = int(sys.argv[3])
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sent, got = hashlib.sha256(), hashlib.sha256()
+    counts = [0]
+
+    def reader():
+        try:
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                counts[0] += len(d)
+                got.update(d)
+        except socket.timeout:
+            pass
+
+    t = threading.Thread(target=reader)
+    t.start()
+    chunk = os.urandom(1 << 20)
+    n = 0
+    try:
+        while n < total:
+            chunk = hashlib.sha256(chunk[:64]).digest() + chunk[32:]
+            k = min(len(chunk), total - n)
+            s.sendall(chunk[:k])
+            sent.update(chunk[:k])
+            n += k
+        s.shutdown(socket.SHUT_WR)
+    except socket.timeout:
+        pass
+    t.join()
+    ok = n == total and counts[0] == total and sent.digest() == got.digest()
+    print("SAME" if ok else "sent %d of %d, %d came back" % (n, total, counts[0]))
+    sys.exit(0 if ok else 1)
 elif mode == "visits":
     n = int(sys.argv[3])
     results = [False] * n

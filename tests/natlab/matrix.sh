@@ -147,6 +147,33 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 	pair port-restricted port-restricted port-restricted "same NAT" hA2 hA
 done
 
+# 64 MiB through the relay fallback and back at once: the listener's
+# stdout goes through cat to its own stdin (an echo, as a program run on
+# the stream would be), the connector sends 64 MiB from a file and must
+# read every byte back.  Neither natclient may block writing one way
+# while the other way fills.  The TCP buffers are made small (as a small
+# device's are), so that the kernel cannot hide a stall by buffering the
+# whole stream.
+LAB_FILTER=1
+nat_both symmetric-random symmetric-random
+for h in hA hB srv; do
+	lab_in "$h" sysctl -qw net.ipv4.tcp_rmem="4096 32768 65536" net.ipv4.tcp_wmem="4096 32768 65536"
+done
+head -c $((64 << 20)) /dev/urandom >"$T/big"
+mkfifo "$T/echo"
+lab_in hA sh -c '"$@" <"$0" | cat >"$0"' "$T/echo" "${C[@]}" --json listen big 2>"$T/errA" &
+LISTENER=$!
+wait_for 200 registered 1 || fail "big: the listener did not register: $(cat "$T/errA")"
+# A stall is a hang: bounded so that it fails rather than waits for ever.
+timeout 300 ip netns exec "$LAB-hB" "${C[@]}" --json connect big <"$T/big" >"$T/bigOut" 2>"$T/errB" ||
+    fail "64 MiB through the relay: connect failed or stalled ($(wc -c <"$T/bigOut") bytes back): $(cat "$T/errB")"
+wait "$LISTENER" || fail "64 MiB through the relay: listen failed: $(cat "$T/errA")"
+grep -q '"result":"relay"' "$T/errB" || fail "64 MiB: not through the relay: $(cat "$T/errB")"
+cmp -s "$T/big" "$T/bigOut" ||
+    fail "64 MiB through the relay: the echo differs ($(wc -c <"$T/bigOut") bytes)"
+rm -f "$T/big" "$T/bigOut"
+pass "symmetric random x symmetric random: 64 MiB through the relay fallback and back at once (echoed by the listener), byte-exact"
+
 # Without a token there is no relay to fall back on: a clear failure
 # that names the pair and points to the relay.
 LAB_FILTER=1
