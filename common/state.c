@@ -34,6 +34,7 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_LOGINS_FAILED] = "relay_logins_failed",
     [STAT_BYTES_IN] = "relayed_bytes_in",
     [STAT_BYTES_OUT] = "relayed_bytes_out",
+    [STAT_NOMEM] = "out_of_memory",
 };
 
 const char *

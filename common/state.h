@@ -31,6 +31,7 @@ enum stat_counter {
 	STAT_LOGINS_FAILED,  /* relay logins with a wrong token */
 	STAT_BYTES_IN,	     /* relayed bytes, visitor to client */
 	STAT_BYTES_OUT,	     /* relayed bytes, client to visitor */
+	STAT_NOMEM,	     /* connections refused: no memory for them */
 	STAT_MAX
 };
 

@@ -55,6 +55,7 @@ static const char *stat_help[STAT_MAX] = {
     [STAT_LOGINS_FAILED] = "Relay logins with a wrong token.",
     [STAT_BYTES_IN] = "Relayed bytes from visitors to clients.",
     [STAT_BYTES_OUT] = "Relayed bytes from clients to visitors.",
+    [STAT_NOMEM] = "Connections refused because memory ran out.",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {

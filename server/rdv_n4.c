@@ -341,8 +341,16 @@ rdv_n4_accept(struct worker *w, struct listener *l, int fd,
 	}
 	c->read = event_new(w->base, fd, EV_READ | EV_PERSIST, n4_read_cb, c);
 	c->timer = evtimer_new(w->base, n4_timer_cb, c);
-	if (c->read == NULL || c->timer == NULL)
-		fatalx("rdv_n4_accept: out of memory");
+	if (c->read == NULL || c->timer == NULL) {
+		/* Refused, not fatal: the worker serves everyone else. */
+		if (c->read != NULL)
+			event_free(c->read);
+		wconn_remove(&c->base);
+		free(c);
+		close(fd);
+		proc_count(w, STAT_NOMEM);
+		return;
+	}
 	n4_nconns++;
 	event_add(c->read, NULL);
 	evtimer_add(c->timer, &tv);

@@ -657,7 +657,7 @@ rdv_named_accept(struct worker *w, struct listener *l, int fd,
 	memcpy(&c->peer, &peer->ss, peer->len);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL || wconn_add(&c->base) == -1) {
-		proc_count(w, STAT_TCP_REFUSED);
+		proc_count(w, c->bev == NULL ? STAT_NOMEM : STAT_TCP_REFUSED);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else

@@ -138,8 +138,15 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	n->ev = event_new(w->base, fd, EV_READ | EV_PERSIST | EV_ET,
 	    relay_first_cb, n);
 	n->timer = evtimer_new(w->base, relay_first_timeout_cb, n);
-	if (n->ev == NULL || n->timer == NULL)
-		fatalx("relay_accept: out of memory");
+	if (n->ev == NULL || n->timer == NULL) {
+		/* Refused, not fatal: the worker serves everyone else. */
+		if (n->ev != NULL)
+			event_free(n->ev);
+		free(n);
+		close(fd);
+		proc_count(w, STAT_NOMEM);
+		return;
+	}
 	relay_nnew++;
 	event_add(n->ev, NULL);
 	evtimer_add(n->timer, &tv);

@@ -320,6 +320,7 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	char			hex[2 * RELAY_NONCE_LEN + 1];
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		proc_count(w, STAT_NOMEM);
 		close(fd);
 		return;
 	}
@@ -328,6 +329,7 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	c->base.mail = relay_ctl_mail;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL || wconn_add(&c->base) == -1) {
+		proc_count(w, c->bev == NULL ? STAT_NOMEM : STAT_TCP_REFUSED);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else

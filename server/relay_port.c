@@ -67,7 +67,8 @@ relay_visitor_free(struct relay_visitor *v, int close_fd)
 	if (close_fd)
 		close(v->fd);
 	wconn_remove(&v->base);
-	event_free(v->timer);
+	if (v->timer != NULL)
+		event_free(v->timer);
 	free(v);
 }
 
@@ -190,12 +191,18 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	relay_nvisitors++;
+	if ((v->timer = evtimer_new(c->w->base, relay_visitor_timeout_cb,
+		 v)) == NULL) {
+		/* Refused, not fatal: the worker serves everyone else. */
+		proc_count(c->w, STAT_NOMEM);
+		relay_visitor_free(v, 1);
+		return;
+	}
 	if (relay_announce(p, v->base.id, (struct sockaddr *)&ss, "tcp") ==
 	    -1) {
 		relay_visitor_free(v, 1);
 		return;
 	}
-	v->timer = evtimer_new(c->w->base, relay_visitor_timeout_cb, v);
 	evtimer_add(v->timer, &tv);
 	p->nconns++;
 }
@@ -354,6 +361,12 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	    state_exposure_bytes(c->w->slot, name[0] != '\0' ? name : idname);
 	p->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
 	    udp ? relay_udp_read : relay_visitor_cb, p);
+	if (p->ev == NULL) {
+		proc_count(c->w, STAT_NOMEM);
+		free(p);
+		close(fd);
+		return relay_error(c, "internal", "out of memory");
+	}
 	event_add(p->ev, NULL);
 	c->ports[c->nports++] = p;
 	c->w->slot->gauge[GAUGE_EXPOSURES]++;

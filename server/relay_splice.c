@@ -91,23 +91,34 @@ splice_to_copy(struct splice_pair *p, struct splice_dir *d)
 	return 0;
 }
 
+/* What the pair holds, all of it or what it got before memory ran out. */
 static void
-splice_free(struct splice_pair *p)
+splice_release(struct splice_pair *p)
 {
-	struct worker *w = p->w;
-	int	       i;
+	int i;
 
 	for (i = 0; i < 2; i++) {
-		event_free(p->d[i].rd);
-		event_free(p->d[i].wr);
+		if (p->d[i].rd != NULL)
+			event_free(p->d[i].rd);
+		if (p->d[i].wr != NULL)
+			event_free(p->d[i].wr);
 		splice_unpipe(&p->d[i]);
 		free(p->d[i].buf);
 		close(p->fds[i]);
 	}
-	event_free(p->idle);
+	if (p->idle != NULL)
+		event_free(p->idle);
+	free(p);
+}
+
+static void
+splice_free(struct splice_pair *p)
+{
+	struct worker *w = p->w;
+
 	if (p->closed != NULL)
 		p->closed(p->arg);
-	free(p);
+	splice_release(p);
 	w->slot->gauge[GAUGE_STREAMS] = --splice_live;
 }
 
@@ -274,6 +285,7 @@ splice_join(struct worker *w, int a, int b, uint64_t *bytes,
 	if (p == NULL) {
 		close(a);
 		close(b);
+		proc_count(w, STAT_NOMEM);
 		return -1;
 	}
 	p->w = w;
@@ -295,11 +307,17 @@ splice_join(struct worker *w, int a, int b, uint64_t *bytes,
 		    EV_READ | EV_PERSIST, cb[i], p);
 		p->d[i].wr = event_new(w->base, p->d[i].to,
 		    EV_WRITE | EV_PERSIST, cb[i], p);
-		if (p->d[i].rd == NULL || p->d[i].wr == NULL)
-			fatalx("splice_join: out of memory");
-		event_add(p->d[i].rd, NULL);
 	}
 	p->idle = evtimer_new(w->base, splice_idle_cb, p);
+	if (p->d[0].rd == NULL || p->d[0].wr == NULL || p->d[1].rd == NULL ||
+	    p->d[1].wr == NULL || p->idle == NULL) {
+		/* Refused, not fatal: the worker serves everyone else. */
+		splice_release(p);
+		proc_count(w, STAT_NOMEM);
+		return -1;
+	}
+	for (i = 0; i < 2; i++)
+		event_add(p->d[i].rd, NULL);
 	splice_touch(p);
 	w->slot->gauge[GAUGE_STREAMS] = ++splice_live;
 	return 0;

@@ -185,6 +185,7 @@ tracker_accept(struct worker *w, struct listener *l, int fd,
 		memcpy(&c->local, &l->addr.ss, l->addr.len);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
+		proc_count(w, STAT_NOMEM);
 		free(c);
 		close(fd);
 		return;
