@@ -244,6 +244,16 @@ rdv_check(struct client_opts *o, int argc, char **argv, const char *usage)
 		o->family = AF_INET;
 }
 
+/* The server's answer to a keepalive whose registration is gone. */
+static int
+rdv_lapsed(json_t *msg)
+{
+	const char *code = json_string_value(json_object_get(msg, "code"));
+
+	return strcmp(client_json_type(msg), "error") == 0 && code != NULL &&
+	    strcmp(code, "not_registered") == 0;
+}
+
 /*
  * Wait under a name for peers.  A peer we find no path to leaves us
  * waiting for the next; one that goes away after the path was made ends
@@ -269,6 +279,18 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 		}
 		if (msg == NULL)
 			session_fail(o, NULL, "listen");
+		if (rdv_lapsed(msg)) {
+			/* The server lost our name: take it again. */
+			json_decref(msg);
+			close(s.tcp);
+			close(s.udp);
+			fprintf(stderr,
+			    "natclient: the registration lapsed; registering "
+			    "'%s' again\n",
+			    argv[1]);
+			session_open(o, &s, argv[1]);
+			continue;
+		}
 		if (strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "listen");
 		rv = strcmp(client_json_type(msg), "punch") == 0

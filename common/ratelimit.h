@@ -14,6 +14,8 @@ enum ratelimit_action {
 	RL_CONNECT,	    /* rendezvous connect attempts */
 	RL_RELAY_AUTH_FAIL, /* failed relay logins */
 	RL_RELAY_CONN,	    /* new relay connections */
+	RL_NAMED_REGISTER,  /* named registrations */
+	RL_NAMED_LIST,	    /* named list requests */
 };
 
 struct ratelimit_rule {

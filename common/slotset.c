@@ -65,6 +65,28 @@ slotset_list(const struct slotset *s, slotset_fn fn, void *arg, int64_t now)
 }
 
 /*
+ * Refresh the member that slotset_put put in slot: one table operation,
+ * not a scan.  Where the slot no longer holds it (it expired and was
+ * taken), it is added again as slotset_put adds it.  Returns its slot,
+ * or -1 as slotset_put does.
+ */
+int
+slotset_refresh(const struct slotset *s, int slot, const void *val,
+    size_t vallen, size_t identlen, int64_t ttl, int64_t now)
+{
+	struct slotset_claim c = {val, vallen, identlen, 0, 0};
+	uint8_t		     key[SLOTSET_ID_LEN + 1];
+
+	if (slot >= 0 && slot < s->nslots && vallen <= TABLE_VAL_MAX &&
+	    identlen <= vallen &&
+	    table_update(s->table, s->kind, key, slotset_key(s, slot, key),
+		slotset_claim_fn, &c, ttl, now) == 0 &&
+	    c.done)
+		return slot;
+	return slotset_put(s, val, vallen, identlen, ttl, now);
+}
+
+/*
  * Add or refresh the member whose identity is the first identlen bytes
  * of val.  Returns its slot, or -1 with ENOSPC when the set is full,
  * ENOMEM when the table has no room, EINVAL when the value does not fit.

@@ -27,5 +27,7 @@ typedef void (*slotset_fn)(void *, int, const void *, size_t);
 int slotset_list(const struct slotset *, slotset_fn, void *, int64_t);
 int slotset_put(const struct slotset *, const void *, size_t, size_t, int64_t,
     int64_t);
+int slotset_refresh(const struct slotset *, int, const void *, size_t, size_t,
+    int64_t, int64_t);
 
 #endif

@@ -65,6 +65,10 @@ struct server_conf {
 	int		   name_ttl;
 	int		   connect_burst;
 	int		   connect_per_minute;
+	int		   named_register_burst;
+	int		   named_register_per_minute;
+	int		   list_burst;
+	int		   list_per_minute;
 	struct conf_listen relay_listen;
 	int		   relay_workers;
 	int		   relay_max_connections;

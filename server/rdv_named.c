@@ -51,13 +51,29 @@ struct named_conn {
 	char			name[NAMED_NAME_MAX + 1];
 	uint8_t			token[NAMED_TOKEN_LEN];
 	int			registered, closing;
+	int			list_slot; /* where its name is listed */
 	json_t		       *lan, *nat;
 };
 
+/*
+ * A name's record: the connection holding it, and enough to tell that
+ * it died with its worker (the worker's state slot and pid) and where
+ * it came from (family and address), so that its owner may take the
+ * name back at once.
+ */
 struct named_holder {
 	uint64_t conn;
 	uint16_t ordinal;
 	uint8_t	 token[NAMED_TOKEN_LEN];
+	uint16_t slot;
+	int32_t	 pid;
+	uint8_t	 source[17];
+};
+
+struct named_claim {
+	struct named_holder  me;
+	const struct state  *state;
+	int		     taken; /* a live client, or a dead one's name */
 };
 
 struct named_obs {
@@ -216,16 +232,46 @@ named_class_of(json_t *nat)
 	return k == -1 ? NAMED_OPEN : k;
 }
 
+/* The source IP of a connection, as a holder keeps it. */
+static void
+named_source(const struct sockaddr_storage *ss, uint8_t *out)
+{
+	memset(out, 0, 17);
+	out[0] = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(out + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(out + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    16);
+}
+
+/* Whether the worker that took h still runs (else h's connection died). */
+static int
+named_alive(const struct state *st, const struct named_holder *h)
+{
+	return h->slot < STATE_SLOTS_MAX && h->pid != 0 &&
+	    st->slots[h->slot].pid == h->pid;
+}
+
+/*
+ * Take a name unless a live client holds it.  A holder that died with
+ * its worker gives way to a client from the same source IP: its owner
+ * coming back (with keys, a signature will prove it); anyone else waits
+ * for name_ttl.
+ */
 static enum table_action
 named_claim_fn(void *val, size_t *len, int found, void *arg)
 {
-	struct named_holder *h = val, *me = arg;
+	struct named_holder *h = val;
+	struct named_claim  *c = arg;
 
-	if (found && *len == sizeof(*h) && h->conn != me->conn) {
-		me->conn = 0; /* taken by a live client */
+	if (found && *len == sizeof(*h) && h->conn != c->me.conn &&
+	    (named_alive(c->state, h) ||
+		memcmp(h->source, c->me.source, sizeof(h->source)) != 0)) {
+		c->taken = 1;
 		return TABLE_KEEP;
 	}
-	*h = *me;
+	*h = c->me;
 	*len = sizeof(*h);
 	return TABLE_STORE;
 }
@@ -235,10 +281,12 @@ named_register(struct named_conn *c, json_t *msg)
 {
 	static const char *const keys[] = {"type", "name", "lan", "nat", NULL};
 	struct worker		*w = c->w;
-	struct named_holder	 h;
+	struct named_claim	 claim;
 	struct named_obs	 o;
 	struct slotset set = {w->state->table, TABLE_KIND_NAMED, "names",
 	    NAMED_LIST_MAX};
+	struct ratelimit_rule rule = {(uint32_t)w->conf->named_register_burst,
+	    (uint32_t)w->conf->named_register_per_minute};
 	const char    *name = NULL, *bad;
 	char	       hex[2 * NAMED_TOKEN_LEN + 1], pad[NAMED_NAME_MAX + 1];
 	json_t	      *lan = json_object_get(msg, "lan");
@@ -261,25 +309,34 @@ named_register(struct named_conn *c, json_t *msg)
 	if (nat != NULL && !named_nat_ok(nat))
 		return named_error(c, "bad_nat",
 		    "nat needs mapping and allocation as nat-type reports");
+	if (ratelimit_take(w->state->table, RL_NAMED_REGISTER,
+		(struct sockaddr *)&c->peer, &rule, now) == 0) {
+		proc_count(w, STAT_DROP_RATELIMIT);
+		return named_error(c, "rate_limited", "too many registrations");
+	}
 	if (getrandom(c->token, sizeof(c->token), 0) != sizeof(c->token))
 		return named_error(c, "internal", "no randomness");
 	if (name != NULL) {
-		memset(&h, 0, sizeof(h));
-		h.conn = c->base.id;
-		h.ordinal = (uint16_t)w->ordinal;
-		memcpy(h.token, c->token, sizeof(h.token));
+		memset(&claim, 0, sizeof(claim));
+		claim.state = w->state;
+		claim.me.conn = c->base.id;
+		claim.me.ordinal = (uint16_t)w->ordinal;
+		claim.me.slot = (uint16_t)(w->slot - w->state->slots);
+		claim.me.pid = (int32_t)getpid();
+		named_source(&c->peer, claim.me.source);
+		memcpy(claim.me.token, c->token, sizeof(claim.me.token));
 		if (table_update(w->state->table, TABLE_KIND_NAMED, key,
 			named_key(key, 'N', name, strlen(name)), named_claim_fn,
-			&h, named_ttl(w), now) == -1)
+			&claim, named_ttl(w), now) == -1)
 			return named_error(c, "server_full", "no room");
-		if (h.conn == 0)
+		if (claim.taken)
 			return named_error(c, "name_taken",
 			    "a live client holds this name");
 		snprintf(c->name, sizeof(c->name), "%s", name);
 		memset(pad, 0, sizeof(pad));
 		memcpy(pad, name, strlen(name));
-		slotset_put(&set, pad, sizeof(pad), sizeof(pad), named_ttl(w),
-		    now);
+		c->list_slot = slotset_put(&set, pad, sizeof(pad), sizeof(pad),
+		    named_ttl(w), now);
 	}
 	memset(&o, 0, sizeof(o));
 	o.conn = c->base.id;
@@ -299,38 +356,75 @@ named_register(struct named_conn *c, json_t *msg)
 		"ttl", w->conf->name_ttl));
 }
 
-/* Refresh this connection's records. */
+/* Refresh a record if it is still this connection's. */
+struct named_touch {
+	uint64_t conn;
+	int	 ours;
+};
+
 static enum table_action
 named_touch_fn(void *val, size_t *len, int found, void *arg)
 {
+	struct named_touch *t = arg;
+
 	(void)len;
-	return found && memcmp(val, arg, sizeof(uint64_t)) == 0 ? TABLE_STORE
-								: TABLE_KEEP;
+	if (!found || memcmp(val, &t->conn, sizeof(t->conn)) != 0)
+		return TABLE_KEEP;
+	t->ours = 1;
+	return TABLE_STORE;
 }
 
-static void
+/*
+ * Refresh this connection's records, each in one table operation (its
+ * name's place in the list is remembered, not looked for): 0, or -1
+ * when they are gone (they lapsed, or another client holds the name).
+ */
+static int
 named_touch(struct named_conn *c)
 {
-	struct worker *w = c->w;
+	struct worker	  *w = c->w;
 	struct slotset set = {w->state->table, TABLE_KIND_NAMED, "names",
 	    NAMED_LIST_MAX};
-	char	       pad[NAMED_NAME_MAX + 1];
-	uint8_t	       key[TABLE_KEY_MAX];
-	int64_t	       now = table_now_ms();
+	struct named_touch t = {c->base.id, 0};
+	char		   pad[NAMED_NAME_MAX + 1];
+	uint8_t		   key[TABLE_KEY_MAX];
+	int64_t		   now = table_now_ms();
 
 	if (!c->registered)
-		return;
+		return 0;
 	table_update(w->state->table, TABLE_KIND_NAMED, key,
 	    named_key(key, 'T', c->token, sizeof(c->token)), named_touch_fn,
-	    &c->base.id, named_ttl(w), now);
+	    &t, named_ttl(w), now);
+	if (!t.ours)
+		return -1;
 	if (c->name[0] == '\0')
-		return;
+		return 0;
+	t.ours = 0;
 	table_update(w->state->table, TABLE_KIND_NAMED, key,
 	    named_key(key, 'N', c->name, strlen(c->name)), named_touch_fn,
-	    &c->base.id, named_ttl(w), now);
+	    &t, named_ttl(w), now);
+	if (!t.ours)
+		return -1;
 	memset(pad, 0, sizeof(pad));
 	memcpy(pad, c->name, strlen(c->name));
-	slotset_put(&set, pad, sizeof(pad), sizeof(pad), named_ttl(w), now);
+	c->list_slot = slotset_refresh(&set, c->list_slot, pad, sizeof(pad),
+	    sizeof(pad), named_ttl(w), now);
+	return 0;
+}
+
+/* A keepalive: refreshed, or told that the registration is gone. */
+static void
+named_keepalive(struct named_conn *c)
+{
+	if (named_touch(c) == 0) {
+		named_send(c, json_pack("{s:s}", "type", "keepalive"));
+		return;
+	}
+	/* Forget what is no longer ours; named_free must not release it. */
+	c->registered = 0;
+	c->name[0] = '\0';
+	named_error(c, "not_registered",
+	    "this registration lapsed: register again");
 }
 
 /* The observed UDP address of a token's holder: 0, or -1. */
@@ -373,7 +467,8 @@ named_lookup(struct named_conn *c, json_t *msg)
 	if (json_unpack(msg, "{s:s}", "name", &name) == -1 ||
 	    !named_name_ok(name))
 		return named_error(c, "bad_name", "lookup needs a valid name");
-	if (named_holder(c->w, name, &h) == -1)
+	if (named_holder(c->w, name, &h) == -1 ||
+	    !named_alive(c->w->state, &h))
 		return named_error(c, "not_found", name);
 	if (named_observed(c->w, h.token, &o) == -1)
 		a[0] = '\0';
@@ -403,13 +498,19 @@ named_list(struct named_conn *c, json_t *msg)
 	static const char *const keys[] = {"type", NULL};
 	struct slotset set = {c->w->state->table, TABLE_KIND_NAMED, "names",
 	    NAMED_LIST_MAX};
-	const char    *bad;
-	json_t	      *names = json_array();
+	struct ratelimit_rule rule = {(uint32_t)c->w->conf->list_burst,
+	    (uint32_t)c->w->conf->list_per_minute};
+	const char	     *bad;
+	json_t		     *names;
 
-	if ((bad = named_unknown_key(msg, keys)) != NULL) {
-		json_decref(names);
+	if ((bad = named_unknown_key(msg, keys)) != NULL)
 		return named_error(c, "unknown_field", bad);
+	if (ratelimit_take(c->w->state->table, RL_NAMED_LIST,
+		(struct sockaddr *)&c->peer, &rule, table_now_ms()) == 0) {
+		proc_count(c->w, STAT_DROP_RATELIMIT);
+		return named_error(c, "rate_limited", "too many lists");
 	}
+	names = json_array();
 	slotset_list(&set, named_list_cb, names, table_now_ms());
 	named_send(c, json_pack("{s:s,s:o}", "type", "list", "names", names));
 }
@@ -468,7 +569,7 @@ named_connect(struct named_conn *c, json_t *msg)
 		proc_count(w, STAT_DROP_RATELIMIT);
 		return named_error(c, "rate_limited", "too many connects");
 	}
-	if (named_holder(w, name, &h) == -1)
+	if (named_holder(w, name, &h) == -1 || !named_alive(w->state, &h))
 		return named_error(c, "not_found", name);
 	if (h.conn == c->base.id)
 		return named_error(c, "self", "cannot connect to oneself");
@@ -587,10 +688,9 @@ named_message(struct named_conn *c, const char *line, size_t len)
 		named_list(c, msg);
 	else if (strcmp(type, "connect") == 0)
 		named_connect(c, msg);
-	else if (strcmp(type, "keepalive") == 0) {
-		named_touch(c);
-		named_send(c, json_pack("{s:s}", "type", "keepalive"));
-	} else
+	else if (strcmp(type, "keepalive") == 0)
+		named_keepalive(c);
+	else
 		named_error(c, "unknown_type", type);
 	json_decref(msg);
 }

@@ -166,8 +166,8 @@ tcp_change_refused() {
 
 # named_session LINE...: send lines on one connection to the named
 # sessions port, print what comes back within a second.
-named_session() {
-	exec 3<>"/dev/tcp/127.0.0.1/$NAMED_PORT"
+named_session() { # messages...: their answers (from $NAMED_HOST, else 127.0.0.1)
+	exec 3<>"/dev/tcp/${NAMED_HOST:-127.0.0.1}/$NAMED_PORT"
 	printf '%s\n' "$@" >&3
 	timeout 1 cat <&3 2>/dev/null
 	exec 3<&-

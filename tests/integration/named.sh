@@ -4,7 +4,9 @@
 . "$TESTLIB"
 
 RENDEZVOUS_WORKERS=2 start_server "rendezvous.name_ttl = 5" \
-    "rendezvous.connect_burst = 3" "rendezvous.connect_per_minute = 1"
+    "rendezvous.connect_burst = 3" "rendezvous.connect_per_minute = 1" \
+    "rendezvous.register_burst = 30" "rendezvous.register_per_minute = 1" \
+    "rendezvous.list_burst = 6" "rendezvous.list_per_minute = 1"
 C=("$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT")
 
 expect() { # what output
@@ -42,16 +44,44 @@ expect '"code":"already_registered"' "$out"
 expect '"type":"keepalive"' "$out"
 pass "register, lookup, list, keepalive; a held name is refused"
 
-# A name outlives a holder that vanished without a word only for name_ttl.
+# A holder that died with its worker: its name is not looked up or
+# connected to; its owner's source (127.0.0.1) takes it back at once,
+# another source (::1) only after name_ttl.
+"${C[@]}" listen held2 >/dev/null 2>&1 </dev/null &
+held2=$!
+wait_for 100 eval 'named_session "{\"type\":\"lookup\",\"name\":\"held2\"}" | grep -q "\"public\":\"127"' ||
+    fail "held2 was not registered"
 kill -KILL $(workers rendezvous)
 wait_for 50 has_workers rendezvous 2 || fail "no rendezvous workers back"
-kill -KILL "$held" 2>/dev/null
-out=$(named_session '{"type":"register","name":"held"}')
+kill -KILL "$held" "$held2" 2>/dev/null
+out=$(named_session '{"type":"lookup","name":"held"}')
+expect '"code":"not_found"' "$out"
+out=$(NAMED_HOST=::1 named_session '{"type":"register","name":"held"}')
 expect '"code":"name_taken"' "$out"
-sleep 5.5
 out=$(named_session '{"type":"register","name":"held"}')
 expect '"type":"registered","name":"held"' "$out"
-pass "the name of a holder whose worker died expired after name_ttl"
+out=$(NAMED_HOST=::1 named_session '{"type":"register","name":"held2"}')
+expect '"code":"name_taken"' "$out"
+sleep 5.5
+out=$(NAMED_HOST=::1 named_session '{"type":"register","name":"held2"}')
+expect '"type":"registered","name":"held2"' "$out"
+pass "a holder whose worker died: not found; its source takes the name back at once, another source after name_ttl"
+
+# A keepalive whose registration lapsed (other messages kept the
+# connection open, but only keepalives refresh) is told so.
+exec 4<>"/dev/tcp/127.0.0.1/$NAMED_PORT"
+printf '%s\n' '{"type":"register","name":"lapse"}' >&4
+for i in 1 2 3 4 5 6 7; do
+	sleep 1
+	printf '%s\n' '{"type":"lookup","name":"nobody"}' >&4
+done
+printf '%s\n' '{"type":"keepalive"}' '{"type":"keepalive"}' >&4
+out=$(timeout 1 cat <&4)
+exec 4<&-
+expect '"type":"registered","name":"lapse"' "$out"
+[ "$(grep -c '"code":"not_registered"' <<<"$out")" -eq 1 ] || fail "lapsed keepalives: $out"
+expect '"type":"keepalive"' "$out"
+pass "a keepalive after the registration lapsed gets not_registered (once; then the connection is anonymous)"
 
 # A nat object whose strings would not fit the punch mail between
 # workers is refused when it is registered, not dropped at connect.
@@ -100,6 +130,26 @@ expect '"code":"rate_limited"' "$out"
 out=$("${C[@]}" connect nobody 2>&1) && fail "connect to nobody succeeded"
 expect "rate_limited" "$out"
 pass "the fourth connect from one IP is refused"
+
+# Registrations and lists are rate-limited per source IP: a flood from
+# 127.0.0.1 is refused within its bucket (30, a few taken above, plus
+# what a minute's refill of 1 may add), while ::1 is still served.
+ok=0
+for i in $(seq 1 40); do
+	out=$(named_session "{\"type\":\"register\",\"name\":\"flood$i\"}")
+	grep -q '"code":"rate_limited"' <<<"$out" && break
+	ok=$((ok + 1))
+done
+[ "$ok" -lt 32 ] && grep -q '"code":"rate_limited"' <<<"$out" || fail "registrations: $ok, then $out"
+out=$(NAMED_HOST=::1 named_session '{"type":"register","name":"other"}')
+expect '"type":"registered","name":"other"' "$out"
+out=$(named_session '{"type":"list"}' '{"type":"list"}' '{"type":"list"}' '{"type":"list"}' \
+    '{"type":"list"}' '{"type":"list"}' '{"type":"list"}' '{"type":"list"}')
+expect '"code":"rate_limited"' "$out"
+out=$(NAMED_HOST=::1 named_session '{"type":"list"}')
+expect '"type":"list"' "$out"
+[ "$(metric 'natkit_drops_ratelimit_total{kind="rendezvous"}')" -ge 2 ] || fail "not counted"
+pass "registrations ($ok) and lists from one IP are refused past their buckets (rate_limited), another IP served"
 
 # Junk datagrams and unknown tokens are dropped and counted.
 before=$(metric 'natkit_drops_junk_total{kind="rendezvous"}')

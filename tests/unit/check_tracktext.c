@@ -227,6 +227,18 @@ START_TEST(test_slotset)
 	/* Members expire; their slots are taken again. */
 	ck_assert_int_eq(slotset_list(&s, NULL, NULL, 1200), 1);
 	ck_assert_int_eq(slotset_put(&s, "member4-x", 9, 7, 1000, 1200), 0);
+	/* A refresh in place keeps the slot; a wrong slot finds the member. */
+	ck_assert_int_eq(slotset_refresh(&s, 2, "member2-z", 9, 7, 1000, 1300),
+	    2);
+	ck_assert_int_eq(slotset_refresh(&s, 0, "member2-z", 9, 7, 1000, 1300),
+	    2);
+	ck_assert_int_eq(slotset_list(&s, NULL, NULL, 2250), 1);
+	/* Slot 2 expired and another took it: the member moves. */
+	ck_assert_int_eq(slotset_put(&s, "member5-y", 9, 7, 1000, 2400), 0);
+	ck_assert_int_eq(slotset_put(&s, "member6-y", 9, 7, 1000, 2400), 1);
+	ck_assert_int_eq(slotset_put(&s, "member7-y", 9, 7, 1000, 2400), 2);
+	ck_assert_int_eq(slotset_refresh(&s, 2, "member2-z", 9, 7, 1000, 2400),
+	    3);
 	/* Another set with the same slots is separate. */
 	s.id[0] = 'X';
 	ck_assert_int_eq(slotset_list(&s, NULL, NULL, 1200), 0);
