@@ -16,6 +16,7 @@ enum ratelimit_action {
 	RL_RELAY_CONN,	    /* new relay connections */
 	RL_NAMED_REGISTER,  /* named registrations */
 	RL_NAMED_LIST,	    /* named list requests */
+	RL_LOG,		    /* log lines about one source */
 };
 
 struct ratelimit_rule {

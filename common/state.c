@@ -35,6 +35,7 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_BYTES_IN] = "relayed_bytes_in",
     [STAT_BYTES_OUT] = "relayed_bytes_out",
     [STAT_NOMEM] = "out_of_memory",
+    [STAT_LOG_HELD] = "log_lines_held",
 };
 
 const char *

@@ -32,6 +32,7 @@ enum stat_counter {
 	STAT_BYTES_IN,	     /* relayed bytes, visitor to client */
 	STAT_BYTES_OUT,	     /* relayed bytes, client to visitor */
 	STAT_NOMEM,	     /* connections refused: no memory for them */
+	STAT_LOG_HELD,	     /* log lines held back: their source said much */
 	STAT_MAX
 };
 

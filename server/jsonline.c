@@ -27,6 +27,29 @@ jsonline_send(struct bufferevent *bev, json_t *msg)
 }
 
 /*
+ * An error as one line, for a socket with no bufferevent yet (the relay's
+ * first line): {"type":"error","code":…,"message":…}\n, built by jansson
+ * so that any message is escaped; the caller frees it (NULL: no memory).
+ */
+char *
+jsonline_error(const char *code, const char *message)
+{
+	json_t *msg = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
+	    "message", message);
+	char   *s = msg != NULL ? json_dumps(msg, JSON_COMPACT) : NULL, *line;
+
+	json_decref(msg);
+	if (s == NULL || (line = malloc(strlen(s) + 2)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	strcpy(line, s);
+	strcat(line, "\n");
+	free(s);
+	return line;
+}
+
+/*
  * The next line (for the caller to free), without its newline: 1, with
  * *line set; 0 when there is none yet, or when more than max_out bytes
  * wait to be sent (read again from the write callback); -1 when a line

@@ -56,6 +56,7 @@ static const char *stat_help[STAT_MAX] = {
     [STAT_BYTES_IN] = "Relayed bytes from visitors to clients.",
     [STAT_BYTES_OUT] = "Relayed bytes from clients to visitors.",
     [STAT_NOMEM] = "Connections refused because memory ran out.",
+    [STAT_LOG_HELD] = "Log lines about a peer held back: it caused too many.",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {

@@ -42,16 +42,16 @@ relay_new_free(struct relay_new *n, int close_fd)
 static void
 relay_refuse(struct relay_new *n, const char *code, const char *message)
 {
-	char buf[256];
-	int  len;
+	char  a[ADDR_STRLEN];
+	char *line = jsonline_error(code, message);
 
-	len = snprintf(buf, sizeof(buf),
-	    "{\"type\":\"error\",\"code\":\"%s\",\"message\":\"%s\"}\n", code,
-	    message);
-	send(n->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (line != NULL)
+		send(n->fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(line);
 	proc_count(n->w, STAT_ERRORS);
-	log_info("%s from %s", message,
-	    addr_format(&n->peer, buf, sizeof(buf)));
+	if (worker_log_ok(n->w, (const struct sockaddr *)&n->peer.ss))
+		log_info("%s from %s", message,
+		    addr_format(&n->peer, a, sizeof(a)));
 	worker_linger(n->w, n->fd);
 	relay_new_free(n, 0);
 }

@@ -54,8 +54,9 @@ relay_error(struct relay_ctl *c, const char *code, const char *message)
 	/* The message may carry the peer's own words (an unknown type). */
 	snprintf(clean, sizeof(clean), "%s", message);
 	proc_count(c->w, STAT_ERRORS);
-	log_info("%s: %s (client %s)", code, log_sanitize(clean),
-	    addr_format(&c->peer, a, sizeof(a)));
+	if (worker_log_ok(c->w, (const struct sockaddr *)&c->peer.ss))
+		log_info("%s: %s (client %s)", code, log_sanitize(clean),
+		    addr_format(&c->peer, a, sizeof(a)));
 	relay_send(c,
 	    json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
 		message));

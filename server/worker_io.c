@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "natserver.h"
+#include "ratelimit.h"
 
 /* Connections taken in one callback, so one busy socket cannot starve. */
 #define WORKER_ACCEPT_BATCH 64
@@ -240,4 +241,25 @@ worker_linger(struct worker *w, int fd)
 		free(l);
 		close(fd);
 	}
+}
+
+/*
+ * Whether a line about peer may be logged now: a few at once and one
+ * every 10 s after that, per source IP across the workers (the shared
+ * table's buckets), so that one peer's junk cannot flood the log; a
+ * line held back is counted instead.
+ */
+#define WORKER_LOG_BURST      5
+#define WORKER_LOG_PER_MINUTE 6
+
+int
+worker_log_ok(struct worker *w, const struct sockaddr *peer)
+{
+	struct ratelimit_rule rule = {WORKER_LOG_BURST, WORKER_LOG_PER_MINUTE};
+
+	if (ratelimit_take(w->state->table, RL_LOG, peer, &rule,
+		table_now_ms()))
+		return 1;
+	proc_count(w, STAT_LOG_HELD);
+	return 0;
 }

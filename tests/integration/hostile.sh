@@ -135,3 +135,23 @@ tcp_nat() {
 }
 wait_for 50 tcp_nat || fail "the tracker does not answer over TCP again"
 pass "out of descriptors: accepting paused and counted, $n log lines, served again afterwards"
+
+# One peer's junk cannot flood the log: 200 bad first lines from
+# 127.0.0.1 are each refused, but only a few are logged; the rest are
+# counted as held back.  (Another source's line would still be logged:
+# the buckets are per source IP.)
+before=$(grep -c "hello or data first from 127.0.0.1" "$T/log" || true)
+python3 - "$RELAY_PORT" <<'PY' || fail "bad first lines: $?"
+import json, socket, sys
+for i in range(200):
+    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    c.sendall(b'{"type":"nonsense"}\n')
+    answer = json.loads(c.makefile("rb").readline())
+    assert answer["code"] == "bad_message", answer
+    c.close()
+PY
+wait_for 50 eval '[ "$(metric "natkit_log_lines_held_total{kind=\"relay\"}")" -ge 190 ]' ||
+    fail "held back: $(metric 'natkit_log_lines_held_total{kind="relay"}')"
+logged=$(($(grep -c "hello or data first from 127.0.0.1" "$T/log") - before))
+[ "$logged" -le 10 ] || fail "$logged lines logged for one peer's 200 bad first lines"
+pass "200 bad first lines from one peer: each refused with bad_message, $logged logged, the rest counted as held back"
