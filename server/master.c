@@ -134,7 +134,8 @@ master_nofile(void)
 		log_warnx(
 		    "open files limited to %llu, the limits need %llu: "
 		    "lower tracker.max_connections, "
-		    "rendezvous.max_connections or relay.max_connections, "
+		    "rendezvous.max_connections, rendezvous.n4_max_connections "
+		    "or relay.max_connections, "
 		    "or raise the limit (LimitNOFILE= in the systemd "
 		    "unit, ulimit -n)",
 		    (unsigned long long)want.rlim_cur,

@@ -57,10 +57,15 @@ struct server_conf {
 	int		   alternate_port;
 	int		   tracker_workers;
 	int		   tracker_max_connections;
+	int		   tracker_per_ip;
+	int		   tracker_idle_timeout;
 	struct conf_listen n4_listen;
 	struct conf_listen named_listen;
 	int		   rendezvous_workers;
 	int		   rendezvous_max_connections;
+	int		   n4_max_connections;
+	int		   rendezvous_per_ip;
+	int		   register_timeout;
 	int		   wait_timeout;
 	int		   name_ttl;
 	int		   connect_burst;
@@ -72,6 +77,7 @@ struct server_conf {
 	struct conf_listen relay_listen;
 	int		   relay_workers;
 	int		   relay_max_connections;
+	int		   relay_per_ip;
 	struct conf_range  relay_port_range;
 	char		   relay_token_file[PATH_MAX];
 	int		   relay_max_ports;
@@ -197,8 +203,6 @@ typedef void (*worker_accept_fn)(struct worker *, struct listener *, int,
 void worker_listen(struct worker *, worker_dgram_fn, worker_accept_fn);
 void worker_unlisten(struct worker *);
 void worker_drop_dgram(struct worker *, struct listener *);
-void worker_refuse_conn(struct worker *, struct listener *, int,
-    const struct addr *);
 void worker_linger(struct worker *, int);
 int  worker_log_ok(struct worker *, const struct sockaddr *);
 

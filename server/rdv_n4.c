@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "log.h"
 #include "n4.h"
 #include "rendezvous.h"
@@ -38,6 +39,7 @@ struct n4_conn {
 	enum n4_state	   state;
 	uint8_t		   ident[N4_IDENT_LEN];
 	struct sockaddr_in peer;
+	struct addr	   from; /* as accepted: its gate_leave */
 	uint8_t		   buf[N4_SIZE];
 	size_t		   have;
 };
@@ -60,7 +62,6 @@ struct n4_route {
 	struct n4_side side[2];
 };
 
-static int n4_nconns;
 
 static void n4_close(struct n4_conn *);
 
@@ -133,8 +134,8 @@ n4_close(struct n4_conn *c)
 	event_free(c->read);
 	event_free(c->timer);
 	close(c->fd);
+	gate_leave(LISTEN_N4, (struct sockaddr *)&c->from.ss);
 	free(c);
-	n4_nconns--;
 }
 
 /* Take the waiting client for this ident, or become it. */
@@ -322,19 +323,21 @@ rdv_n4_accept(struct worker *w, struct listener *l, int fd,
 	struct n4_conn *c;
 
 	(void)l;
-	if (n4_nconns >= w->conf->rendezvous_max_connections ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		proc_count(w, STAT_TCP_REFUSED);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		gate_leave(LISTEN_N4, (const struct sockaddr *)&peer->ss);
+		proc_count(w, STAT_NOMEM);
 		close(fd);
 		return;
 	}
 	c->w = w;
 	c->fd = fd;
+	c->from = *peer;
 	c->base.mail = n4_mail;
 	if (n4_v4((const struct sockaddr *)&peer->ss, &c->peer) == -1 ||
 	    wconn_add(&c->base) == -1) {
 		/* N4 is IPv4 only: PEERINFO has 4 address bytes. */
 		proc_count(w, STAT_TCP_REFUSED);
+		gate_leave(LISTEN_N4, (const struct sockaddr *)&peer->ss);
 		free(c);
 		close(fd);
 		return;
@@ -346,12 +349,12 @@ rdv_n4_accept(struct worker *w, struct listener *l, int fd,
 		if (c->read != NULL)
 			event_free(c->read);
 		wconn_remove(&c->base);
+		gate_leave(LISTEN_N4, (const struct sockaddr *)&peer->ss);
 		free(c);
 		close(fd);
 		proc_count(w, STAT_NOMEM);
 		return;
 	}
-	n4_nconns++;
 	event_add(c->read, NULL);
 	evtimer_add(c->timer, &tv);
 }

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "hex.h"
 #include "log.h"
 #include "named.h"
@@ -52,6 +53,7 @@ struct named_conn {
 	uint8_t			token[NAMED_TOKEN_LEN];
 	int			registered, closing;
 	int			list_slot; /* where its name is listed */
+	struct event	       *deadline;  /* to register, not renewed */
 	json_t		       *lan, *nat;
 };
 
@@ -83,7 +85,6 @@ struct named_obs {
 	struct sockaddr_storage addr;
 };
 
-static int named_nconns;
 
 static void named_free(struct named_conn *);
 
@@ -157,8 +158,10 @@ named_free(struct named_conn *c)
 	json_decref(c->lan);
 	json_decref(c->nat);
 	jsonline_close(c->w, c->bev, c->closing);
+	gate_leave(LISTEN_NAMED, (struct sockaddr *)&c->peer);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	free(c);
-	named_nconns--;
 }
 
 /* Only the keys a message may have; the first other one, or NULL. */
@@ -346,6 +349,7 @@ named_register(struct named_conn *c, json_t *msg)
 		named_ttl(w), now) == -1)
 		return named_error(c, "server_full", "no room");
 	c->registered = 1;
+	evtimer_del(c->deadline);
 	c->lan = lan != NULL ? json_incref(lan) : json_array();
 	c->nat = nat != NULL ? json_incref(nat)
 			     : json_pack("{s:s,s:s}", "mapping", "none",
@@ -738,17 +742,32 @@ named_event_cb(struct bufferevent *bev, short what, void *arg)
 	named_free(c);
 }
 
+/* Not registered in time: whatever it sent, the connection goes. */
+static void
+named_deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct named_conn *c = arg;
+
+	(void)fd;
+	(void)ev;
+	proc_count(c->w, STAT_TIMEOUTS);
+	if (!c->closing)
+		named_close_with(c, "timeout",
+		    "a connection registers within rendezvous.register_timeout");
+}
+
 void
 rdv_named_accept(struct worker *w, struct listener *l, int fd,
     const struct addr *peer)
 {
 	struct timeval	   idle = {w->conf->name_ttl, 0};
+	struct timeval	   reg = {w->conf->register_timeout, 0};
 	struct named_conn *c;
 
 	(void)l;
-	if (named_nconns >= w->conf->rendezvous_max_connections ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		proc_count(w, STAT_TCP_REFUSED);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		gate_leave(LISTEN_NAMED, (const struct sockaddr *)&peer->ss);
+		proc_count(w, STAT_NOMEM);
 		close(fd);
 		return;
 	}
@@ -756,18 +775,26 @@ rdv_named_accept(struct worker *w, struct listener *l, int fd,
 	c->base.mail = named_mail;
 	memcpy(&c->peer, &peer->ss, peer->len);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || wconn_add(&c->base) == -1) {
-		proc_count(w, c->bev == NULL ? STAT_NOMEM : STAT_TCP_REFUSED);
+	c->deadline = evtimer_new(w->base, named_deadline_cb, c);
+	if (c->bev == NULL || c->deadline == NULL ||
+	    wconn_add(&c->base) == -1) {
+		proc_count(w, c->bev == NULL || c->deadline == NULL
+			? STAT_NOMEM
+			: STAT_TCP_REFUSED);
+		gate_leave(LISTEN_NAMED, (struct sockaddr *)&c->peer);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
 			close(fd);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
 		free(c);
 		return;
 	}
-	named_nconns++;
 	bufferevent_setcb(c->bev, named_read_cb, named_write_cb, named_event_cb,
 	    c);
+	/* Register within register_timeout, however many bytes come. */
+	evtimer_add(c->deadline, &reg);
 	/* Quiet past the name's lifetime: the client is gone. */
 	bufferevent_set_timeouts(c->bev, &idle, NULL);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

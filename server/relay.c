@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -26,8 +28,7 @@ struct relay_new {
 	struct event  *ev, *timer;
 };
 
-static int relay_nnew;
-
+/* Freed when its first line is read (it moves on) or it fails. */
 static void
 relay_new_free(struct relay_new *n, int close_fd)
 {
@@ -35,8 +36,8 @@ relay_new_free(struct relay_new *n, int close_fd)
 		close(n->fd);
 	event_free(n->ev);
 	event_free(n->timer);
+	gate_leave(LISTEN_RELAY, (struct sockaddr *)&n->peer.ss);
 	free(n);
-	relay_nnew--;
 }
 
 static void
@@ -54,6 +55,15 @@ relay_refuse(struct relay_new *n, const char *code, const char *message)
 		    addr_format(&n->peer, a, sizeof(a)));
 	worker_linger(n->w, n->fd);
 	relay_new_free(n, 0);
+}
+
+/* Whether the peer has shut its sending side (peeking cannot see it). */
+static int
+relay_peer_done(int fd)
+{
+	struct pollfd p = {fd, POLLRDHUP, 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP));
 }
 
 static void
@@ -80,6 +90,8 @@ relay_first_cb(evutil_socket_t fd, short ev, void *arg)
 		if (got == (ssize_t)sizeof(line) - 1)
 			relay_refuse(n, "too_long",
 			    "a first line over 4096 bytes");
+		else if (relay_peer_done(fd))
+			relay_new_free(n, 1); /* the rest can never come */
 		return; /* the rest of the line is on its way */
 	}
 	len = (size_t)(nl - line) + 1;
@@ -123,11 +135,14 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	struct relay_new     *n;
 
 	(void)l;
-	if (relay_nnew + splice_count() >= w->conf->relay_max_connections ||
+	/* The gate counted this one among the first lines; streams too. */
+	if (gate_count(LISTEN_RELAY) + splice_count() >
+		w->conf->relay_max_connections ||
 	    ratelimit_take(w->state->table, RL_RELAY_CONN,
 		(const struct sockaddr *)&peer->ss, &rule,
 		table_now_ms()) == 0 ||
 	    (n = calloc(1, sizeof(*n))) == NULL) {
+		gate_leave(LISTEN_RELAY, (const struct sockaddr *)&peer->ss);
 		proc_count(w, STAT_TCP_REFUSED);
 		close(fd);
 		return;
@@ -142,12 +157,12 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 		/* Refused, not fatal: the worker serves everyone else. */
 		if (n->ev != NULL)
 			event_free(n->ev);
+		gate_leave(LISTEN_RELAY, (const struct sockaddr *)&peer->ss);
 		free(n);
 		close(fd);
 		proc_count(w, STAT_NOMEM);
 		return;
 	}
-	relay_nnew++;
 	event_add(n->ev, NULL);
 	evtimer_add(n->timer, &tv);
 }
@@ -166,13 +181,16 @@ int
 relay_busy(struct worker *w)
 {
 	(void)w;
-	return splice_count() + relay_visitors_waiting() + relay_nnew;
+	return splice_count() + relay_visitors_waiting() +
+	    gate_count(LISTEN_RELAY);
 }
 
 void
 relay_main(struct worker *w)
 {
 	wconn_init(w, w->conf->relay_max_connections);
+	gate_set(LISTEN_RELAY, w->conf->relay_max_connections,
+	    w->conf->relay_per_ip, GATE_SAY_JSON);
 	wmail_start(w);
 	worker_listen(w, worker_drop_dgram, relay_accept);
 }

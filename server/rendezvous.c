@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "gate.h"
 #include "rendezvous.h"
 
 static void
@@ -29,7 +30,13 @@ rendezvous_accept(struct worker *w, struct listener *l, int fd,
 void
 rendezvous_main(struct worker *w)
 {
-	wconn_init(w, w->conf->rendezvous_max_connections);
+	/* Separate budgets: N4 churn cannot starve named sessions. */
+	gate_set(LISTEN_NAMED, w->conf->rendezvous_max_connections,
+	    w->conf->rendezvous_per_ip, GATE_SAY_JSON);
+	gate_set(LISTEN_N4, w->conf->n4_max_connections,
+	    w->conf->rendezvous_per_ip, GATE_SAY_NOTHING);
+	wconn_init(w, w->conf->rendezvous_max_connections +
+		w->conf->n4_max_connections);
 	wmail_start(w);
 	worker_listen(w, rendezvous_dgram, rendezvous_accept);
 }

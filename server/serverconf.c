@@ -41,6 +41,10 @@ const struct conf_key server_conf_keys[] = {
     {"tracker", "workers", CONF_INT, INT(tracker_workers, 0, WORKERS_MAX), "2"},
     {"tracker", "max_connections", CONF_INT,
 	INT(tracker_max_connections, 1, 1000000), "1024"},
+    {"tracker", "max_connections_per_ip", CONF_INT,
+	INT(tracker_per_ip, 1, 1000000), "32"},
+    {"tracker", "idle_timeout", CONF_INT, INT(tracker_idle_timeout, 1, 86400),
+	"60"},
     {"tracker", "member_ttl", CONF_INT, INT(member_ttl, 1, 86400), "120"},
     {"tracker", "max_group_members", CONF_INT, INT(max_group_members, 2, 255),
 	"32"},
@@ -64,6 +68,12 @@ const struct conf_key server_conf_keys[] = {
 	"1"},
     {"rendezvous", "max_connections", CONF_INT,
 	INT(rendezvous_max_connections, 1, 1000000), "16384"},
+    {"rendezvous", "n4_max_connections", CONF_INT,
+	INT(n4_max_connections, 1, 1000000), "16384"},
+    {"rendezvous", "max_connections_per_ip", CONF_INT,
+	INT(rendezvous_per_ip, 1, 1000000), "64"},
+    {"rendezvous", "register_timeout", CONF_INT,
+	INT(register_timeout, 1, 86400), "10"},
     {"rendezvous", "wait_timeout", CONF_INT, INT(wait_timeout, 1, 86400), "60"},
     {"rendezvous", "name_ttl", CONF_INT, INT(name_ttl, 5, 86400), "60"},
     {"rendezvous", "connect_burst", CONF_INT, INT(connect_burst, 1, 1000000),
@@ -82,6 +92,8 @@ const struct conf_key server_conf_keys[] = {
     {"relay", "workers", CONF_INT, INT(relay_workers, 0, WORKERS_MAX), "1"},
     {"relay", "max_connections", CONF_INT,
 	INT(relay_max_connections, 1, 1000000), "4096"},
+    {"relay", "max_connections_per_ip", CONF_INT,
+	INT(relay_per_ip, 1, 1000000), "256"},
     {"relay", "token_file", CONF_STR, STR(relay_token_file), ""},
     {"relay", "max_ports_per_client", CONF_INT, INT(relay_max_ports, 1, 1000),
 	"8"},
@@ -239,8 +251,10 @@ server_conf_nofile(const struct server_conf *c, int nlisteners)
 {
 	rlim_t need = (rlim_t)c->tracker_max_connections;
 
-	if ((rlim_t)c->rendezvous_max_connections > need)
-		need = (rlim_t)c->rendezvous_max_connections;
+	if ((rlim_t)c->rendezvous_max_connections + c->n4_max_connections >
+	    need)
+		need = (rlim_t)c->rendezvous_max_connections +
+		    (rlim_t)c->n4_max_connections;
 	/* A relayed stream: two sockets and two pipes (splice). */
 	if ((rlim_t)c->relay_max_connections * 6 > need)
 		need = (rlim_t)c->relay_max_connections * 6;

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "gate.h"
 #include "log.h"
 #include "natserver.h"
 
@@ -167,6 +168,8 @@ void
 tracker_main(struct worker *w)
 {
 	tracker_rfc5780_init(w);
+	gate_set(LISTEN_TRACKER, w->conf->tracker_max_connections,
+	    w->conf->tracker_per_ip, GATE_SAY_TEXT);
 	worker_listen(w, tracker_dgram, tracker_accept);
 	tracker_fed_start(w);
 }

@@ -2,8 +2,10 @@
  * The tracker over TCP.  The first byte of a connection decides its
  * protocol: "/" for text lines (each answer ends with an empty line),
  * anything else for STUN messages framed by their length field.
- * Connections are bounded in number, line length, idle time and queued
- * output.
+ * Connections are bounded in number (in all and per source IP: gate.c),
+ * line length and queued output, and by a deadline that only an answered
+ * request renews (tracker.idle_timeout): a drip of bytes that never makes
+ * a request does not keep a connection.
  */
 #include "config.h"
 
@@ -15,25 +17,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "log.h"
 #include "natserver.h"
 #include "stun.h"
 
 #define TRACKER_LINE_MAX   2048
 #define TRACKER_STUN_MAX   2048
-#define TRACKER_IDLE_S	   60
 #define TRACKER_OUTPUT_MAX (64 * 1024) /* stop reading above this */
 
 struct tracker_conn {
 	struct worker	       *w;
 	struct listener	       *l;
 	struct bufferevent     *bev;
+	struct event	       *deadline;
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
 	int			closing;
 };
-
-static int tracker_nconns;
 
 static void tracker_conn_free(struct tracker_conn *);
 static void tracker_read_cb(struct bufferevent *, void *);
@@ -43,9 +44,30 @@ static void tracker_event_cb(struct bufferevent *, short, void *);
 static void
 tracker_conn_free(struct tracker_conn *c)
 {
+	gate_leave(LISTEN_TRACKER, (struct sockaddr *)&c->peer);
 	bufferevent_free(c->bev);
+	event_free(c->deadline);
 	free(c);
-	tracker_nconns--;
+}
+
+/* An answered request: the connection may wait idle_timeout again. */
+static void
+tracker_renew(struct tracker_conn *c)
+{
+	struct timeval tv = {c->w->conf->tracker_idle_timeout, 0};
+
+	evtimer_add(c->deadline, &tv);
+}
+
+static void
+tracker_deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct tracker_conn *c = arg;
+
+	(void)fd;
+	(void)ev;
+	proc_count(c->w, STAT_TIMEOUTS);
+	tracker_conn_free(c);
 }
 
 /* Say why, then close once the output is flushed. */
@@ -84,6 +106,7 @@ tracker_text_lines(struct tracker_conn *c, struct evbuffer *in)
 			answer[n++] = '\n';
 		answer[n++] = '\n';
 		bufferevent_write(c->bev, answer, (size_t)n);
+		tracker_renew(c);
 	}
 	if (evbuffer_get_length(in) > TRACKER_LINE_MAX) {
 		proc_count(c->w, STAT_ERRORS);
@@ -120,6 +143,7 @@ tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 		evbuffer_drain(in, need);
 		if (n > 0)
 			bufferevent_write(c->bev, answer, (size_t)n);
+		tracker_renew(c);
 	}
 	return 0;
 }
@@ -167,13 +191,12 @@ void
 tracker_accept(struct worker *w, struct listener *l, int fd,
     const struct addr *peer)
 {
-	struct timeval	     idle = {TRACKER_IDLE_S, 0};
 	struct tracker_conn *c;
 	socklen_t	     len;
 
-	if (tracker_nconns >= w->conf->tracker_max_connections ||
-	    (c = calloc(1, sizeof(*c))) == NULL) {
-		proc_count(w, STAT_TCP_REFUSED);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		gate_leave(LISTEN_TRACKER, (const struct sockaddr *)&peer->ss);
+		proc_count(w, STAT_NOMEM);
 		close(fd);
 		return;
 	}
@@ -184,15 +207,21 @@ tracker_accept(struct worker *w, struct listener *l, int fd,
 	if (getsockname(fd, (struct sockaddr *)&c->local, &len) == -1)
 		memcpy(&c->local, &l->addr.ss, l->addr.len);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
+	c->deadline = evtimer_new(w->base, tracker_deadline_cb, c);
+	if (c->bev == NULL || c->deadline == NULL) {
+		gate_leave(LISTEN_TRACKER, (struct sockaddr *)&c->peer);
 		proc_count(w, STAT_NOMEM);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
 		free(c);
-		close(fd);
 		return;
 	}
-	tracker_nconns++;
 	bufferevent_setcb(c->bev, tracker_read_cb, tracker_write_cb,
 	    tracker_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	tracker_renew(c);
 }

@@ -1,7 +1,9 @@
 /*
  * Event plumbing that every worker kind needs: a read event on each of its
- * datagram sockets and an accept loop on each of its stream sockets.  The
- * kinds differ only in what they do with a datagram or a connection.
+ * datagram sockets and an accept loop on each of its stream sockets, with
+ * each door's connection budget applied at accept (gate.c).  The kinds
+ * differ only in what they do with a datagram or a connection, and each
+ * calls gate_leave when a connection it was given ends.
  */
 #include "config.h"
 
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "log.h"
 #include "natserver.h"
 #include "ratelimit.h"
@@ -110,6 +113,9 @@ worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 			continue;
 		}
 		proc_count(ws->w, STAT_TCP_ACCEPTED);
+		if (!gate_enter(ws->w, ws->l->use, c,
+			(const struct sockaddr *)&peer.ss))
+			continue;
 		ws->accept(ws->w, ws->l, c, &peer);
 	}
 }
@@ -178,17 +184,6 @@ worker_drop_dgram(struct worker *w, struct listener *l)
 			return;
 		proc_count(w, STAT_DROP_JUNK);
 	}
-}
-
-/* For kinds whose stream protocol is not served yet: close at once. */
-void
-worker_refuse_conn(struct worker *w, struct listener *l, int fd,
-    const struct addr *peer)
-{
-	(void)l;
-	(void)peer;
-	proc_count(w, STAT_TCP_REFUSED);
-	close(fd);
 }
 
 /*

@@ -67,6 +67,7 @@ fuzz_worker(int kind, const int *uses, int nuses)
 	conf.list_burst = conf.list_per_minute = 1000000000;
 	conf.relay_conn_burst = conf.relay_conn_per_minute = 1000000000;
 	conf.relay_auth_burst = conf.relay_auth_per_minute = 1000000000;
+	conf.tracker_per_ip = conf.rendezvous_per_ip = conf.relay_per_ip = 1000000;
 	/* Exposures bind loopback ports of a small range, nothing else. */
 	conf.relay_port_range.low = 47100;
 	conf.relay_port_range.high = 47119;
