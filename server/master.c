@@ -25,6 +25,7 @@
 #include "natserver.h"
 
 #define MASTER_QUICK_DEATH_MS 2000 /* died younger: back off */
+#define MASTER_KILLED_MIN_MS  200 /* killed younger: back off too */
 #define MASTER_BACKOFF_MIN_MS 250
 #define MASTER_BACKOFF_MAX_MS 30000
 #define MASTER_HEARTBEAT_MS   10000 /* silent longer: hung, kill it */
@@ -449,13 +450,22 @@ master_reload(void)
 	    m.conf.relay_workers);
 }
 
-/* Next respawn delay: none after a long life, doubling while they die young. */
+/*
+ * Next respawn delay: none after a long life, doubling while they die
+ * young of their own accord (a crash or an exit: a loop that waiting
+ * may break).  A worker killed by SIGKILL from outside (an admin, the
+ * OOM killer, a chaos test) after it got going did not fail by itself:
+ * it comes back at once however young, so that its socket's queue is
+ * served again within a moment.
+ */
 static int
-master_backoff(struct master_slot *s, int64_t now)
+master_backoff(struct master_slot *s, int64_t now, int status)
 {
 	int ms;
 
-	if (now - s->started_ms >= MASTER_QUICK_DEATH_MS) {
+	if (now - s->started_ms >= MASTER_QUICK_DEATH_MS ||
+	    (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+		now - s->started_ms >= MASTER_KILLED_MIN_MS)) {
 		s->quick_deaths = 0;
 		return 0;
 	}
@@ -507,7 +517,7 @@ master_reap(void)
 			s->status = SLOT_FAILED;
 			continue;
 		}
-		ms = master_backoff(s, table_now_ms());
+		ms = master_backoff(s, table_now_ms(), status);
 		log_warnx("%s worker %d (pid %ld) %s: respawning in %d ms",
 		    roles[s->kind].name, i, (long)pid, how, ms);
 		s->status = SLOT_WAITING;

@@ -23,15 +23,28 @@ grep -q "tracker worker 0 (pid $old) was killed by signal 9: respawning in 0 ms"
     "$T/log" || fail "the master did not log the death"
 pass "queued request answered, death logged"
 
-# A crash loop: each quick death doubles the delay.
+# Killed again and again from outside (SIGKILL), young or not: back at
+# once each time (it did not fail by itself).
+for i in 1 2 3; do
+	old=$(workers tracker)
+	sleep 0.3
+	kill -KILL "$old"
+	wait_for 50 grep -q "(pid $old) was killed by signal 9: respawning in 0 ms" "$T/log" ||
+	    fail "a young worker killed by SIGKILL was held back: $(tail -1 "$T/log")"
+	wait_for 50 new_worker || fail "not respawned at once"
+done
+pass "a worker killed by SIGKILL three times in a row comes back at once each time"
+
+# A crash loop (here SIGSEGV, as a crash would give): each quick death
+# doubles the delay.
 for delay in 250 500 1000; do
 	old=$(workers tracker)
-	kill -KILL "$old"
-	wait_for 50 grep -q "(pid $old) was killed by signal 9: respawning in $delay ms" "$T/log" ||
+	kill -SEGV "$old"
+	wait_for 50 grep -q "(pid $old) was killed by signal 11: respawning in $delay ms" "$T/log" ||
 	    fail "no back-off of $delay ms"
 	wait_for 50 new_worker || fail "not respawned after $delay ms"
 done
-pass "back-off 250, 500, 1000 ms"
+pass "crash loop: back-off 250, 500, 1000 ms"
 # The dead workers' counts are not lost: the requests answered so far.
 before=$(metric 'natkit_requests_total{kind="tracker"}')
 nat_ok >/dev/null
