@@ -21,7 +21,7 @@ chmod 711 "$T" # the workers (another user) look for $T/fail
 NATSERVER=$T/natserver start_server "relay.token_file = $T/token"
 relay=$(workers relay)
 rdv=$(workers rendezvous)
-ECHO_PORT=$((30000 + RANDOM % 20000))
+ECHO_PORT=$(free_port)
 $PEER echo "$ECHO_PORT" &
 STARTED+=("$!")
 "$NATCLIENT" -s "127.0.0.1:$RELAY_PORT" --token-file "$T/token" \

@@ -12,7 +12,7 @@ SIZE=$((64 << 20))
 
 umask 077
 echo "relay-test-token-0123456789" >"$T/token"
-ECHO_PORT=$((30000 + RANDOM % 20000))
+ECHO_PORT=$(free_port)
 $PEER echo "$ECHO_PORT" 65536 &
 STARTED+=("$!")
 

@@ -69,6 +69,11 @@ pick_ports() {
 	METRICS_PORT=$((base + 5))
 }
 
+# free_port: a TCP port on 127.0.0.1 that nothing holds now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # write_conf FILE [extra lines...]: a config on loopback, v4 and v6.
 write_conf() {
 	local f=$1
