@@ -150,6 +150,30 @@ fuzz_peer(struct sockaddr_storage *ss, socklen_t *len)
 	*len = sizeof(*sin);
 }
 
+/*
+ * connect(), finished where a signal (libFuzzer's timer) interrupted it:
+ * the connection then completes on its own, and is waited for.
+ */
+static int
+fuzz_connect_fd(int fd, const struct listener *l)
+{
+	struct pollfd p = {fd, POLLOUT, 0};
+	socklen_t     len = sizeof(int);
+	int	      err = 0;
+
+	if (connect(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) ==
+	    0)
+		return 0;
+	if (errno != EINTR)
+		return -1;
+	while (poll(&p, 1, -1) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err != 0)
+		return -1;
+	return 0;
+}
+
 /* A client socket connected to the worker's listener of use and type. */
 int
 fuzz_connect(struct worker *w, int use, int type)
@@ -162,14 +186,31 @@ fuzz_connect(struct worker *w, int use, int type)
 		if (l->use != use || l->type != type)
 			continue;
 		fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-		if (fd == -1 || connect(fd, (struct sockaddr *)&l->addr.ss,
-				    l->addr.len) == -1) {
+		if (fd == -1 || fuzz_connect_fd(fd, l) == -1) {
 			perror("fuzz: connect");
 			exit(1);
 		}
 		return fd;
 	}
 	abort();
+}
+
+/* Send all of b, through signals; 0, or -1 when the socket refused. */
+int
+fuzz_send_all(int fd, const void *b, size_t n)
+{
+	const char *p = b;
+	ssize_t	    w;
+
+	while (n > 0) {
+		if ((w = send(fd, p, n, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 /* Let the worker run what is ready, rounds times. */

@@ -16,6 +16,7 @@ void	       fuzz_peer(struct sockaddr_storage *, socklen_t *);
 void	       fuzz_log_check(void);
 int	       fuzz_connect(struct worker *, int use, int type);
 void	       fuzz_run(struct worker *, int rounds);
+int	       fuzz_send_all(int, const void *, size_t);
 int	       fuzz_line(struct worker *, int fd, char *buf, size_t size);
 void	       fuzz_finish(struct worker *, int fd);
 
