@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "gate.h"
+#include "jsonline.h"
 #include "log.h"
 #include "siphash.h"
 
@@ -80,7 +81,7 @@ gate_refuse(struct worker *w, struct gate *g, int fd, int per_ip)
 
 	proc_count(w, STAT_TCP_REFUSED);
 	if (g->refusal == GATE_SAY_JSON)
-		line = jsonline_error(per_ip ? "too_many_connections"
+		line = jsonline_error_line(per_ip ? "too_many_connections"
 					     : "server_full",
 		    text);
 	else if (g->refusal == GATE_SAY_TEXT &&

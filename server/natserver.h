@@ -206,14 +206,6 @@ void worker_drop_dgram(struct worker *, struct listener *);
 void worker_linger(struct worker *, int);
 int  worker_log_ok(struct worker *, const struct sockaddr *);
 
-/* jsonline.c */
-struct bufferevent;
-struct json_t;
-void  jsonline_send(struct bufferevent *, struct json_t *);
-char *jsonline_error(const char *, const char *);
-int  jsonline_next(struct bufferevent *, size_t, size_t, char **, size_t *);
-void jsonline_close(struct worker *, struct bufferevent *, int);
-
 /* tracker_req.c */
 ssize_t tracker_answer(struct worker *, struct listener *, const uint8_t *,
     size_t, const struct sockaddr *, const struct sockaddr *, int, uint8_t *,

@@ -38,13 +38,13 @@
 
 #include "gate.h"
 #include "hex.h"
+#include "jsonline.h"
 #include "log.h"
 #include "named.h"
 #include "ratelimit.h"
 #include "rdv_named.h"
 #include "slotset.h"
 
-static void named_free(struct named_conn *);
 
 size_t
 named_key(uint8_t *key, char tag, const void *id, size_t len)
@@ -63,30 +63,13 @@ named_ttl(const struct worker *w)
 void
 named_send(struct named_conn *c, json_t *msg)
 {
-	jsonline_send(c->bev, msg);
+	jsonline_send(&c->jl, msg);
 }
 
 void
 named_error(struct named_conn *c, const char *code, const char *message)
 {
-	proc_count(c->w, STAT_ERRORS);
-	named_send(c,
-	    json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
-		message));
-}
-
-/*
- * Say why, then close once the output is flushed (named_free lets the
- * message arrive: worker_linger).
- */
-static void
-named_close_with(struct named_conn *c, const char *code, const char *message)
-{
-	named_error(c, code, message);
-	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		named_free(c);
+	jsonline_error(&c->jl, code, message);
 }
 
 static enum table_action
@@ -97,10 +80,12 @@ named_release_fn(void *val, size_t *len, int found, void *arg)
 								: TABLE_KEEP;
 }
 
+/* The connection's end (jsonline_kind.free). */
 static void
-named_free(struct named_conn *c)
+named_free(void *arg)
 {
-	struct table *t = c->w->state->table;
+	struct named_conn *c = arg;
+	struct table	  *t = c->w->state->table;
 	uint8_t	      key[TABLE_KEY_MAX];
 	int64_t	      now = table_now_ms();
 
@@ -115,7 +100,7 @@ named_free(struct named_conn *c)
 	wconn_remove(&c->base);
 	json_decref(c->lan);
 	json_decref(c->nat);
-	jsonline_close(c->w, c->bev, c->closing);
+	jsonline_free(&c->jl);
 	gate_leave(LISTEN_NAMED, (struct sockaddr *)&c->peer);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
@@ -141,87 +126,30 @@ named_unknown_key(json_t *msg, const char *const *allowed)
 	return NULL;
 }
 
-/* What each message type does: a row each, in the order of the header. */
-static const struct named_op {
-	const char *type;
-	void (*run)(struct named_conn *, json_t *);
-} named_ops[] = {
-    {"register", named_register},
-    {"lookup", named_lookup},
-    {"list", named_list},
-    {"connect", named_connect},
-    {"keepalive", named_keepalive},
+/* The operations, as the connection object calls them. */
+#define NAMED_OP(fn)                                                    \
+	static void fn##_op(void *c, json_t *msg)                       \
+	{                                                               \
+		fn(c, msg);                                             \
+	}
+NAMED_OP(named_register)
+NAMED_OP(named_lookup)
+NAMED_OP(named_list)
+NAMED_OP(named_connect)
+NAMED_OP(named_keepalive)
+
+/* The protocol: a row per message type, in the order of the header. */
+static const struct jsonline_op named_ops[] = {
+    {"register", named_register_op, JSONLINE_ANY},
+    {"lookup", named_lookup_op, JSONLINE_ANY},
+    {"list", named_list_op, JSONLINE_ANY},
+    {"connect", named_connect_op, JSONLINE_ANY},
+    {"keepalive", named_keepalive_op, JSONLINE_ANY},
 };
 
-static void
-named_message(struct named_conn *c, const char *line, size_t len)
-{
-	json_t	    *msg;
-	json_error_t err;
-	const char  *type = NULL;
-	size_t	     i;
-
-	proc_count(c->w, STAT_REQUESTS);
-	if ((msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err)) == NULL)
-		return named_error(c, "bad_json", err.text);
-	if (!json_is_object(msg) ||
-	    json_unpack(msg, "{s:s}", "type", &type) == -1)
-		named_error(c, "bad_message",
-		    "a message is an object with a type");
-	else {
-		for (i = 0; i < sizeof(named_ops) / sizeof(named_ops[0]); i++)
-			if (strcmp(type, named_ops[i].type) == 0)
-				break;
-		if (i < sizeof(named_ops) / sizeof(named_ops[0]))
-			named_ops[i].run(c, msg);
-		else
-			named_error(c, "unknown_type", type);
-	}
-	json_decref(msg);
-}
-
-static void
-named_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct named_conn *c = arg;
-	char		  *line;
-	size_t		   len;
-	int		   got;
-
-	while (!c->closing &&
-	    (got = jsonline_next(bev, NAMED_LINE_MAX, NAMED_OUTPUT_MAX, &line,
-		 &len)) != 0) {
-		if (got == -1) {
-			named_close_with(c, "too_long",
-			    "a message is at most 4096 bytes");
-			return;
-		}
-		named_message(c, line, len);
-		free(line);
-	}
-}
-
-static void
-named_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct named_conn *c = arg;
-
-	if (c->closing)
-		named_free(c);
-	else if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		named_read_cb(bev, c);
-}
-
-static void
-named_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct named_conn *c = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		proc_count(c->w, STAT_TIMEOUTS);
-	named_free(c);
-}
+static const struct jsonline_kind named_kind = {NAMED_LINE_MAX,
+    NAMED_OUTPUT_MAX, named_ops, sizeof(named_ops) / sizeof(named_ops[0]),
+    NULL, named_free, NULL};
 
 /* Not registered in time: whatever it sent, the connection goes. */
 static void
@@ -232,8 +160,8 @@ named_deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	proc_count(c->w, STAT_TIMEOUTS);
-	if (!c->closing)
-		named_close_with(c, "timeout",
+	if (!c->jl.closing)
+		jsonline_close_with(&c->jl, "timeout",
 		    "a connection registers within rendezvous.register_timeout");
 }
 
@@ -255,30 +183,27 @@ rdv_named_accept(struct worker *w, struct listener *l, int fd,
 	c->w = w;
 	c->base.mail = named_mail;
 	memcpy(&c->peer, &peer->ss, peer->len);
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->deadline = evtimer_new(w->base, named_deadline_cb, c);
-	if (c->bev == NULL || c->deadline == NULL ||
+	if ((c->deadline = evtimer_new(w->base, named_deadline_cb, c)) == NULL ||
 	    wconn_add(&c->base) == -1) {
-		proc_count(w, c->bev == NULL || c->deadline == NULL
-			? STAT_NOMEM
-			: STAT_TCP_REFUSED);
-		gate_leave(LISTEN_NAMED, (struct sockaddr *)&c->peer);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
-		free(c);
-		return;
+		proc_count(w, c->deadline == NULL ? STAT_NOMEM : STAT_TCP_REFUSED);
+		close(fd);
+		goto fail;
 	}
-	bufferevent_setcb(c->bev, named_read_cb, named_write_cb, named_event_cb,
-	    c);
+	if (jsonline_open(&c->jl, &named_kind, w, fd, c) == -1) {
+		proc_count(w, STAT_NOMEM); /* fd is closed */
+		wconn_remove(&c->base);
+		goto fail;
+	}
 	/* Register within register_timeout, however many bytes come. */
 	evtimer_add(c->deadline, &reg);
 	/* Quiet past the name's lifetime: the client is gone. */
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_set_timeouts(c->jl.bev, &idle, NULL);
+	return;
+fail:
+	gate_leave(LISTEN_NAMED, (struct sockaddr *)&c->peer);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	free(c);
 }
 
 /* A UDP datagram: {"type":"udp","token":…} records where it came from. */

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "jsonline.h"
 #include "named.h"
 #include "rendezvous.h"
 #include "state.h"
@@ -17,11 +18,11 @@
 struct named_conn {
 	struct wconn		base;
 	struct worker	       *w;
-	struct bufferevent     *bev;
+	struct jsonline		jl; /* the JSON-line connection */
 	struct sockaddr_storage peer;
 	char			name[NAMED_NAME_MAX + 1];
 	uint8_t			token[NAMED_TOKEN_LEN];
-	int			registered, closing;
+	int			registered;
 	int			list_slot; /* where its name is listed */
 	struct event	       *deadline;  /* to register, not renewed */
 	json_t		       *lan, *nat;

@@ -43,7 +43,7 @@ named_rtt_ms(struct named_conn *c)
 	struct tcp_info ti;
 	socklen_t	len = sizeof(ti);
 
-	if (getsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_INFO, &ti,
+	if (getsockopt(bufferevent_getfd(c->jl.bev), IPPROTO_TCP, TCP_INFO, &ti,
 		&len) == -1)
 		return 0;
 	return (int)(ti.tcpi_rtt / 1000);
@@ -171,15 +171,15 @@ named_mail(struct wconn *rc, const struct wmail *m, int fd)
 
 	(void)fd; /* named mail carries none */
 
-	if (c->closing)
+	if (c->jl.closing)
 		return;
 	switch (m->type) {
 	case MAIL_CONNECT:
 		named_punch(c, m);
 		break;
 	case MAIL_PUNCH: /* a whole JSON line, built by the holder */
-		bufferevent_write(c->bev, m->body, m->len);
-		bufferevent_write(c->bev, "\n", 1);
+		bufferevent_write(c->jl.bev, m->body, m->len);
+		bufferevent_write(c->jl.bev, "\n", 1);
 		break;
 	case MAIL_GONE:
 		named_error(c, "not_found", "the name's holder left");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gate.h"
+#include "jsonline.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "relay.h"
@@ -44,7 +45,7 @@ static void
 relay_refuse(struct relay_new *n, const char *code, const char *message)
 {
 	char  a[ADDR_STRLEN];
-	char *line = jsonline_error(code, message);
+	char *line = jsonline_error_line(code, message);
 
 	if (line != NULL)
 		send(n->fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);

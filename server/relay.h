@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "conns.h"
+#include "jsonline.h"
 #include "natserver.h"
 
 #define RELAY_LINE_MAX	 4096
@@ -42,11 +43,11 @@ struct relay_port {
 struct relay_ctl {
 	struct wconn	    base; /* a meeting partner's socket comes by mail */
 	struct worker	   *w;
-	struct bufferevent *bev;
+	struct jsonline	    jl; /* the JSON-line connection */
 	struct addr	    peer, local;
 	uint8_t		    nonce[RELAY_NONCE_LEN];
 	char		    client_id[NAMED_NAME_MAX * 2 + 1];
-	int		    authed, closing, nports;
+	int		    authed, nports;
 	struct relay_port  *ports[1000];
 	LIST_ENTRY(relay_ctl) entry; /* in relay_ctls */
 };

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "hex.h"
+#include "jsonline.h"
 #include "log.h"
 #include "named.h"
 #include "ratelimit.h"
@@ -36,14 +37,13 @@
 
 #define RELAY_OUTPUT_MAX (64 * 1024)
 
-static void relay_ctl_free(struct relay_ctl *);
 
 struct relay_ctl_list relay_ctls = LIST_HEAD_INITIALIZER(relay_ctls);
 
 void
 relay_send(struct relay_ctl *c, json_t *msg)
 {
-	jsonline_send(c->bev, msg);
+	jsonline_send(&c->jl, msg);
 }
 
 void
@@ -53,23 +53,10 @@ relay_error(struct relay_ctl *c, const char *code, const char *message)
 
 	/* The message may carry the peer's own words (an unknown type). */
 	snprintf(clean, sizeof(clean), "%s", message);
-	proc_count(c->w, STAT_ERRORS);
 	if (worker_log_ok(c->w, (const struct sockaddr *)&c->peer.ss))
 		log_info("%s: %s (client %s)", code, log_sanitize(clean),
 		    addr_format(&c->peer, a, sizeof(a)));
-	relay_send(c,
-	    json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
-		message));
-}
-
-/* Read no more; close once the output is flushed. */
-static void
-relay_ctl_finish(struct relay_ctl *c)
-{
-	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		relay_ctl_free(c);
+	jsonline_error(&c->jl, code, message);
 }
 
 /* Say why, then close once the output is flushed. */
@@ -77,20 +64,22 @@ void
 relay_close_with(struct relay_ctl *c, const char *code, const char *message)
 {
 	relay_error(c, code, message);
-	relay_ctl_finish(c);
+	jsonline_finish(&c->jl);
 }
 
+/* The connection's end (jsonline_kind.free). */
 static void
-relay_ctl_free(struct relay_ctl *c)
+relay_ctl_free(void *arg)
 {
-	int i;
+	struct relay_ctl *c = arg;
+	int		  i;
 
 	wconn_remove(&c->base);
 	LIST_REMOVE(c, entry);
 	/* Streams already joined go on; new visitors are not taken. */
 	for (i = 0; i < c->nports; i++)
 		relay_port_close(c->ports[i]);
-	jsonline_close(c->w, c->bev, c->closing);
+	jsonline_free(&c->jl);
 	free(c);
 }
 
@@ -111,7 +100,7 @@ relay_auth(struct relay_ctl *c, json_t *msg)
 		struct timeval idle = {w->conf->relay_idle_timeout, 0};
 
 		/* Logged in: the handshake deadline gives way to idleness. */
-		bufferevent_set_timeouts(c->bev, &idle, NULL);
+		bufferevent_set_timeouts(c->jl.bev, &idle, NULL);
 		proc_count(w, STAT_LOGINS_OK);
 		c->authed = 1;
 		relay_send(c, json_pack("{s:s}", "type", "ok"));
@@ -130,11 +119,11 @@ relay_auth(struct relay_ctl *c, json_t *msg)
 static int
 relay_ctl_detach(struct relay_ctl *c)
 {
-	int fd = bufferevent_getfd(c->bev);
+	int fd = bufferevent_getfd(c->jl.bev);
 
-	bufferevent_setfd(c->bev, -1);
-	c->closing = 0; /* nothing to linger for */
-	relay_ctl_free(c);
+	bufferevent_setfd(c->jl.bev, -1);
+	c->jl.closing = 0; /* nothing to linger for */
+	jsonline_end(&c->jl);
 	return fd;
 }
 
@@ -192,10 +181,10 @@ relay_meet_fn(void *val, size_t *len, int found, void *arg)
 }
 
 /*
- * Relay fallback: two clients with the same punch session meet.  1 when
- * c is gone (its socket went to the partner's worker).
+ * Relay fallback: two clients with the same punch session meet; the
+ * second's socket goes to the first's worker, and c ends.
  */
-static int
+static void
 relay_meet(struct relay_ctl *c, json_t *msg)
 {
 	struct relay_wait rw = {c->base.id, (uint16_t)c->w->ordinal};
@@ -207,101 +196,73 @@ relay_meet(struct relay_ctl *c, json_t *msg)
 	json_unpack(msg, "{s:s}", "session", &hex);
 	if (hex_decode(hex, session, RELAY_ID_LEN) == -1) {
 		relay_error(c, "bad_session", "a session is 32 hex digits");
-		return 0;
+		return;
 	}
 	if (table_update(w->state->table, TABLE_KIND_RELAY_PORT, key,
 		relay_key(key, 'M', session, sizeof(session)), relay_meet_fn,
 		&rw, (int64_t)w->conf->relay_handshake_timeout * 3000,
 		table_now_ms()) == -1) {
 		relay_error(c, "server_full", "no room");
-		return 0;
+		return;
 	}
 	if (rw.visitor == 0)
-		return 0; /* the first: wait for the partner's mail */
+		return; /* the first: wait for the partner's mail */
 	fd = relay_ctl_detach(c);
 	if (wmail_send_fd(w, rw.ordinal, rw.visitor, MAIL_RELAY_MEET, NULL, 0,
 		fd) == -1)
 		log_warnx("a meeting partner could not be reached");
 	close(fd);
-	return 1;
 }
 
-/* One message; 1 when c is gone. */
 static int
-relay_message(struct relay_ctl *c, const char *line, size_t len)
+relay_logged_in(void *c)
 {
-	json_t	   *msg;
-	const char *type = "";
-	int	    gone = 0;
-
-	proc_count(c->w, STAT_REQUESTS);
-	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-	if (msg == NULL || json_unpack(msg, "{s:s}", "type", &type) == -1)
-		relay_error(c, "bad_message", "not a JSON object with a type");
-	else if (strcmp(type, "auth") == 0 && !c->authed)
-		relay_auth(c, msg);
-	else if (!c->authed)
-		relay_close_with(c, "not_authenticated", "auth first");
-	else if (strcmp(type, "expose") == 0)
-		relay_expose(c, msg);
-	else if (strcmp(type, "list") == 0)
-		relay_list(c);
-	else if (strcmp(type, "unexpose") == 0)
-		relay_unexpose(c, msg);
-	else if (strcmp(type, "meet") == 0)
-		gone = relay_meet(c, msg);
-	else if (strcmp(type, "heartbeat") == 0)
-		relay_send(c, json_pack("{s:s}", "type", "heartbeat"));
-	else
-		relay_error(c, "unknown_type", type);
-	json_decref(msg);
-	return gone;
+	return ((struct relay_ctl *)c)->authed;
 }
 
 static void
-relay_read_cb(struct bufferevent *bev, void *arg)
+relay_error_op(void *c, const char *code, const char *message)
 {
-	struct relay_ctl *c = arg;
-	char		 *line;
-	size_t		  len;
-	int		  got;
+	relay_error(c, code, message);
+}
 
-	while (!c->closing &&
-	    (got = jsonline_next(bev, RELAY_LINE_MAX, RELAY_OUTPUT_MAX, &line,
-		 &len)) != 0) {
-		if (got == -1) {
-			relay_close_with(c, "too_long",
-			    "a message is at most 4096 bytes");
-			return;
-		}
-		got = relay_message(c, line, len);
-		free(line);
-		if (got)
-			return; /* c is gone */
+static void
+relay_list_op(void *c, json_t *msg)
+{
+	(void)msg;
+	relay_list(c);
+}
+
+static void
+relay_heartbeat_op(void *c, json_t *msg)
+{
+	(void)msg;
+	relay_send(c, json_pack("{s:s}", "type", "heartbeat"));
+}
+
+#define RELAY_OP(fn)                                                    \
+	static void fn##_op(void *c, json_t *msg)                       \
+	{                                                               \
+		fn(c, msg);                                             \
 	}
-}
+RELAY_OP(relay_auth)
+RELAY_OP(relay_expose)
+RELAY_OP(relay_unexpose)
+RELAY_OP(relay_meet)
 
-static void
-relay_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct relay_ctl *c = arg;
+/* The protocol: a row per message type, as the header lists them. */
+static const struct jsonline_op relay_ops[] = {
+    {"auth", relay_auth_op, JSONLINE_BEFORE_LOGIN},
+    {"expose", relay_expose_op, JSONLINE_AFTER_LOGIN},
+    {"list", relay_list_op, JSONLINE_AFTER_LOGIN},
+    {"unexpose", relay_unexpose_op, JSONLINE_AFTER_LOGIN},
+    {"meet", relay_meet_op, JSONLINE_AFTER_LOGIN},
+    {"heartbeat", relay_heartbeat_op, JSONLINE_AFTER_LOGIN},
+};
 
-	if (c->closing)
-		relay_ctl_free(c);
-	else if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		relay_read_cb(bev, c);
-}
-
-static void
-relay_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct relay_ctl *c = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		proc_count(c->w, STAT_TIMEOUTS);
-	relay_ctl_free(c);
-}
+static const struct jsonline_kind relay_kind = {RELAY_LINE_MAX,
+    RELAY_OUTPUT_MAX, relay_ops, sizeof(relay_ops) / sizeof(relay_ops[0]),
+    relay_logged_in, relay_ctl_free, relay_error_op};
 
 /* A control connection whose hello (line) was read. */
 void
@@ -328,21 +289,20 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	c->w = w;
 	c->peer = *peer;
 	c->base.mail = relay_ctl_mail;
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || wconn_add(&c->base) == -1) {
-		proc_count(w, c->bev == NULL ? STAT_NOMEM : STAT_TCP_REFUSED);
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			close(fd);
+	if (wconn_add(&c->base) == -1) {
+		proc_count(w, STAT_TCP_REFUSED);
+		close(fd);
+		free(c);
+		return;
+	}
+	if (jsonline_open(&c->jl, &relay_kind, w, fd, c) == -1) {
+		proc_count(w, STAT_NOMEM); /* fd is closed */
+		wconn_remove(&c->base);
 		free(c);
 		return;
 	}
 	LIST_INSERT_HEAD(&relay_ctls, c, entry);
-	bufferevent_setcb(c->bev, relay_read_cb, relay_write_cb, relay_event_cb,
-	    c);
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_set_timeouts(c->jl.bev, &idle, NULL);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	addr_from_sa(&c->local, (struct sockaddr *)&ss, sl);
 	msg = json_loadb(line, len, 0, NULL);
@@ -369,7 +329,7 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	}
 	if (getrandom(c->nonce, sizeof(c->nonce), 0) != sizeof(c->nonce))
 		return relay_close_with(c, "internal", "no randomness");
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_set_timeouts(c->jl.bev, &tv, NULL);
 	relay_send(c,
 	    json_pack("{s:s,s:s}", "type", "challenge", "nonce",
 		hex_encode(c->nonce, sizeof(c->nonce), hex)));
@@ -387,11 +347,11 @@ relay_ctl_drain(void)
 
 	for (c = LIST_FIRST(&relay_ctls); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->closing)
+		if (c->jl.closing)
 			continue;
 		relay_send(c,
 		    json_pack("{s:s,s:s}", "type", "reconnect", "message",
 			"the relay is reloading or stopping"));
-		relay_ctl_finish(c);
+		jsonline_finish(&c->jl);
 	}
 }

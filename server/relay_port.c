@@ -268,7 +268,7 @@ relay_take_over(struct relay_ctl *c)
 	int		  i;
 
 	for (o = LIST_FIRST(&relay_ctls); o != NULL; o = LIST_NEXT(o, entry)) {
-		if (o == c || o->closing || !o->authed || o->nports == 0 ||
+		if (o == c || o->jl.closing || !o->authed || o->nports == 0 ||
 		    strcmp(o->client_id, c->client_id) != 0)
 			continue;
 		for (i = 0; i < o->nports; i++)

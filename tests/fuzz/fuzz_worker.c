@@ -250,17 +250,21 @@ fuzz_line(struct worker *w, int fd, char *buf, size_t size)
 }
 
 /*
- * The client is done: end its input, read the server's answers until it
- * closes or goes quiet, close, and let the worker free the connection.
+ * The client is done: read the server's answers until it closes or goes
+ * quiet, then close with a reset.  Not a FIN: the side that sends the
+ * first FIN keeps a TIME_WAIT, and thousands of connections a second
+ * would fill the ephemeral ports, so that other tests running beside
+ * this one could not bind or connect.  The worker sees the reset and
+ * frees the connection.
  */
 void
 fuzz_finish(struct worker *w, int fd)
 {
-	char	buf[65536];
-	int	quiet = 0;
-	ssize_t n;
+	struct linger lg = {1, 0};
+	char	      buf[65536];
+	int	      quiet = 0;
+	ssize_t	      n;
 
-	shutdown(fd, SHUT_WR);
 	while (quiet < 50) {
 		fuzz_run(w, 1);
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -268,6 +272,7 @@ fuzz_finish(struct worker *w, int fd)
 			break;
 		quiet = n > 0 ? 0 : quiet + 1;
 	}
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	fuzz_run(w, 5);
 	fuzz_log_check();
