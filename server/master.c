@@ -646,17 +646,7 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 		pidfile_remove(m.conf.pidfile, m.pidfd);
 		return 1;
 	}
-	memset(&tc, 0, sizeof(tc));
-	tc.capacity = (uint32_t)m.conf.state_records;
-	tc.stripes = 1024;
-	tc.quota_pct[TABLE_KIND_GROUP] = 40;
-	tc.quota_pct[TABLE_KIND_TRACKER] = 2;
-	tc.quota_pct[TABLE_KIND_NAMED] = 15;
-	tc.quota_pct[TABLE_KIND_N4] = 15;
-	tc.quota_pct[TABLE_KIND_RELAY_PORT] = 8;
-	tc.quota_pct[TABLE_KIND_BUCKET] = 20;
-	/* A live name is never evicted for another's (hijack): refused. */
-	tc.no_evict[TABLE_KIND_NAMED] = 1;
+	server_table_config(&m.conf, &tc);
 	if (getrandom(tc.seed, sizeof(tc.seed), 0) != sizeof(tc.seed))
 		fatal("getrandom");
 	m.state = state_create(&tc);

@@ -143,6 +143,7 @@ extern const struct conf_key server_conf_keys[];
 int server_conf_load(struct server_conf *, const char *, int, char *, size_t);
 int server_conf_workers(const struct server_conf *, int);
 rlim_t server_conf_nofile(const struct server_conf *, int);
+void   server_table_config(const struct server_conf *, struct table_config *);
 int    server_conf_rfc5780(const struct server_conf *, struct addr[4]);
 int    server_conf_check_host(const struct server_conf *);
 

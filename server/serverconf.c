@@ -242,6 +242,26 @@ server_conf_workers(const struct server_conf *c, int kind)
 }
 
 /*
+ * The shared table as the config asks for it: its size, and each kind's
+ * share (natserver.conf(5) lists them).
+ */
+void
+server_table_config(const struct server_conf *c, struct table_config *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->capacity = (uint32_t)c->state_records;
+	tc->stripes = 1024;
+	tc->quota_pct[TABLE_KIND_GROUP] = 40;
+	tc->quota_pct[TABLE_KIND_TRACKER] = 2;
+	tc->quota_pct[TABLE_KIND_NAMED] = 15;
+	tc->quota_pct[TABLE_KIND_N4] = 15;
+	tc->quota_pct[TABLE_KIND_RELAY_PORT] = 8;
+	tc->quota_pct[TABLE_KIND_BUCKET] = 20;
+	/* A live name is never evicted for another's (hijack): refused. */
+	tc->no_evict[TABLE_KIND_NAMED] = 1;
+}
+
+/*
  * Descriptors one process may need: its connections (six per relayed
  * stream), the listening sockets, and a margin for logs, pipes and
  * libevent.

@@ -71,16 +71,8 @@ fuzz_worker(int kind, const int *uses, int nuses)
 	/* Exposures bind loopback ports of a small range, nothing else. */
 	conf.relay_port_range.low = 47100;
 	conf.relay_port_range.high = 47119;
-	memset(&tc, 0, sizeof(tc));
-	tc.capacity = (uint32_t)conf.state_records;
-	tc.stripes = 64;
-	tc.quota_pct[TABLE_KIND_GROUP] = 40;
-	tc.quota_pct[TABLE_KIND_TRACKER] = 2;
-	tc.quota_pct[TABLE_KIND_NAMED] = 15;
-	tc.quota_pct[TABLE_KIND_N4] = 15;
-	tc.quota_pct[TABLE_KIND_RELAY_PORT] = 8;
-	tc.quota_pct[TABLE_KIND_BUCKET] = 20;
-	tc.no_evict[TABLE_KIND_NAMED] = 1;
+	server_table_config(&conf, &tc);
+	tc.stripes = 64; /* a small table: fewer stripes than the master's */
 	log_init("fuzz", LOG_DEST_STDERR, 1);
 	fuzz_log_fd = memfd_create("fuzz.log", 0);
 	log_set_fd(fuzz_log_fd);
