@@ -17,6 +17,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,7 +33,7 @@
 struct gate {
 	int	 max, per_ip, n;
 	int	 refusal; /* enum gate_refusal */
-	uint16_t src[GATE_BUCKETS];
+	uint32_t src[GATE_BUCKETS]; /* max_connections_per_ip may pass 65535 */
 };
 
 static struct gate gates[GATE_USES];
@@ -55,7 +56,7 @@ gate_set(int use, int max, int per_ip, int refusal)
 	gates[use].refusal = refusal;
 }
 
-static uint16_t *
+static uint32_t *
 gate_bucket(struct gate *g, const struct sockaddr *peer)
 {
 	const void *ip;
@@ -77,25 +78,22 @@ gate_refuse(struct worker *w, struct gate *g, int fd, int per_ip)
 {
 	const char *text = per_ip ? "too many connections from your address"
 				  : "the server is full";
-	char	   *line = NULL;
+	char	    said[128], *line = NULL;
 
 	proc_count(w, STAT_TCP_REFUSED);
-	if (g->refusal == GATE_SAY_JSON)
-		line = jsonline_error_line(per_ip ? "too_many_connections"
-					     : "server_full",
-		    text);
-	else if (g->refusal == GATE_SAY_TEXT &&
-	    (line = malloc(strlen(text) + 16)) != NULL) {
-		strcpy(line, "error: ");
-		strcat(line, text);
-		strcat(line, "\n\n");
-	}
-	if (line == NULL) {
+	if (g->refusal == GATE_SAY_JSON &&
+	    (line = jsonline_error_line(per_ip ? "too_many_connections"
+						: "server_full",
+		 text)) != NULL) {
+		snprintf(said, sizeof(said), "%s", line);
+		free(line);
+	} else if (g->refusal == GATE_SAY_TEXT)
+		snprintf(said, sizeof(said), "error: %s\n\n", text);
+	else {
 		close(fd);
 		return;
 	}
-	send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-	free(line);
+	send(fd, said, strlen(said), MSG_NOSIGNAL | MSG_DONTWAIT);
 	worker_linger(w, fd);
 }
 
@@ -107,13 +105,13 @@ int
 gate_enter(struct worker *w, int use, int fd, const struct sockaddr *peer)
 {
 	struct gate *g;
-	uint16_t    *b;
+	uint32_t    *b;
 
 	if (use < 0 || use >= GATE_USES || gates[use].max == 0)
 		return 1; /* a door with no budget set */
 	g = &gates[use];
 	b = gate_bucket(g, peer);
-	if (g->n >= g->max || *b >= g->per_ip) {
+	if (g->n >= g->max || *b >= (uint32_t)g->per_ip) {
 		gate_refuse(w, g, fd, g->n < g->max);
 		return 0;
 	}
@@ -127,7 +125,7 @@ void
 gate_leave(int use, const struct sockaddr *peer)
 {
 	struct gate *g;
-	uint16_t    *b;
+	uint32_t    *b;
 
 	if (use < 0 || use >= GATE_USES || gates[use].max == 0)
 		return;
