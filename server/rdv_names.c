@@ -6,21 +6,12 @@
 
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <jansson.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "gate.h"
 #include "hex.h"
-#include "log.h"
-#include "named.h"
 #include "ratelimit.h"
 #include "rdv_named.h"
 #include "slotset.h"
