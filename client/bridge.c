@@ -1,29 +1,26 @@
 /*
- * What runs over a punched path.
+ * What runs over a sealed path (secure.c), whatever carries it.
  *
- * A byte stream between stdin/stdout and the peer: ENet over the punched
- * UDP socket (reliable, ordered, flow controlled).  ENet makes its own
- * socket; it is swapped for ours, so that ENet speaks through the hole.
- * End of input is an empty packet on the data channel (ENet orders
- * packets within a channel only, so it cannot overtake the data); when
- * both sides have sent theirs, the peers disconnect.
+ * A byte stream between stdin/stdout and the peer: stdin is read while
+ * the path has room, and the path is read while stdout has taken what
+ * came before (backpressure both ways); stdin and stdout are
+ * non-blocking while joined, so that a full direction never stops the
+ * other.  End of input is a sealed EOF message, so that a cut cannot
+ * pass for the end; once both sides sent theirs and the path is empty,
+ * the carrier is closed cleanly.
  *
  * Or datagrams: listen --forward hands the peer's datagrams to a local
  * UDP service, connect --local carries what a local program sends to
- * 127.0.0.1:PORT.  Keepalives hold the path open; our own packets are
- * told from data by magic and session.
+ * 127.0.0.1:PORT.  Sealed keepalives hold the path open.
  *
- * A peer that goes away is seen within seconds: ENet's own pings time
- * out, in datagram mode the keepalives stop, and a peer stopped by
- * SIGINT or SIGTERM says goodbye first (an ENet disconnect, or HP_BYE).
+ * A peer that goes away is seen within seconds: ENet's pings time out,
+ * TCP ends, in datagram mode the keepalives stop, and a peer stopped by
+ * SIGINT or SIGTERM says goodbye first (an ENet disconnect, or BYE).
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <enet/enet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,15 +29,9 @@
 #include <unistd.h>
 
 #include "bridge.h"
-#include "holepunch.h"
 
-#define BRIDGE_CHUNK	    16384
-#define BRIDGE_QUEUE_MAX    512	  /* ENet commands in flight: backpressure */
-#define BRIDGE_KEEPALIVE_MS 2000  /* datagram mode */
-#define BRIDGE_SILENT_MS    8000  /* datagram mode: the peer is gone */
-#define BRIDGE_CONNECT_MS   10000 /* ENet handshake */
-#define BRIDGE_PEER_MIN_MS  3000  /* ENet gives a silent peer up */
-#define BRIDGE_PEER_MAX_MS  6000
+#define BRIDGE_KEEPALIVE_MS 2000 /* datagram mode */
+#define BRIDGE_SILENT_MS    8000 /* datagram mode: the peer is gone */
 
 static volatile sig_atomic_t bridge_stop;
 
@@ -60,118 +51,180 @@ bridge_catch(void)
 	sa.sa_handler = bridge_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
-bridge_enet_addr(const struct addr *a, ENetAddress *e)
+bridge_dropped(const struct secure *s)
 {
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
-
-	e->host = sin->sin_addr.s_addr;
-	e->port = ntohs(sin->sin_port);
+	if (s->dropped > 0)
+		fprintf(stderr,
+		    "natclient: dropped %llu forged or replayed datagrams\n",
+		    (unsigned long long)s->dropped);
 }
 
-static ENetHost *
-bridge_host(const struct client_opts *o, int fd)
+/* stdin and stdout across the flags we set, as they were (a shell's). */
+static void
+bridge_flags(int *saved, int restore)
 {
-	ENetHost *h;
+	int i;
 
-	if (enet_initialize() != 0)
-		client_fail(o, "enet_initialize failed");
-	if ((h = enet_host_create(NULL, 1, 1, 0, 0)) == NULL)
-		client_fail(o, "enet_host_create failed");
-	enet_socket_destroy(h->socket);
-	h->socket = fd;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	return h;
+	for (i = 0; i < 2; i++)
+		if (restore && saved[i] != -1)
+			fcntl(i, F_SETFL, saved[i]);
+		else if (!restore && (saved[i] = fcntl(i, F_GETFL)) != -1)
+			fcntl(i, F_SETFL, saved[i] | O_NONBLOCK);
 }
 
-static size_t
-bridge_queued(ENetPeer *p)
-{
-	return enet_list_size(&p->outgoingCommands) +
-	    enet_list_size(&p->sentReliableCommands);
-}
+struct bridge_out {
+	uint8_t buf[SECURE_DATA_MAX];
+	size_t	off, have;
+	int	done, discard; /* the peer's EOF; stdout went away */
+};
 
-/* stdin and stdout over ENet; 0 when both directions ended cleanly. */
-int
-bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
-    int connector)
+/* What the peer sent, to stdout as far as it takes it: 0, or -1. */
+static void
+bridge_write(struct bridge_out *w)
 {
-	ENetHost     *h = bridge_host(o, fd);
-	ENetPeer     *p = NULL;
-	ENetEvent     ev;
-	ENetAddress   ea;
-	struct pollfd pfd[2];
-	uint8_t	      buf[BRIDGE_CHUNK];
-	int64_t	      deadline = client_now_ms() + BRIDGE_CONNECT_MS;
-	int	      in_done = 0, out_done = 0, bye = 0;
+	while (w->have > 0) {
+		ssize_t n = w->discard ? (ssize_t)w->have
+				       : write(STDOUT_FILENO, w->buf + w->off,
+					     w->have);
 
-	bridge_enet_addr(peer, &ea);
-	if (connector && (p = enet_host_connect(h, &ea, 1, 0)) == NULL)
-		client_fail(o, "enet_host_connect failed");
-	while (p == NULL || p->state != ENET_PEER_STATE_CONNECTED) {
-		if (client_now_ms() > deadline)
-			client_fail(o, "no ENet handshake over the path");
-		if (enet_host_service(h, &ev, 100) > 0 &&
-		    ev.type == ENET_EVENT_TYPE_CONNECT)
-			p = ev.peer;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n == -1) {
+			w->discard = 1; /* stdout closed: drop the rest */
+			continue;
+		}
+		w->off += (size_t)n;
+		w->have -= (size_t)n;
 	}
-	enet_peer_timeout(p, 0, BRIDGE_PEER_MIN_MS, BRIDGE_PEER_MAX_MS);
-	bridge_catch();
-	pfd[0].fd = STDIN_FILENO;
-	pfd[1].fd = fd;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		int wait_in = !in_done && bridge_queued(p) < BRIDGE_QUEUE_MAX;
+	w->off = 0;
+}
 
-		pfd[0].events = wait_in ? POLLIN : 0;
-		poll(pfd, 2, 20);
+/* Read the path while stdout keeps up: 0, 1 at its end, -1 on error. */
+static int
+bridge_read_path(struct secure *s, struct bridge_out *w)
+{
+	int kind, n;
+
+	while (w->have == 0) {
+		n = secure_recv(s, &kind, w->buf, sizeof(w->buf));
+		if (n == SECURE_NONE)
+			return 0;
+		if (n == -1)
+			return 1;
+		if (kind == SECURE_EOF && !w->done) {
+			w->done = 1;
+			close(STDOUT_FILENO);
+		} else if (kind == SECURE_DATA && !w->done) {
+			w->have = (size_t)n;
+			bridge_write(w);
+		}
+	}
+	return 0;
+}
+
+/* stdin and stdout over the path; 0 when both directions ended cleanly. */
+int
+bridge_stream(struct secure *s)
+{
+	static struct bridge_out w;
+	struct path		*p = s->path;
+	struct pollfd		 pfd[3];
+	uint8_t			 buf[SECURE_CHUNK];
+	int			 saved[2], in_done = 0, rv = -1;
+
+	memset(&w, 0, sizeof(w));
+	bridge_catch();
+	bridge_flags(saved, 0);
+	for (;;) {
+		int wait_in = !in_done && p->ops->room(p);
+
+		pfd[0] = (struct pollfd){STDIN_FILENO, wait_in ? POLLIN : 0, 0};
+		pfd[1] = (struct pollfd){STDOUT_FILENO,
+		    w.have > 0 && !w.done ? POLLOUT : 0, 0};
+		pfd[2] = (struct pollfd){p->fd,
+		    (short)(POLLIN | p->ops->events(p)), 0};
+		poll(pfd, 3, 20);
 		if (bridge_stop) {
-			enet_peer_disconnect_now(p, 0);
-			enet_host_flush(h);
+			p->ops->close(p, 0);
+			bridge_flags(saved, 1);
 			exit(1);
 		}
+		if ((pfd[2].revents & POLLOUT) && p->ops->flush(p) == -1)
+			break;
 		if (wait_in &&
 		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
-			if (n > 0)
-				enet_peer_send(p, 0,
-				    enet_packet_create(buf, (size_t)n,
-					ENET_PACKET_FLAG_RELIABLE));
-			else if (n == 0 || errno != EINTR) {
+			if (n > 0 &&
+			    secure_send(s, SECURE_DATA, buf, (size_t)n) == -1)
+				break;
+			if (n == 0 || (n == -1 && errno != EAGAIN &&
+					  errno != EINTR)) {
 				in_done = 1;
-				enet_peer_send(p, 0,
-				    enet_packet_create(NULL, 0,
-					ENET_PACKET_FLAG_RELIABLE));
+				if (secure_send(s, SECURE_EOF, NULL, 0) == -1)
+					break;
 			}
 		}
-		while (enet_host_service(h, &ev, 0) > 0) {
-			if (ev.type == ENET_EVENT_TYPE_DISCONNECT) {
-				enet_host_destroy(h);
-				if (in_done && out_done)
-					return 0;
+		bridge_write(&w);
+		if (bridge_read_path(s, &w) != 0) {
+			if (in_done && w.done)
+				rv = 0; /* the peer closed after both ends */
+			else
 				fprintf(stderr,
 				    "natclient: the peer went away\n");
-				return -1;
-			}
-			if (ev.type != ENET_EVENT_TYPE_RECEIVE)
-				continue;
-			if (ev.packet->dataLength == 0) {
-				out_done = 1;
-				close(STDOUT_FILENO);
-			} else if (!out_done &&
-			    client_write_all(STDOUT_FILENO, ev.packet->data,
-				ev.packet->dataLength) == -1)
-				out_done = 1; /* stdout closed: drop the rest */
-			enet_packet_destroy(ev.packet);
+			p->ops->close(p, 0);
+			goto out;
 		}
-		if (in_done && out_done && !bye && bridge_queued(p) == 0) {
-			bye = 1;
-			enet_peer_disconnect_later(p, 0);
+		p->ops->flush(p);
+		if (in_done && w.done && w.have == 0 &&
+		    p->ops->events(p) == 0) {
+			p->ops->close(p, 1);
+			rv = 0;
+			goto out;
 		}
 	}
+	fprintf(stderr, "natclient: the path failed\n");
+	p->ops->close(p, 0);
+out:
+	bridge_flags(saved, 1);
+	secure_wipe(s);
+	return rv;
+}
+
+/* Say goodbye (lost datagrams: three times), and end. */
+static void
+bridge_bye(struct secure *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		secure_send(s, SECURE_BYE, NULL, 0);
+	s->path->ops->close(s->path, 1);
+	bridge_dropped(s);
+	exit(1);
+}
+
+/* The peer's datagrams to the application: 0, or -1 when it is gone. */
+static int
+bridge_from_peer(struct secure *s, struct dg_local *local, int64_t *heard)
+{
+	static uint8_t b[SECURE_DATA_MAX];
+	int	       kind, n;
+
+	while ((n = secure_recv(s, &kind, b, sizeof(b))) != SECURE_NONE) {
+		if (n == -1 || kind == SECURE_BYE) {
+			fprintf(stderr, "natclient: the peer went away\n");
+			return -1;
+		}
+		*heard = client_now_ms();
+		if (kind == SECURE_DATA)
+			dg_local_send(local, b, (size_t)n);
+	}
+	return 0;
 }
 
 /*
@@ -179,66 +232,48 @@ bridge_stream(const struct client_opts *o, int fd, const struct addr *peer,
  * goes away (-1) or a signal stops us (exit, after telling the peer).
  */
 int
-bridge_datagrams(int fd, const struct addr *peer, const uint8_t *session,
-    struct dg_local *local)
+bridge_datagrams(struct secure *s, struct dg_local *local)
 {
-	struct pollfd pfd[2] = {{fd, POLLIN, 0}, {local->fd, POLLIN, 0}};
-	uint8_t	      b[65536], ka[HP_PACKET_LEN], bye[HP_PACKET_LEN];
-	int64_t	      next_ka = 0, heard = client_now_ms();
-	int	      i;
+	static uint8_t b[SECURE_DATA_MAX];
+	struct path   *p = s->path;
+	struct pollfd  pfd[2];
+	int64_t	       next_ka = 0, heard = client_now_ms();
+	ssize_t	       n;
 
-	hp_packet(ka, session, HP_KEEPALIVE);
-	hp_packet(bye, session, HP_BYE);
 	bridge_catch();
 	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t		len = sizeof(ss);
-		ssize_t			n;
-		struct addr		from;
-		int			type;
-
-		if (bridge_stop) {
-			for (i = 0; i < 3; i++)
-				sendto(fd, bye, sizeof(bye), 0,
-				    (const struct sockaddr *)&peer->ss,
-				    peer->len);
-			exit(1);
-		}
+		if (bridge_stop)
+			bridge_bye(s);
 		if (client_now_ms() - heard > BRIDGE_SILENT_MS) {
 			fprintf(stderr,
 			    "natclient: the peer went away (silent for "
 			    "%d s)\n",
 			    BRIDGE_SILENT_MS / 1000);
-			return -1;
+			break;
 		}
 		if (client_now_ms() >= next_ka) {
-			sendto(fd, ka, sizeof(ka), 0,
-			    (const struct sockaddr *)&peer->ss, peer->len);
+			secure_send(s, SECURE_KEEPALIVE, NULL, 0);
 			next_ka = client_now_ms() + BRIDGE_KEEPALIVE_MS;
 		}
-		if (poll(pfd, 2, 500) <= 0)
+		secure_tick(s);
+		pfd[0] = (struct pollfd){p->fd,
+		    (short)(POLLIN | p->ops->events(p)), 0};
+		pfd[1] = (struct pollfd){local->fd, POLLIN, 0};
+		if (poll(pfd, 2, 200) <= 0)
 			continue;
-		if (pfd[0].revents & POLLIN) {
-			n = recvfrom(fd, b, sizeof(b), MSG_DONTWAIT,
-			    (struct sockaddr *)&ss, &len);
-			if (n >= 0 &&
-			    addr_from_sa(&from, (struct sockaddr *)&ss, len) ==
-				0 &&
-			    addr_equal(&from, peer)) {
-				heard = client_now_ms();
-				type = hp_parse(b, (size_t)n, session);
-				if (type == HP_BYE) {
-					fprintf(stderr,
-					    "natclient: the peer went away\n");
-					return -1;
-				}
-				if (type == 0)
-					dg_local_send(local, b, (size_t)n);
-			}
-		}
+		if ((pfd[0].revents & POLLOUT) && p->ops->flush(p) == -1)
+			break;
+		if (bridge_from_peer(s, local, &heard) == -1)
+			break;
+		/* A full stream loses the datagram, as UDP may. */
 		if ((pfd[1].revents & POLLIN) &&
-		    (n = dg_local_recv(local, b, sizeof(b))) >= 0)
-			sendto(fd, b, (size_t)n, 0,
-			    (const struct sockaddr *)&peer->ss, peer->len);
+		    (n = dg_local_recv(local, b, sizeof(b))) >= 0 &&
+		    p->ops->room(p) &&
+		    secure_send(s, SECURE_DATA, b, (size_t)n) == -1)
+			break;
 	}
+	p->ops->close(p, 0);
+	bridge_dropped(s);
+	secure_wipe(s);
+	return -1;
 }

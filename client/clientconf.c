@@ -17,6 +17,14 @@ static const struct conf_key client_conf_keys[] =
 	{"client", "timeout", CONF_INT, OFF(timeout), 0, 1, 3600, 0, "5"},
 	{"client", "token_file", CONF_STR, OFF(token_file),
 	    sizeof(((struct client_opts *)0)->token_file), 0, 0, 0, ""},
+	{"client", "key_file", CONF_STR, OFF(key_file),
+	    sizeof(((struct client_opts *)0)->key_file), 0, 0, 0, ""},
+	{"client", "allow_file", CONF_STR, OFF(allow),
+	    sizeof(((struct client_opts *)0)->allow), 0, 0, 0, ""},
+	{"client", "secret_file", CONF_STR, OFF(secret_file),
+	    sizeof(((struct client_opts *)0)->secret_file), 0, 0, 0, ""},
+	{"client", "known_peers", CONF_STR, OFF(known_peers),
+	    sizeof(((struct client_opts *)0)->known_peers), 0, 0, 0, ""},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 int

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "keys.h"
 #include "natclient.h"
 
 #ifndef NATCLIENT_CONF
@@ -50,12 +51,29 @@ static const struct command commands[] = {
     {"listen", cmd_listen, "wait under a name; bridge the first peer",
 	"natclient -s host[:port] [--forward host:port] [--tcp]\n"
 	"          [--keep-listening] [--tracker h[:p]] [--relay h[:p]]\n"
-	"          [--token-file f] listen NAME\n"
-	"example: natclient -s nat.example.org listen office < file\n"},
+	"          [--token-file f] [--key f] [--listed]\n"
+	"          --allow f | --secret-file f | --allow-any  listen NAME\n"
+	"  --listed         let the server's list show the name (if it lists)\n"
+	"  --allow f        accept only the public keys in f, one a line\n"
+	"  --secret-file f  accept whoever holds the same secret\n"
+	"example: natclient -s nat.example.org --allow ~/.config/natkit/"
+	"allowed listen office < file\n"},
     {"connect", cmd_connect, "punch to a name; bridge stdin/stdout",
 	"natclient -s host[:port] [--local port] [--tcp] [--tracker h[:p]]\n"
-	"          [--relay h[:p]] [--token-file f] connect NAME\n"
+	"          [--relay h[:p]] [--token-file f] [--key f]\n"
+	"          [--peer-key key | --known-peers f] [--secret-file f] "
+	"connect NAME\n"
+	"  --peer-key key   the listener must have this key\n"
+	"  (else its key is trusted the first time and checked after)\n"
 	"example: natclient -s nat.example.org connect office > file\n"},
+    {"keygen", cmd_keygen, "make this machine's identity key",
+	"natclient [--key f] keygen\n"
+	"  writes the private key (mode 0600) and f.pub; prints the public "
+	"key\n"
+	"example: natclient keygen\n"},
+    {"key", cmd_key, "print this machine's public key",
+	"natclient [--key f] key\n"
+	"example: natclient key >> allowed   (on the listener's side)\n"},
     {"expose", cmd_expose, "make a local TCP or UDP service public",
 	"natclient -s host[:port] --token-file f [--local-host h]\n"
 	"          [--remote-port n] [--name n] [--json] "
@@ -84,6 +102,13 @@ static const struct option longopts[] = {
     {"remote-port", required_argument, NULL, 'p'},
     {"name", required_argument, NULL, 'm'},
     {"token-file", required_argument, NULL, 'k'},
+    {"key", required_argument, NULL, 'E'},
+    {"allow", required_argument, NULL, 'W'},
+    {"allow-any", no_argument, NULL, 'A'},
+    {"listed", no_argument, NULL, 'M'},
+    {"secret-file", required_argument, NULL, 'Z'},
+    {"peer-key", required_argument, NULL, 'Q'},
+    {"known-peers", required_argument, NULL, 'U'},
     {"timeout", required_argument, NULL, 'T'},
     {"interface", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
@@ -142,6 +167,9 @@ usage(FILE *fp, int code)
 	    "                 [--local-host host]\n"
 	    "                 [--remote-port port] [--name name] "
 	    "[--token-file file]\n"
+	    "                 [--key file] [--allow file] [--allow-any] "
+	    "[--secret-file file]\n"
+	    "                 [--peer-key key] [--known-peers file] [--listed]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -199,6 +227,9 @@ main(int argc, char *argv[])
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 	const char *relay = NULL;
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
+	const char *key_file = NULL, *allow = NULL, *secret = NULL;
+	const char *peer_key = NULL, *known = NULL;
+	int	    allow_any = 0, listed = 0;
 	int	    remote_port = 0;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:v", longopts,
@@ -284,6 +315,27 @@ main(int argc, char *argv[])
 		case 'k':
 			token_file = optarg;
 			break;
+		case 'E':
+			key_file = optarg;
+			break;
+		case 'W':
+			allow = optarg;
+			break;
+		case 'A':
+			allow_any = 1;
+			break;
+		case 'M':
+			listed = 1;
+			break;
+		case 'Z':
+			secret = optarg;
+			break;
+		case 'Q':
+			peer_key = optarg;
+			break;
+		case 'U':
+			known = optarg;
+			break;
 		case 'h':
 			help = 1;
 			break;
@@ -321,8 +373,17 @@ main(int argc, char *argv[])
 		"--local-host") ||
 	    opt_copy(o.name, sizeof(o.name), name, "--name") ||
 	    opt_copy(o.token_file, sizeof(o.token_file), token_file,
-		"--token-file"))
+		"--token-file") ||
+	    opt_copy(o.key_file, sizeof(o.key_file), key_file, "--key") ||
+	    opt_copy(o.allow, sizeof(o.allow), allow, "--allow") ||
+	    opt_copy(o.secret_file, sizeof(o.secret_file), secret,
+		"--secret-file") ||
+	    opt_copy(o.peer_key, sizeof(o.peer_key), peer_key, "--peer-key") ||
+	    opt_copy(o.known_peers, sizeof(o.known_peers), known,
+		"--known-peers"))
 		return 2;
+	o.allow_any = allow_any;
+	o.listed = listed;
 	o.remote_port = remote_port;
 	o.src_port = src_port;
 	o.src_count = src_count;

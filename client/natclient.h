@@ -39,6 +39,13 @@ struct client_opts {
 	int  remote_port;		/* expose --remote-port */
 	char name[33];			/* expose --name */
 	char token_file[PATH_MAX];	/* expose --token-file, or conf */
+	char key_file[PATH_MAX];	/* --key, or conf key_file */
+	char allow[PATH_MAX];		/* listen --allow, or conf allow_file */
+	char secret_file[PATH_MAX];	/* --secret-file, or conf */
+	char known_peers[PATH_MAX];	/* --known-peers, or conf */
+	char peer_key[128];		/* connect --peer-key */
+	int  allow_any;			/* listen --allow-any */
+	int  listed;			/* listen --listed */
 };
 
 /* clientconf.c */

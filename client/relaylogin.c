@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "keys.h"
 #include "relaylogin.h"
 
 /* The token into tok; 0, or -1 when there is none. */
@@ -23,7 +24,6 @@ int
 relay_token(const struct client_opts *o, char *tok, size_t n)
 {
 	const char *env = getenv("NATKIT_TOKEN");
-	struct stat st;
 	FILE	   *fp;
 
 	if (o->token_file[0] == '\0') {
@@ -35,13 +35,7 @@ relay_token(const struct client_opts *o, char *tok, size_t n)
 		snprintf(tok, n, "%s", env);
 		return 0;
 	}
-	if ((fp = fopen(o->token_file, "r")) == NULL)
-		client_fail(o, "token file %s: %s", o->token_file,
-		    strerror(errno));
-	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0)
-		client_fail(o,
-		    "token file %s: readable by others (chmod 600 it)",
-		    o->token_file);
+	fp = key_private_open(o, o->token_file, "token file");
 	if (fgets(tok, (int)n, fp) == NULL)
 		tok[0] = '\0';
 	fclose(fp);

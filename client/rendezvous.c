@@ -18,11 +18,15 @@
 #include "fallback.h"
 #include "hex.h"
 #include "holepunch.h"
+#include "keys.h"
 #include "natclient.h"
+#include "path.h"
+#include "secure.h"
 #include "session.h"
 #include "tcppunch.h"
 
-#define RDV_PUNCH_MIN_S 10 /* punching gets at least this long */
+#define RDV_PUNCH_MIN_S	 10    /* punching gets at least this long */
+#define RDV_HANDSHAKE_MS 10000 /* the end-to-end handshake */
 
 /* The plan in a punch message; -1 if the message is not one. */
 static int
@@ -68,27 +72,27 @@ rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
 
 static void
 rdv_report(const struct client_opts *o, const struct hp_plan *p,
-    const struct hp_result *r, int ok, FILE *out)
+    const struct hp_result *r, int ok, FILE *out, const struct secure *sec)
 {
-	char	    peer[ADDR_STRLEN], pair[128];
+	char	    peer[ADDR_STRLEN], pair[128], key[KEY_LINE_MAX] = "";
 	const char *strategy = named_strategy_name(p->strategy);
 
 	snprintf(pair, sizeof(pair), "%s x %s", named_class_name(p->my_class),
 	    named_class_name(p->peer_class));
-	if (ok)
+	if (ok) {
 		addr_format(&r->peer, peer, sizeof(peer));
-	else
+		key_format(sec->peer, key, sizeof(key));
+	} else
 		addr_format(&p->peer_public, peer, sizeof(peer));
 	if (o->json) {
-		char *s =
-		    json_dumps(json_pack("{s:s,s:s,s:s,s:s,s:i,s:i}", "result",
-				   !ok				    ? "failed"
-				       : p->strategy == NAMED_RELAY ? "relay"
-								    : "direct",
-				   "peer", peer, "strategy", strategy,
-				   "nat_pair", pair, "ms", r->ms, "probes",
-				   r->probes),
-			JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *s = json_dumps(
+		    json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s}", "result",
+			!ok			     ? "failed"
+			    : p->strategy == NAMED_RELAY ? "relay"
+							 : "direct",
+			"peer", peer, "strategy", strategy, "nat_pair", pair,
+			"ms", r->ms, "probes", r->probes, "peer_key", key),
+		    JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		fprintf(out, "%s\n", s);
 		fflush(out);
@@ -108,13 +112,14 @@ enum rdv_result {
 	RDV_DONE,   /* both directions ended cleanly */
 	RDV_NOPATH, /* no path could be made with this peer */
 	RDV_LOST,   /* the path was made, then the peer went away */
+	RDV_REFUSED, /* the path was made, the handshake refused */
 };
 
 static int
 rdv_failed(const struct client_opts *o, const struct hp_plan *p,
     struct hp_result *r)
 {
-	rdv_report(o, p, r, 0, stdout);
+	rdv_report(o, p, r, 0, stdout, NULL);
 	return RDV_NOPATH;
 }
 
@@ -126,29 +131,39 @@ rdv_datagrams(const struct client_opts *o)
 }
 
 /*
- * Say how we connected, then carry stdin/stdout or datagrams over the
- * punched UDP path (r), or over tcp when it is a TCP connection to the
- * peer (punched with --tcp, or through the relay): RDV_DONE or
- * RDV_LOST.
+ * Seal the path (the punched UDP socket r->fd, or tcp when it is a TCP
+ * connection to the peer: punched with --tcp, or through the relay),
+ * say how we connected, then carry stdin/stdout or datagrams over it:
+ * RDV_DONE, RDV_LOST or RDV_REFUSED.
  */
 static int
 rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
-    int tcp)
+    int tcp, const struct secure_policy *pol)
 {
 	struct dg_local local;
+	struct secure	sec;
+	struct path	path;
 	int		rv;
 
+	if (tcp != -1) {
+		if (path_tcp(&path, tcp) == -1)
+			client_fail(o, "out of memory");
+	} else if (rdv_datagrams(o))
+		path_udp(&path, r->fd, &r->peer);
+	else if (path_enet(o, &path, r->fd, &r->peer, p->connector) == -1)
+		return RDV_LOST;
+	if (secure_handshake(&sec, &path, p->connector, pol, p->session,
+		RDV_HANDSHAKE_MS) == -1) {
+		path.ops->close(&path, 0);
+		return RDV_REFUSED;
+	}
 	if (!rdv_datagrams(o)) {
-		rdv_report(o, p, r, 1, stderr);
-		rv = tcp != -1
-		    ? tcp_bridge(tcp)
-		    : bridge_stream(o, r->fd, &r->peer, p->connector);
+		rdv_report(o, p, r, 1, stderr, &sec);
+		rv = bridge_stream(&sec);
 	} else {
 		dg_local_open(o, &local);
-		rdv_report(o, p, r, 1, stdout);
-		rv = tcp != -1
-		    ? dg_stream(tcp, &local, -1)
-		    : bridge_datagrams(r->fd, &r->peer, p->session, &local);
+		rdv_report(o, p, r, 1, stdout, &sec);
+		rv = bridge_datagrams(&sec, &local);
 	}
 	return rv == 0 ? RDV_DONE : RDV_LOST;
 }
@@ -156,7 +171,7 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 /* No direct path: through the relay when we have a token. */
 static int
 rdv_fallback(const struct client_opts *o, struct hp_plan *p,
-    struct hp_result *r)
+    struct hp_result *r, const struct secure_policy *pol)
 {
 	int64_t start = client_now_ms();
 	int	fd;
@@ -165,13 +180,13 @@ rdv_fallback(const struct client_opts *o, struct hp_plan *p,
 		return rdv_failed(o, p, r);
 	p->strategy = NAMED_RELAY;
 	r->ms = (int)(client_now_ms() - start);
-	return rdv_carry(o, p, r, fd);
+	return rdv_carry(o, p, r, fd, pol);
 }
 
 /* --tcp: simultaneous open between two endpoint-independent NATs. */
 static int
 rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
-    struct hp_plan *p)
+    struct hp_plan *p, const struct secure_policy *pol)
 {
 	struct hp_result r;
 	const char	*pub = NULL, *why;
@@ -184,7 +199,7 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 		client_fail(o, "the punch message has no TCP address");
 	if (p->my_class != NAMED_OPEN || p->peer_class != NAMED_OPEN) {
 		p->strategy = NAMED_NONE;
-		rdv_report(o, p, &r, 0, stdout);
+		rdv_report(o, p, &r, 0, stdout, NULL);
 		fprintf(stderr,
 		    "natclient: --tcp needs endpoint-independent "
 		    "mapping on both sides; try UDP\n");
@@ -197,13 +212,14 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 	r.ms = (int)(client_now_ms() - start);
 	p->strategy = NAMED_TCP;
 	if (fd == -1)
-		return rdv_fallback(o, p, &r);
-	return rdv_carry(o, p, &r, fd);
+		return rdv_fallback(o, p, &r, pol);
+	return rdv_carry(o, p, &r, fd, pol);
 }
 
 /* Punch and, on success, carry data; an enum rdv_result. */
 static int
-rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
+rdv_run(const struct client_opts *o, struct session *s, json_t *msg,
+    const struct secure_policy *pol)
 {
 	struct hp_plan	 p;
 	struct hp_result r;
@@ -211,15 +227,15 @@ rdv_run(const struct client_opts *o, struct session *s, json_t *msg)
 	if (rdv_plan(o, s, msg, &p) == -1)
 		client_fail(o, "a punch message we cannot read");
 	if (o->tcp)
-		return rdv_run_tcp(o, s, msg, &p);
+		return rdv_run_tcp(o, s, msg, &p, pol);
 	memset(&r, 0, sizeof(r));
 	session_note(o, "punching to %s: %s",
 	    json_string_value(
 		json_object_get(json_object_get(msg, "peer"), "public")),
 	    named_strategy_name(p.strategy));
 	if (p.strategy == NAMED_NONE || holepunch(o, &p, &r) == -1)
-		return rdv_fallback(o, &p, &r);
-	return rdv_carry(o, &p, &r, -1);
+		return rdv_fallback(o, &p, &r, pol);
+	return rdv_carry(o, &p, &r, -1, pol);
 }
 
 static void
@@ -263,11 +279,15 @@ rdv_lapsed(json_t *msg)
 int
 cmd_listen(struct client_opts *o, int argc, char **argv)
 {
-	struct session s;
-	json_t	      *msg;
+	struct secure_policy pol;
+	struct client_key    key;
+	struct session	     s;
+	json_t		    *msg;
 
 	rdv_check(o, argc, argv, "natclient listen NAME [--forward HOST:PORT]");
-	session_open(o, &s, argv[1]);
+	key_load(o, &key, 1);
+	key_policy(o, &key, 0, argv[1], &pol);
+	session_open(o, &s, argv[1], &key);
 	session_note(o, "listening as '%s'", argv[1]);
 	for (;;) {
 		int rv;
@@ -288,35 +308,44 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 			    "natclient: the registration lapsed; registering "
 			    "'%s' again\n",
 			    argv[1]);
-			session_open(o, &s, argv[1]);
+			session_open(o, &s, argv[1], &key);
 			continue;
 		}
 		if (strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "listen");
 		rv = strcmp(client_json_type(msg), "punch") == 0
-		    ? rdv_run(o, &s, msg)
+		    ? rdv_run(o, &s, msg, &pol)
 		    : RDV_NOPATH;
 		json_decref(msg);
 		if (rv == RDV_NOPATH)
 			continue;
 		close(s.tcp);
 		close(s.udp);
+		if (rv == RDV_REFUSED) {
+			/* A stranger does not end us: wait for the right peer. */
+			session_open(o, &s, argv[1], &key);
+			continue;
+		}
 		if (!o->keep_listening)
 			return rv == RDV_DONE ? 0 : 1;
 		fprintf(stderr, "natclient: listening again as '%s'\n",
 		    argv[1]);
-		session_open(o, &s, argv[1]);
+		session_open(o, &s, argv[1], &key);
 	}
 }
 
 int
 cmd_connect(struct client_opts *o, int argc, char **argv)
 {
-	struct session s;
-	json_t	      *msg;
+	struct secure_policy pol;
+	struct client_key    key;
+	struct session	     s;
+	json_t		    *msg;
 
 	rdv_check(o, argc, argv, "natclient connect NAME [--local PORT]");
-	session_open(o, &s, NULL);
+	key_load(o, &key, 1);
+	key_policy(o, &key, 1, argv[1], &pol);
+	session_open(o, &s, NULL, NULL);
 	session_send(&s,
 	    json_pack("{s:s,s:s}", "type", "connect", "name", argv[1]));
 	for (;;) {
@@ -324,7 +353,7 @@ cmd_connect(struct client_opts *o, int argc, char **argv)
 		if (msg == NULL || strcmp(client_json_type(msg), "error") == 0)
 			session_fail(o, msg, "connect");
 		if (strcmp(client_json_type(msg), "punch") == 0)
-			return rdv_run(o, &s, msg) == RDV_DONE ? 0 : 1;
+			return rdv_run(o, &s, msg, &pol) == RDV_DONE ? 0 : 1;
 		json_decref(msg);
 	}
 }

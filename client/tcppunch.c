@@ -110,13 +110,3 @@ tcp_punch(const struct client_opts *o, uint16_t port, const struct addr *peer,
 		close(fd);
 	return -1;
 }
-
-/* stdin to the connection, the connection to stdout; 0 when both end. */
-int
-tcp_bridge(int fd)
-{
-	int rv = client_join(STDIN_FILENO, STDOUT_FILENO, fd, 1);
-
-	close(fd);
-	return rv;
-}

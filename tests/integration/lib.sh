@@ -10,6 +10,12 @@ set -u
 : "${PROBE:?run from make check}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/natkit-test.XXXXXX")
+# natclient's keys and known peers live in the test's directory, and the
+# peers of a test share a secret (natclient listen must be told whom to
+# accept): "${TRUST[@]}" on a listen or connect.
+export XDG_CONFIG_HOME="$T/config"
+(umask 077 && echo "natkit test secret $$" >"$T/secret")
+TRUST=(--secret-file "$T/secret")
 MASTER=
 STARTED=()
 

@@ -7,7 +7,7 @@ command -v python3 >/dev/null || skip "python3 is not installed"
 BURST="python3 $SRCDIR/tests/natlab/udpburst.py"
 
 start_server
-C=("$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT")
+C=("$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT" "${TRUST[@]}")
 registered() { named_session "{\"type\":\"lookup\",\"name\":\"$1\"}" | grep -q '"public":"127'; }
 UECHO=$((TRACKER_PORT + 6))
 LOCAL=$((TRACKER_PORT + 7))

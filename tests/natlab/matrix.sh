@@ -20,7 +20,7 @@ BURST="python3 $SRCDIR/tests/natlab/udpburst.py"
 head -c 1000000 /dev/urandom >"$T/a"
 head -c 1000000 /dev/urandom >"$T/b"
 KINDS=${MATRIX_KINDS:-full-cone restricted-cone port-restricted symmetric-inc symmetric-random}
-C=("$NATCLIENT" --timeout 10 -s 203.0.113.1 --token-file "$T/lab-token")
+C=("$NATCLIENT" --timeout 10 -s 203.0.113.1 --token-file "$T/lab-token" "${TRUST[@]}")
 RUNS=${MATRIX_RUNS:-1} # tests/bench/run-punch.sh asks for medians of 5
 ROWS=()
 n=0
@@ -178,10 +178,10 @@ pass "symmetric random x symmetric random: 64 MiB through the relay fallback and
 # that names the pair and points to the relay.
 LAB_FILTER=1
 nat_both symmetric-random symmetric-random
-lab_in hA "$NATCLIENT" --timeout 10 -s 203.0.113.1 listen nt </dev/null >"$T/outA" 2>"$T/errA" &
+lab_in hA "$NATCLIENT" --timeout 10 -s 203.0.113.1 "${TRUST[@]}" listen nt </dev/null >"$T/outA" 2>"$T/errA" &
 LISTENER=$!
 wait_for 200 registered 1 || fail "nt: the listener did not register: $(cat "$T/errA")"
-lab_in hB "$NATCLIENT" --timeout 10 -s 203.0.113.1 connect nt </dev/null >"$T/outB" 2>"$T/errB" &&
+lab_in hB "$NATCLIENT" --timeout 10 -s 203.0.113.1 "${TRUST[@]}" connect nt </dev/null >"$T/outB" 2>"$T/errB" &&
     fail "connected with no direct path and no token"
 grep -q "relay fallback: no token (--token-file" "$T/errB" &&
     grep -q "no direct path .* between symmetric random x symmetric random NATs .*, nor one through the relay" "$T/errB" ||
