@@ -10,12 +10,15 @@
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
+#include "keys.h"
 #include "named.h"
 #include "natclient.h"
 #include "session.h"
@@ -149,9 +152,47 @@ session_keepalive(struct session *s)
 	    (const struct sockaddr *)&s->server.ss, s->server.len);
 }
 
-/* Probe, connect, register (as name, or anonymously when NULL). */
+/*
+ * Sign the server's nonce and our name with our key (rdv_owner.c on the
+ * server): the name is then ours, and no other key may take it.
+ */
+static void
+session_sign(const struct client_opts *o, struct session *s, const char *name,
+    const struct client_key *k, json_t *reg)
+{
+	static const char label[] = "natkit-register-1";
+	uint8_t		  m[sizeof(label) + 32 + NAMED_NAME_MAX], sig[64];
+	char		  hex[2 * sizeof(sig) + 1];
+	const char	 *nonce = NULL;
+	json_t		 *msg;
+
+	session_send(s, json_pack("{s:s}", "type", "challenge"));
+	msg = session_read(s, o->timeout * 1000);
+	if (msg == NULL || strcmp(client_json_type(msg), "challenge") != 0 ||
+	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1 ||
+	    strlen(nonce) != 64 ||
+	    hex_decode(nonce, m + sizeof(label), 32) == -1)
+		session_fail(o, msg, "register: challenge");
+	json_decref(msg);
+	memcpy(m, label, sizeof(label));
+	memcpy(m + sizeof(label) + 32, name, strlen(name));
+	crypto_sign_detached(sig, NULL, m, sizeof(label) + 32 + strlen(name),
+	    k->sk);
+	json_object_set_new(reg, "key",
+	    json_string(hex_encode(k->pk, 32, hex)));
+	json_object_set_new(reg, "sig",
+	    json_string(hex_encode(sig, sizeof(sig), hex)));
+	if (o->listed)
+		json_object_set_new(reg, "listed", json_true());
+}
+
+/*
+ * Probe, connect, register: as name, owned by key k, or anonymously
+ * when name is NULL.
+ */
 void
-session_open(const struct client_opts *o, struct session *s, const char *name)
+session_open(const struct client_opts *o, struct session *s, const char *name,
+    const struct client_key *k)
 {
 	struct addr tracker;
 	json_t	   *msg, *reg;
@@ -184,8 +225,10 @@ session_open(const struct client_opts *o, struct session *s, const char *name)
 		s->tcp = client_tcp_connect(o, &s->server);
 	msg = json_pack("{s:s,s:o,s:o}", "type", "register", "lan",
 	    session_lan(s), "nat", reg);
-	if (name != NULL)
+	if (name != NULL) {
 		json_object_set_new(msg, "name", json_string(name));
+		session_sign(o, s, name, k, msg);
+	}
 	session_send(s, msg);
 	msg = session_read(s, o->timeout * 1000);
 	if (msg == NULL || strcmp(client_json_type(msg), "registered") != 0 ||

@@ -22,7 +22,10 @@ struct session {
 	size_t have;
 };
 
-void session_open(const struct client_opts *, struct session *, const char *);
+struct client_key;
+
+void session_open(const struct client_opts *, struct session *, const char *,
+    const struct client_key *);
 int  session_send(struct session *, json_t *);
 json_t *session_read(struct session *, int);
 void	session_keepalive(struct session *);

@@ -36,6 +36,7 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_BYTES_OUT] = "relayed_bytes_out",
     [STAT_NOMEM] = "out_of_memory",
     [STAT_LOG_HELD] = "log_lines_held",
+    [STAT_BAD_SIG] = "bad_signatures",
 };
 
 const char *

@@ -33,6 +33,7 @@ enum stat_counter {
 	STAT_BYTES_OUT,	     /* relayed bytes, client to visitor */
 	STAT_NOMEM,	     /* connections refused: no memory for them */
 	STAT_LOG_HELD,	     /* log lines held back: their source said much */
+	STAT_BAD_SIG,	     /* registrations whose signature failed */
 	STAT_MAX
 };
 

@@ -57,6 +57,7 @@ static const char *stat_help[STAT_MAX] = {
     [STAT_BYTES_OUT] = "Relayed bytes from clients to visitors.",
     [STAT_NOMEM] = "Connections refused because memory ran out.",
     [STAT_LOG_HELD] = "Log lines about a peer held back: it caused too many.",
+    [STAT_BAD_SIG] = "Name registrations whose signature did not verify.",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {

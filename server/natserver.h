@@ -74,6 +74,8 @@ struct server_conf {
 	int		   named_register_per_minute;
 	int		   list_burst;
 	int		   list_per_minute;
+	int		   named_list; /* rendezvous.list */
+	int		   owner_ttl;
 	struct conf_listen relay_listen;
 	int		   relay_workers;
 	int		   relay_max_connections;

@@ -125,6 +125,7 @@ NAMED_OP(named_lookup)
 NAMED_OP(named_list)
 NAMED_OP(named_connect)
 NAMED_OP(named_keepalive)
+NAMED_OP(named_challenge)
 
 /* The protocol: a row per message type, in the order of the header. */
 static const struct jsonline_op named_ops[] = {
@@ -133,6 +134,7 @@ static const struct jsonline_op named_ops[] = {
     {"list", named_list_op, JSONLINE_ANY},
     {"connect", named_connect_op, JSONLINE_ANY},
     {"keepalive", named_keepalive_op, JSONLINE_ANY},
+    {"challenge", named_challenge_op, JSONLINE_ANY},
 };
 
 static const struct jsonline_kind named_kind = {NAMED_LINE_MAX,

@@ -14,6 +14,7 @@
 #define NAMED_OUTPUT_MAX (64 * 1024)
 #define NAMED_LIST_MAX	 255 /* names `list` can show */
 #define NAMED_MARGIN_MS	 100 /* added to the later side's half RTT */
+#define NAMED_NONCE_LEN	 32
 
 struct named_conn {
 	struct wconn		base;
@@ -25,6 +26,10 @@ struct named_conn {
 	int			registered;
 	int			list_slot; /* where its name is listed */
 	struct event	       *deadline;  /* to register, not renewed */
+	uint8_t			nonce[NAMED_NONCE_LEN]; /* challenge */
+	int			has_nonce;
+	uint8_t			owner[32]; /* the key that proved the name */
+	int			owned;
 	json_t		       *lan, *nat;
 };
 
@@ -65,6 +70,11 @@ void named_list(struct named_conn *, json_t *);
 int  named_alive(const struct state *, const struct named_holder *);
 int  named_observed(struct worker *, const uint8_t *, struct named_obs *);
 int  named_holder(struct worker *, const char *, struct named_holder *);
+
+/* rdv_owner.c */
+void named_challenge(struct named_conn *, json_t *);
+int  named_owner_check(struct named_conn *, const char *, json_t *);
+void named_owner_keep(struct named_conn *);
 
 /* rdv_punch.c */
 void named_connect(struct named_conn *, json_t *);

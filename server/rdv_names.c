@@ -81,14 +81,15 @@ named_alive(const struct state *st, const struct named_holder *h)
 struct named_claim {
 	struct named_holder  me;
 	const struct state  *state;
+	int		     owned; /* proved the name's key */
 	int		     taken; /* a live client, or a dead one's name */
 };
 
 /*
  * Take a name unless a live client holds it.  A holder that died with
- * its worker gives way to a client from the same source IP: its owner
- * coming back (with keys, a signature will prove it); anyone else waits
- * for name_ttl.
+ * its worker gives way to the name's key (rdv_owner.c), or to a client
+ * from the same source IP (its owner coming back without a key);
+ * anyone else waits for name_ttl.
  */
 static enum table_action
 named_claim_fn(void *val, size_t *len, int found, void *arg)
@@ -98,7 +99,8 @@ named_claim_fn(void *val, size_t *len, int found, void *arg)
 
 	if (found && *len == sizeof(*h) && h->conn != c->me.conn &&
 	    (named_alive(c->state, h) ||
-		memcmp(h->source, c->me.source, sizeof(h->source)) != 0)) {
+		(!c->owned &&
+		    memcmp(h->source, c->me.source, sizeof(h->source)) != 0))) {
 		c->taken = 1;
 		return TABLE_KEEP;
 	}
@@ -110,7 +112,8 @@ named_claim_fn(void *val, size_t *len, int found, void *arg)
 void
 named_register(struct named_conn *c, json_t *msg)
 {
-	static const char *const keys[] = {"type", "name", "lan", "nat", NULL};
+	static const char *const keys[] = {"type", "name", "lan", "nat", "key",
+	    "sig", "listed", NULL};
 	struct worker		*w = c->w;
 	struct named_claim	 claim;
 	struct named_obs	 o;
@@ -145,11 +148,14 @@ named_register(struct named_conn *c, json_t *msg)
 		proc_count(w, STAT_DROP_RATELIMIT);
 		return named_error(c, "rate_limited", "too many registrations");
 	}
+	if (name != NULL && named_owner_check(c, name, msg) == -1)
+		return;
 	if (getrandom(c->token, sizeof(c->token), 0) != sizeof(c->token))
 		return named_error(c, "internal", "no randomness");
 	if (name != NULL) {
 		memset(&claim, 0, sizeof(claim));
 		claim.state = w->state;
+		claim.owned = c->owned;
 		claim.me.conn = c->base.id;
 		claim.me.ordinal = (uint16_t)w->ordinal;
 		claim.me.slot = (uint16_t)(w->slot - w->state->slots);
@@ -164,10 +170,15 @@ named_register(struct named_conn *c, json_t *msg)
 			return named_error(c, "name_taken",
 			    "a live client holds this name");
 		snprintf(c->name, sizeof(c->name), "%s", name);
-		memset(pad, 0, sizeof(pad));
-		memcpy(pad, name, strlen(name));
-		c->list_slot = slotset_put(&set, pad, sizeof(pad), sizeof(pad),
-		    named_ttl(w), now);
+		named_owner_keep(c);
+		/* Listed only when its owner asks (and the server lists). */
+		c->list_slot = -1;
+		if (json_is_true(json_object_get(msg, "listed"))) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad, name, strlen(name));
+			c->list_slot = slotset_put(&set, pad, sizeof(pad),
+			    sizeof(pad), named_ttl(w), now);
+		}
 	}
 	memset(&o, 0, sizeof(o));
 	o.conn = c->base.id;
@@ -237,6 +248,9 @@ named_touch(struct named_conn *c)
 	    &t, named_ttl(w), now);
 	if (!t.ours)
 		return -1;
+	named_owner_keep(c);
+	if (c->list_slot < 0)
+		return 0;
 	memset(pad, 0, sizeof(pad));
 	memcpy(pad, c->name, strlen(c->name));
 	c->list_slot = slotset_refresh(&set, c->list_slot, pad, sizeof(pad),
@@ -338,6 +352,9 @@ named_list(struct named_conn *c, json_t *msg)
 
 	if ((bad = named_unknown_key(msg, keys)) != NULL)
 		return named_error(c, "unknown_field", bad);
+	if (!c->w->conf->named_list)
+		return named_error(c, "list_disabled",
+		    "this server does not list names (rendezvous.list = no)");
 	if (ratelimit_take(c->w->state->table, RL_NAMED_LIST,
 		(struct sockaddr *)&c->peer, &rule, table_now_ms()) == 0) {
 		proc_count(c->w, STAT_DROP_RATELIMIT);
