@@ -154,7 +154,8 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 		return RDV_LOST;
 	if (secure_handshake(&sec, &path, p->connector, pol, p->session,
 		RDV_HANDSHAKE_MS) == -1) {
-		path.ops->close(&path, 0);
+		/* Cleanly: a refusal must reach the peer before the end. */
+		path.ops->close(&path, 1);
 		return RDV_REFUSED;
 	}
 	if (!rdv_datagrams(o)) {
@@ -324,6 +325,8 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 		if (rv == RDV_REFUSED) {
 			/* A stranger does not end us: wait for the right peer. */
 			session_open(o, &s, argv[1], &key);
+			fprintf(stderr, "natclient: listening again as '%s'\n",
+			    argv[1]);
 			continue;
 		}
 		if (!o->keep_listening)

@@ -177,10 +177,17 @@ secure_handshake(struct secure *s, struct path *p, int initiator,
 			goto out;
 	} else {
 		if ((n = secure_await(s, SECURE_HS1, msg, sizeof(msg),
-			 deadline)) == -1 ||
-		    noise_read(&s->hs, msg + 1, (size_t)n - 1, pl,
-			sizeof(pl)) == -1)
+			 deadline)) == -1)
 			goto out;
+		/* A secret on one side only: message 1 already differs. */
+		if (noise_read(&s->hs, msg + 1, (size_t)n - 1, pl,
+			sizeof(pl)) == -1) {
+			fprintf(stderr,
+			    "natclient: refused a peer whose handshake failed "
+			    "(no secret, or another kind of handshake)\n");
+			secure_refuse(s);
+			goto out;
+		}
 		n = noise_write(&s->hs, pol->ed_pk, 32, msg, sizeof(msg));
 		if (secure_put(s, SECURE_HS2, msg, (size_t)n, 1) == -1 ||
 		    (n = secure_await(s, SECURE_HS3, msg, sizeof(msg),
@@ -284,6 +291,12 @@ secure_recv(struct secure *s, int *kind, uint8_t *buf, size_t size)
 			secure_send(s, SECURE_KEEPALIVE, NULL, 0);
 			continue;
 		}
+		if (in[0] == SECURE_REFUSED && !s->confirmed_by_data) {
+			fprintf(stderr,
+			    "natclient: the peer refused us (its allow-list or "
+			    "secret does not match ours)\n");
+			return -1;
+		}
 		if (in[0] != SECURE_MSG) {
 			if (s->lossy)
 				continue; /* a stray probe or handshake copy */
@@ -317,7 +330,7 @@ secure_recv(struct secure *s, int *kind, uint8_t *buf, size_t size)
 		if (s->lossy)
 			replay_take(&s->window, ctr);
 		s->rx.n = ctr + 1;
-		s->confirmed = 1;
+		s->confirmed = s->confirmed_by_data = 1;
 		s->last_len = 0;
 		*kind = pt[0];
 		memcpy(buf, pt + 1, (size_t)len - 1);

@@ -32,6 +32,7 @@ struct secure_policy {
 struct secure {
 	struct path	   *path;
 	int		    initiator, lossy, confirmed;
+	int		    confirmed_by_data; /* a sealed message came */
 	struct noise_hs	    hs;
 	struct noise_cipher tx, rx;
 	struct replay	    window;

@@ -9,16 +9,32 @@
 # say so, streams and datagrams alike; all others must be direct.
 # The table is printed, and written to $MATRIX_OUT when that is set
 # (tests/natlab/run-matrix.sh writes MATRIX.md).
+#
+# Everything the core carries is captured (tcpdump): every stream and
+# datagram holds a marker string every 1000 bytes, and the marker must
+# never be on the wire (each carrier is sealed end to end), while the
+# rendezvous JSON, which is not, must be (the capture saw the traffic).
 . "$TESTLIB"
 . "$LABLIB"
 command -v python3 >/dev/null || skip "python3 is not installed"
+command -v tcpdump >/dev/null || skip "tcpdump is not installed"
 
 lab_up
 lab_host rA hA2 10.1.0.3
 lab_server
 BURST="python3 $SRCDIR/tests/natlab/udpburst.py"
-head -c 1000000 /dev/urandom >"$T/a"
-head -c 1000000 /dev/urandom >"$T/b"
+MARKER=NATKIT-PLAINTEXT-MARKER!
+marked() { # bytes: random, with the marker at every 1000th
+	python3 -c 'import os, sys
+m = sys.argv[2].encode()
+sys.stdout.buffer.write(b"".join(m + os.urandom(1000 - len(m)) for _ in range(int(sys.argv[1]) // 1000)))' "$1" "$MARKER"
+}
+marked 1000000 >"$T/a"
+marked 1000000 >"$T/b"
+lab_in core tcpdump -i any -n -s 256 -U -w "$T/core.pcap" 2>"$T/tcpdump.err" &
+CAPTURE=$!
+STARTED+=("$CAPTURE")
+wait_for 100 grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start: $(cat "$T/tcpdump.err")"
 KINDS=${MATRIX_KINDS:-full-cone restricted-cone port-restricted symmetric-inc symmetric-random}
 C=("$NATCLIENT" --timeout 10 -s 203.0.113.1 --token-file "$T/lab-token" "${TRUST[@]}")
 RUNS=${MATRIX_RUNS:-1} # tests/bench/run-punch.sh asks for medians of 5
@@ -159,7 +175,7 @@ nat_both symmetric-random symmetric-random
 for h in hA hB srv; do
 	lab_in "$h" sysctl -qw net.ipv4.tcp_rmem="4096 32768 65536" net.ipv4.tcp_wmem="4096 32768 65536"
 done
-head -c $((64 << 20)) /dev/urandom >"$T/big"
+marked $((64 << 20)) >"$T/big"
 mkfifo "$T/echo"
 lab_in hA sh -c '"$@" <"$0" | cat >"$0"' "$T/echo" "${C[@]}" --json listen big 2>"$T/errA" &
 LISTENER=$!
@@ -189,6 +205,18 @@ grep -q "relay fallback: no token (--token-file" "$T/errB" &&
 lab_stop hA
 wait "$LISTENER" 2>/dev/null
 pass "no direct path and no token: $(tr '\n' ' ' <"$T/errB")"
+
+# What the core saw: the named sessions' JSON, and no marker.
+kill -INT "$CAPTURE"
+wait "$CAPTURE" 2>/dev/null
+tcpdump -r "$T/core.pcap" -n -A 2>/dev/null >"$T/core.txt"
+packets=$(grep -c "^[0-9][0-9]:" "$T/core.txt")
+grep -q '"type":"register"' "$T/core.txt" || fail "the capture did not see the rendezvous traffic ($packets packets)"
+if grep -q -- "$MARKER" "$T/core.txt"; then
+	grep -B3 -- "$MARKER" "$T/core.txt" | head -20
+	fail "the marker crossed the core in plaintext"
+fi
+pass "the core carried $packets packets (streams over ENet, TCP and the relay, datagrams direct and relayed): the marker in none, the rendezvous JSON in plain sight"
 
 table() {
 	echo "| NAT of the listener | NAT of the connector | input filter | strategy | ms to connect | outcome |"

@@ -6,6 +6,8 @@ udpburst.py burst PORT COUNT    send COUNT numbered datagrams to
                                 127.0.0.1:PORT, one every 2 ms, and wait for
                                 their echoes; prints "sent N got M SAME|DIFF"
                                 comparing the SHA-256 of both sets
+Every datagram carries MARKER, which matrix.sh must never see on the
+wire (natclient seals what it carries).
 """
 import hashlib
 import os
@@ -21,7 +23,8 @@ if mode == "echo":
         data, addr = s.recvfrom(65536)
         s.sendto(data, addr)
 count = int(sys.argv[3])
-sent = [b"%06d" % i + os.urandom(994) for i in range(count)]
+MARKER = b"NATKIT-PLAINTEXT-MARKER!"
+sent = [b"%06d" % i + MARKER + os.urandom(970) for i in range(count)]
 got = {}
 
 
