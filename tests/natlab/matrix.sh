@@ -31,7 +31,7 @@ sys.stdout.buffer.write(b"".join(m + os.urandom(1000 - len(m)) for _ in range(in
 }
 marked 1000000 >"$T/a"
 marked 1000000 >"$T/b"
-lab_in core tcpdump -i any -n -s 256 -U -w "$T/core.pcap" 2>"$T/tcpdump.err" &
+ip netns exec "$LAB-core" tcpdump -i any -n -s 256 -U -w "$T/core.pcap" 2>"$T/tcpdump.err" &
 CAPTURE=$!
 STARTED+=("$CAPTURE")
 wait_for 100 grep -q "listening on" "$T/tcpdump.err" || fail "tcpdump did not start: $(cat "$T/tcpdump.err")"
