@@ -36,6 +36,17 @@ enum listen_use {
 	LISTEN_RELAY,	/* relay control and data, 8888 */
 };
 
+/*
+ * A line of relay.token_file: a bare token, or "NAME TOKEN" with the
+ * client's own limits (relay_auth.c).
+ */
+struct relay_token {
+	char name[33]; /* "" for a bare token */
+	char secret[RELAY_TOKEN_MAX + 1];
+	int  port_low, port_high; /* 0: relay.port_range */
+	int  max_ports;		  /* 0: relay.max_ports_per_client */
+};
+
 struct server_conf {
 	char		   user[64];
 	char		   pidfile[PATH_MAX];
@@ -92,8 +103,8 @@ struct server_conf {
 	int		   relay_auth_burst;
 	int		   relay_auth_per_minute;
 	/* Read by the master from relay.token_file; workers never read it. */
-	int  relay_ntokens;
-	char relay_tokens[RELAY_TOKENS_MAX][RELAY_TOKEN_MAX + 1];
+	int		   relay_ntokens;
+	struct relay_token relay_tokens[RELAY_TOKENS_MAX];
 };
 
 struct listener {
@@ -151,7 +162,7 @@ int    server_conf_check_host(const struct server_conf *);
 
 /* relay_auth.c */
 int relay_tokens_load(struct server_conf *, char *, size_t);
-int relay_auth_ok(const struct server_conf *, const uint8_t *, size_t,
+int relay_auth_find(const struct server_conf *, const uint8_t *, size_t,
     const char *);
 
 /* listen.c */

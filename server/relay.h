@@ -47,6 +47,8 @@ struct relay_ctl {
 	struct addr	    peer, local;
 	uint8_t		    nonce[RELAY_NONCE_LEN];
 	char		    client_id[NAMED_NAME_MAX * 2 + 1];
+	char		    client[NAMED_NAME_MAX + 1]; /* its token's, or "-" */
+	int		    token; /* its line in relay.token_file */
 	int		    authed, nports;
 	struct relay_port  *ports[1000];
 	LIST_ENTRY(relay_ctl) entry; /* in relay_ctls */

@@ -91,14 +91,21 @@ relay_auth(struct relay_ctl *c, json_t *msg)
 	    (uint32_t)w->conf->relay_auth_per_minute};
 	const char	     *hmac = "";
 	char		      a[ADDR_STRLEN];
+	int		      t;
 
 	json_unpack(msg, "{s:s}", "hmac", &hmac);
 	if (w->conf->relay_ntokens == 0)
 		return relay_close_with(c, "no_relay",
 		    "this server has no relay tokens (relay.token_file)");
-	if (relay_auth_ok(w->conf, c->nonce, sizeof(c->nonce), hmac)) {
+	if ((t = relay_auth_find(w->conf, c->nonce, sizeof(c->nonce), hmac)) !=
+	    -1) {
 		struct timeval idle = {w->conf->relay_idle_timeout, 0};
 
+		c->token = t;
+		snprintf(c->client, sizeof(c->client), "%s",
+		    w->conf->relay_tokens[t].name[0] != '\0'
+			? w->conf->relay_tokens[t].name
+			: "-");
 		/* Logged in: the handshake deadline gives way to idleness. */
 		bufferevent_set_timeouts(c->jl.bev, &idle, NULL);
 		proc_count(w, STAT_LOGINS_OK);

@@ -269,6 +269,7 @@ relay_take_over(struct relay_ctl *c)
 
 	for (o = LIST_FIRST(&relay_ctls); o != NULL; o = LIST_NEXT(o, entry)) {
 		if (o == c || o->jl.closing || !o->authed || o->nports == 0 ||
+		    strcmp(o->client, c->client) != 0 ||
 		    strcmp(o->client_id, c->client_id) != 0)
 			continue;
 		for (i = 0; i < o->nports; i++)
@@ -282,11 +283,10 @@ relay_take_over(struct relay_ctl *c)
 
 /* A port for this client: its old one if free, else any in the range. */
 static int
-relay_pick_port(struct relay_ctl *c, int want, int udp, const uint8_t *rkey,
-    size_t rlen, int *port)
+relay_pick_port(struct relay_ctl *c, const struct conf_range *r, int want,
+    int udp, const uint8_t *rkey, size_t rlen, int *port)
 {
-	const struct conf_range *r = &c->w->conf->relay_port_range;
-	int			 fd, i, old = 0, span = r->high - r->low + 1;
+	int fd, i, old = 0, span = r->high - r->low + 1;
 	uint32_t		 rnd;
 
 	if (want == 0 &&
@@ -311,15 +311,53 @@ relay_pick_port(struct relay_ctl *c, int want, int udp, const uint8_t *rkey,
 	return -1;
 }
 
+/*
+ * The ports a client holds: a named one's on all its connections to
+ * this worker, a bare token's on this connection.
+ */
+static int
+relay_client_ports(const struct relay_ctl *c)
+{
+	const struct relay_ctl *o;
+	int			n = 0;
+
+	if (strcmp(c->client, "-") == 0)
+		return c->nports;
+	LIST_FOREACH(o, &relay_ctls, entry)
+	if (!o->jl.closing && strcmp(o->client, c->client) == 0)
+		n += o->nports;
+	return n;
+}
+
+/*
+ * The ports this client may have: relay.port_range, narrowed by its
+ * token's ports=; -1 when the two do not meet.
+ */
+static int
+relay_client_range(const struct relay_ctl *c, struct conf_range *r)
+{
+	const struct relay_token *t = &c->w->conf->relay_tokens[c->token];
+
+	*r = c->w->conf->relay_port_range;
+	if (t->port_low != 0) {
+		if (t->port_low > r->low)
+			r->low = t->port_low;
+		if (t->port_high < r->high)
+			r->high = t->port_high;
+	}
+	return r->low <= r->high ? 0 : -1;
+}
+
 void
 relay_expose(struct relay_ctl *c, json_t *msg)
 {
-	const struct conf_range *r = &c->w->conf->relay_port_range;
+	const struct relay_token *t = &c->w->conf->relay_tokens[c->token];
+	struct conf_range	  range, *r = &range;
 	const char		*proto = NULL, *name = "";
 	json_int_t		 want = 0;
 	struct relay_port	*p;
 	uint8_t			 rkey[TABLE_KEY_MAX];
-	char			 idname[128];
+	char			 idname[160];
 	size_t			 rlen;
 	int			 fd, port = 0, udp;
 
@@ -333,18 +371,24 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	if (name[0] != '\0' && !named_name_ok(name))
 		return relay_error(c, "bad_name",
 		    "a name is 1 to 32 of A-Z a-z 0-9 . _ -");
-	if (want != 0 && (want < r->low || want > r->high))
+	if (relay_client_range(c, r) == -1 ||
+	    (want != 0 && (want < r->low || want > r->high)))
 		return relay_error(c, "port_not_allowed",
-		    "remote_port is outside relay.port_range");
-	if (c->nports >= c->w->conf->relay_max_ports)
-		return relay_error(c, "too_many_ports",
-		    "relay.max_ports_per_client reached");
+		    "remote_port is outside relay.port_range or this client's "
+		    "ports=");
 	relay_take_over(c);
-	snprintf(idname, sizeof(idname), "%s|%s", c->client_id, name);
+	if (relay_client_ports(c) >=
+	    (t->max_ports != 0 ? t->max_ports : c->w->conf->relay_max_ports))
+		return relay_error(c, "too_many_ports",
+		    "relay.max_ports_per_client (or this client's max_ports=) "
+		    "reached");
+	snprintf(idname, sizeof(idname), "%s|%s|%s", c->client, c->client_id,
+	    name);
 	rlen = relay_key(rkey, 'R', idname,
 	    strlen(idname) > TABLE_KEY_MAX - 1 ? TABLE_KEY_MAX - 1
 					       : strlen(idname));
-	if ((fd = relay_pick_port(c, (int)want, udp, rkey, rlen, &port)) == -1)
+	if ((fd = relay_pick_port(c, r, (int)want, udp, rkey, rlen, &port)) ==
+	    -1)
 		return relay_error(c, "port_busy",
 		    want != 0 ? "remote_port is taken" : "no free port");
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -372,7 +416,8 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	c->w->slot->gauge[GAUGE_EXPOSURES]++;
 	table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen, &port,
 	    sizeof(port), RELAY_KEEP_PORT, table_now_ms());
-	log_info("client %s exposes %s port %d", c->client_id, proto, port);
+	log_info("client %s (id %s) exposes %s port %d", c->client,
+	    c->client_id, proto, port);
 	relay_send(c,
 	    json_pack("{s:s,s:s,s:i,s:s}", "type", "exposed", "proto", proto,
 		"remote_port", port, "name", name));

@@ -72,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
 		w = fuzz_worker(WORKER_RELAY, uses, 1);
 		c = (struct server_conf *)w->conf;
-		snprintf(c->relay_tokens[0], sizeof(c->relay_tokens[0]), "%s",
-		    FUZZ_TOKEN);
+		snprintf(c->relay_tokens[0].secret,
+		    sizeof(c->relay_tokens[0].secret), "%s", FUZZ_TOKEN);
 		c->relay_ntokens = 1;
 		fuzz_start(w);
 	}
