@@ -25,6 +25,13 @@ static const struct conf_key client_conf_keys[] =
 	    sizeof(((struct client_opts *)0)->secret_file), 0, 0, 0, ""},
 	{"client", "known_peers", CONF_STR, OFF(known_peers),
 	    sizeof(((struct client_opts *)0)->known_peers), 0, 0, 0, ""},
+	{"client", "tls", CONF_BOOL, OFF(tls), 0, 0, 0, 0, "yes"},
+	{"client", "tls_ca_file", CONF_STR, OFF(tls_ca_file),
+	    sizeof(((struct client_opts *)0)->tls_ca_file), 0, 0, 0, ""},
+	{"client", "tls_fingerprint", CONF_STR, OFF(tls_fingerprint),
+	    sizeof(((struct client_opts *)0)->tls_fingerprint), 0, 0, 0, ""},
+	{"client", "known_servers", CONF_STR, OFF(known_servers),
+	    sizeof(((struct client_opts *)0)->known_servers), 0, 0, 0, ""},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 int

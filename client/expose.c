@@ -157,7 +157,8 @@ expose_login(struct expose *e, const char *proto)
 static int
 expose_data(struct expose *e, const char *id, const char *error)
 {
-	int data = client_tcp_connect(e->o, &e->server);
+	int data = client_tls(e->o, client_tcp_connect(e->o, &e->server),
+	    &e->server, e->o->server);
 
 	if (client_send_json(data,
 		error == NULL ? json_pack("{s:s,s:s}", "type", "data", "id", id)
@@ -302,6 +303,7 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 		if (e.ctl != -1 &&
 		    connect(e.ctl, (struct sockaddr *)&e.server.ss,
 			e.server.len) == 0 &&
+		    (e.ctl = client_tls(o, e.ctl, &e.server, o->server)) != -1 &&
 		    expose_login(&e, argv[1])) {
 			backoff = 1;
 			if (expose_serve(&e)) {

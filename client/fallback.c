@@ -62,7 +62,10 @@ relay_fallback(const struct client_opts *o, const uint8_t *session,
 		return -1; /* no token, no relay */
 	}
 	client_service(o, o->relay, CLIENT_PORT_RELAY, relay);
-	fd = client_tcp_connect(o, relay);
+	fd = client_tls(o, client_tcp_connect(o, relay), relay,
+	    o->relay[0] != '\0' ? o->relay : o->server);
+	if (fd == -1)
+		return -1;
 	hex_encode(session, NAMED_TOKEN_LEN, hex);
 	snprintf(id, sizeof(id), "meet-%.16s-%c", hex, connector ? 'c' : 'l');
 	if (relay_login(o, fd, buf, sizeof(buf), &have, token, id, &msg) ==

@@ -46,9 +46,19 @@ key_default(const char *leaf, char *out, size_t size)
 		    home != NULL ? home : "", leaf);
 }
 
+/* given, or else the default file leaf, into out. */
+void
+key_config_path(const char *given, const char *leaf, char *out, size_t size)
+{
+	if (given[0] != '\0')
+		snprintf(out, size, "%s", given);
+	else
+		key_default(leaf, out, size);
+}
+
 /* Make the directory that holds path, private to us. */
-static void
-key_mkdir(const char *path)
+void
+key_config_mkdir(const char *path)
 {
 	char dir[PATH_MAX], *slash;
 
@@ -129,7 +139,7 @@ key_generate(const struct client_opts *o, const char *path,
 	FILE   *fp;
 	int	fd;
 
-	key_mkdir(path);
+	key_config_mkdir(path);
 	randombytes_buf(seed, sizeof(seed));
 	crypto_sign_seed_keypair(k->pk, k->sk, seed);
 	snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid());
@@ -298,7 +308,7 @@ key_check_listener(const struct secure_policy *pol, const uint8_t *pk)
 		}
 		fclose(fp);
 	}
-	key_mkdir(path);
+	key_config_mkdir(path);
 	if ((fp = fopen(path, "a")) == NULL ||
 	    fprintf(fp, "%s %s\n", pol->name, seen) < 0 || fclose(fp) != 0) {
 		fprintf(stderr, "natclient: known peers %s: %s\n", path,

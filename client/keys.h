@@ -19,6 +19,8 @@ struct client_key {
 #include <stdio.h>
 
 FILE *key_private_open(const struct client_opts *, const char *, const char *);
+void key_config_path(const char *, const char *, char *, size_t);
+void key_config_mkdir(const char *);
 void key_format(const uint8_t *, char *, size_t);
 int  key_parse(const char *, uint8_t *);
 int  key_load(const struct client_opts *, struct client_key *, int);

@@ -106,6 +106,10 @@ static const struct option longopts[] = {
     {"allow", required_argument, NULL, 'W'},
     {"allow-any", no_argument, NULL, 'A'},
     {"listed", no_argument, NULL, 'M'},
+    {"no-tls", no_argument, NULL, 'G'},
+    {"tls-ca-file", required_argument, NULL, 'B'},
+    {"tls-fingerprint", required_argument, NULL, 'C'},
+    {"known-servers", required_argument, NULL, 'D'},
     {"secret-file", required_argument, NULL, 'Z'},
     {"peer-key", required_argument, NULL, 'Q'},
     {"known-peers", required_argument, NULL, 'U'},
@@ -170,6 +174,9 @@ usage(FILE *fp, int code)
 	    "                 [--key file] [--allow file] [--allow-any] "
 	    "[--secret-file file]\n"
 	    "                 [--peer-key key] [--known-peers file] [--listed]\n"
+	    "                 [--no-tls] [--tls-ca-file file] "
+	    "[--tls-fingerprint sha256:hex]\n"
+	    "                 [--known-servers file]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -229,7 +236,8 @@ main(int argc, char *argv[])
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
 	const char *key_file = NULL, *allow = NULL, *secret = NULL;
 	const char *peer_key = NULL, *known = NULL;
-	int	    allow_any = 0, listed = 0;
+	int	    allow_any = 0, listed = 0, no_tls = 0;
+	const char *ca = NULL, *fingerprint = NULL, *known_servers = NULL;
 	int	    remote_port = 0;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:v", longopts,
@@ -327,6 +335,18 @@ main(int argc, char *argv[])
 		case 'M':
 			listed = 1;
 			break;
+		case 'G':
+			no_tls = 1;
+			break;
+		case 'B':
+			ca = optarg;
+			break;
+		case 'C':
+			fingerprint = optarg;
+			break;
+		case 'D':
+			known_servers = optarg;
+			break;
 		case 'Z':
 			secret = optarg;
 			break;
@@ -380,8 +400,15 @@ main(int argc, char *argv[])
 		"--secret-file") ||
 	    opt_copy(o.peer_key, sizeof(o.peer_key), peer_key, "--peer-key") ||
 	    opt_copy(o.known_peers, sizeof(o.known_peers), known,
-		"--known-peers"))
+		"--known-peers") ||
+	    opt_copy(o.tls_ca_file, sizeof(o.tls_ca_file), ca, "--tls-ca-file") ||
+	    opt_copy(o.tls_fingerprint, sizeof(o.tls_fingerprint), fingerprint,
+		"--tls-fingerprint") ||
+	    opt_copy(o.known_servers, sizeof(o.known_servers), known_servers,
+		"--known-servers"))
 		return 2;
+	if (no_tls)
+		o.tls = 0;
 	o.allow_any = allow_any;
 	o.listed = listed;
 	o.remote_port = remote_port;

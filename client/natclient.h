@@ -46,6 +46,10 @@ struct client_opts {
 	char peer_key[128];		/* connect --peer-key */
 	int  allow_any;			/* listen --allow-any */
 	int  listed;			/* listen --listed */
+	int  tls;			/* conf tls, --no-tls: 0 */
+	char tls_ca_file[PATH_MAX];	/* --tls-ca-file, or conf */
+	char tls_fingerprint[96];	/* --tls-fingerprint, or conf */
+	char known_servers[PATH_MAX];	/* --known-servers, or conf */
 };
 
 /* clientconf.c */
@@ -69,6 +73,10 @@ void client_service(const struct client_opts *, const char *, uint16_t,
 int  client_tcp_connect(const struct client_opts *, const struct addr *);
 int  client_tcp_ask(const struct client_opts *, const struct addr *,
      const char *, char *, size_t);
+
+/* tls.c */
+int client_tls(const struct client_opts *, int, const struct addr *,
+    const char *);
 
 /* join.c */
 int client_join(int, int, int, int);

@@ -223,6 +223,8 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 		addr_from_sa(&s->tcp_local, (struct sockaddr *)&ss, len);
 	} else
 		s->tcp = client_tcp_connect(o, &s->server);
+	if ((s->tcp = client_tls(o, s->tcp, &s->server, o->server)) == -1)
+		client_fail(o, "no TLS connection to the rendezvous server");
 	msg = json_pack("{s:s,s:o,s:o}", "type", "register", "lan",
 	    session_lan(s), "nat", reg);
 	if (name != NULL) {

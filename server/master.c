@@ -426,6 +426,13 @@ master_reload(void)
 		    err);
 		return;
 	}
+	if (tls_setup(&nc, err, sizeof(err)) == -1) {
+		listeners_close_unused(&nls, &m.ls);
+		log_warnx("reload refused: %s; still serving the old "
+			  "configuration",
+		    err);
+		return;
+	}
 	listeners_close_unused(&m.ls, &nls);
 	m.ls = nls;
 	m.conf = nc;
@@ -642,6 +649,11 @@ master_run(const char *conf_path, int must_exist, struct server_conf *conf,
 	}
 	if (listeners_open(&m.conf, NULL, &m.ls, err, sizeof(err)) == -1 ||
 	    metrics_bind(&m.conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		pidfile_remove(m.conf.pidfile, m.pidfd);
+		return 1;
+	}
+	if (tls_setup(&m.conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		pidfile_remove(m.conf.pidfile, m.pidfd);
 		return 1;

@@ -48,6 +48,10 @@ struct relay_token {
 };
 
 struct server_conf {
+	int		   tls; /* server.tls: 8848 and 8888 over TLS */
+	char		   tls_cert[PATH_MAX];
+	char		   tls_key[PATH_MAX];
+	char		   tls_dir[PATH_MAX];
 	char		   user[64];
 	char		   pidfile[PATH_MAX];
 	char		   log_file[PATH_MAX];
@@ -159,6 +163,12 @@ rlim_t server_conf_nofile(const struct server_conf *, int);
 void   server_table_config(const struct server_conf *, struct table_config *);
 int    server_conf_rfc5780(const struct server_conf *, struct addr[4]);
 int    server_conf_check_host(const struct server_conf *);
+
+/* tlsfront.c */
+int  tls_setup(const struct server_conf *, char *, size_t);
+int  tls_front(struct worker *, int);
+int  tls_front_count(void);
+int  tls_sockname(int, struct sockaddr_storage *, socklen_t *);
 
 /* relay_auth.c */
 int relay_tokens_load(struct server_conf *, char *, size_t);

@@ -183,7 +183,7 @@ relay_busy(struct worker *w)
 {
 	(void)w;
 	return splice_count() + relay_visitors_waiting() +
-	    gate_count(LISTEN_RELAY);
+	    gate_count(LISTEN_RELAY) + tls_front_count();
 }
 
 void

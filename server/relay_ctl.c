@@ -310,7 +310,7 @@ relay_ctl_start(struct worker *w, int fd, const char *line, size_t len,
 	}
 	LIST_INSERT_HEAD(&relay_ctls, c, entry);
 	bufferevent_set_timeouts(c->jl.bev, &idle, NULL);
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	tls_sockname(fd, &ss, &sl);
 	addr_from_sa(&c->local, (struct sockaddr *)&ss, sl);
 	msg = json_loadb(line, len, 0, NULL);
 	if (json_unpack(msg, "{s:I,s:s}", "version", &version, "client_id",

@@ -15,6 +15,9 @@
 
 #include "natserver.h"
 
+#ifndef NATSERVER_STATEDIR
+#define NATSERVER_STATEDIR "/var/lib/natserver"
+#endif
 #ifndef NATSERVER_PIDFILE
 #define NATSERVER_PIDFILE "/var/run/natserver/natserver.pid"
 #endif
@@ -34,6 +37,10 @@ const struct conf_key server_conf_keys[] = {
 	INT(state_records, 64, 16 * 1024 * 1024), "65536"},
     {"server", "shutdown_grace", CONF_INT, INT(shutdown_grace, 0, 3600), "10"},
     {"server", "external_address", CONF_STR, STR(external_address), ""},
+    {"server", "tls", CONF_BOOL, OFF(tls), 0, 0, 0, 0, "yes"},
+    {"server", "tls_cert", CONF_STR, STR(tls_cert), ""},
+    {"server", "tls_key", CONF_STR, STR(tls_key), ""},
+    {"server", "tls_dir", CONF_STR, STR(tls_dir), NATSERVER_STATEDIR},
     {"server", "metrics_listen", CONF_LISTEN, OFF(metrics_listen), 0, 0, 0,
 	CONF_PROTO_TCP, "127.0.0.1:9478"},
     {"tracker", "listen", CONF_LISTEN, OFF(tracker_listen), 0, 0, 0, UDP_TCP,

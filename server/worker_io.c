@@ -116,6 +116,13 @@ worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		if (!gate_enter(ws->w, ws->l->use, c,
 			(const struct sockaddr *)&peer.ss))
 			continue;
+		if ((ws->l->use == LISTEN_NAMED || ws->l->use == LISTEN_RELAY) &&
+		    (c = tls_front(ws->w, c)) == -1) {
+			gate_leave(ws->l->use,
+			    (const struct sockaddr *)&peer.ss);
+			proc_count(ws->w, STAT_NOMEM);
+			continue;
+		}
 		ws->accept(ws->w, ws->l, c, &peer);
 	}
 }

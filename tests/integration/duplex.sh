@@ -5,6 +5,7 @@
 # the other: the stream stopped after a few MiB).  The echo service has
 # small socket buffers, as a busy one may: the loops cannot lean on the
 # kernel buffering the whole transfer.
+TLS=yes # the relay's TLS front and natclient's pump, under 64 MiB each way
 . "$TESTLIB"
 command -v python3 >/dev/null || skip "python3 is not installed"
 PEER="python3 $SRCDIR/tests/integration/relaypeer.py"

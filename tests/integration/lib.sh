@@ -16,6 +16,19 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/natkit-test.XXXXXX")
 export XDG_CONFIG_HOME="$T/config"
 (umask 077 && echo "natkit test secret $$" >"$T/secret")
 TRUST=(--secret-file "$T/secret")
+# The rendezvous and relay doors speak TLS when a test sets TLS=yes
+# before it sources this file (natclient then trusts the certificate it
+# first sees: known_servers under $XDG_CONFIG_HOME).  Otherwise both
+# sides say tls = no, so that the tests can speak the JSON protocols
+# themselves: natserver in write_conf, natclient through a wrapper.
+TLS=${TLS:-no}
+if [ "$TLS" = no ]; then
+	printf '[client]\ntls = no\n' >"$T/natclient-plain.conf"
+	printf '#!/bin/sh\nexec "%s" -c "%s" "$@"\n' "$NATCLIENT" "$T/natclient-plain.conf" >"$T/natclient"
+	chmod +x "$T/natclient"
+	NATCLIENT_BIN=$NATCLIENT
+	NATCLIENT=$T/natclient
+fi
 MASTER=
 STARTED=()
 
@@ -90,6 +103,8 @@ write_conf() {
 [server]
 pidfile = $T/natserver.pid
 metrics_listen = 127.0.0.1:$METRICS_PORT
+tls = $TLS
+tls_dir = $T/tls
 [tracker]
 listen = 127.0.0.1:$TRACKER_PORT [::1]:$TRACKER_PORT
 workers = ${TRACKER_WORKERS:-2}

@@ -190,6 +190,8 @@ lab_server() {
 [server]
 pidfile = $T/lab.pid
 metrics_listen =
+tls = $TLS
+tls_dir = $T/tls
 [tracker]
 listen = 203.0.113.1:3478
 alternate_address = 203.0.113.2

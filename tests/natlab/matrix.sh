@@ -12,8 +12,11 @@
 #
 # Everything the core carries is captured (tcpdump): every stream and
 # datagram holds a marker string every 1000 bytes, and the marker must
-# never be on the wire (each carrier is sealed end to end), while the
-# rendezvous JSON, which is not, must be (the capture saw the traffic).
+# never be on the wire (each carrier is sealed end to end, and the
+# connections to the server are TLS), while the rendezvous datagrams
+# that show the server a UDP mapping, which are not sealed, must be
+# (the capture saw the traffic).
+TLS=yes
 . "$TESTLIB"
 . "$LABLIB"
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -206,17 +209,18 @@ lab_stop hA
 wait "$LISTENER" 2>/dev/null
 pass "no direct path and no token: $(tr '\n' ' ' <"$T/errB")"
 
-# What the core saw: the named sessions' JSON, and no marker.
+# What the core saw: the UDP mapping datagrams, and no marker.
 kill -INT "$CAPTURE"
 wait "$CAPTURE" 2>/dev/null
 tcpdump -r "$T/core.pcap" -n -A 2>/dev/null >"$T/core.txt"
 packets=$(grep -c "^[0-9][0-9]:" "$T/core.txt")
-grep -q '"type":"register"' "$T/core.txt" || fail "the capture did not see the rendezvous traffic ($packets packets)"
+grep -q '"type":"udp","token"' "$T/core.txt" || fail "the capture did not see the rendezvous traffic ($packets packets)"
+grep -q '"type":"register"' "$T/core.txt" && fail "a registration crossed the core in plaintext (no TLS)"
 if grep -q -- "$MARKER" "$T/core.txt"; then
 	grep -B3 -- "$MARKER" "$T/core.txt" | head -20
 	fail "the marker crossed the core in plaintext"
 fi
-pass "the core carried $packets packets (streams over ENet, TCP and the relay, datagrams direct and relayed): the marker in none, the rendezvous JSON in plain sight"
+pass "the core carried $packets packets (streams over ENet, TCP and the relay, datagrams direct and relayed, TLS to the server): the marker and the rendezvous JSON in none, the UDP mapping datagrams in plain sight"
 
 table() {
 	echo "| NAT of the listener | NAT of the connector | input filter | strategy | ms to connect | outcome |"

@@ -4,6 +4,7 @@
 # stream.  The listener must end the stream with an integrity error,
 # having written only bytes that were sent (a prefix), never the
 # altered ones.
+TLS=yes
 . "$TESTLIB"
 . "$LABLIB"
 command -v python3 >/dev/null || skip "python3 is not installed"

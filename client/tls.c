@@ -1,0 +1,250 @@
+/*
+ * natclient's TLS 1.3 to the server's rendezvous (8848) and relay
+ * (8888) doors.  The server's certificate is checked against a CA file
+ * (tls_ca_file, with the host name), a pinned fingerprint
+ * (tls_fingerprint, "sha256:HEX" as natserver logs it), or else the
+ * known servers file, trusting the first certificate a server shows and
+ * refusing a changed one, loudly.  Plaintext only with tls = no.
+ *
+ * After the handshake a small child process (tlspump.c) joins the TLS
+ * connection to one end of a socketpair, and the caller gets the other:
+ * the JSON lines, logins and streams of natclient stay as they are.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "natclient.h"
+#include "tlspump.h"
+
+static void
+tls_fingerprint_of(X509 *x, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  n = 0, i;
+	size_t	      at;
+
+	X509_digest(x, EVP_sha256(), md, &n);
+	at = (size_t)snprintf(out, size, "sha256:");
+	for (i = 0; i < n && at + 3 <= size; i++)
+		at += (size_t)snprintf(out + at, size - at, "%02x", md[i]);
+}
+
+/* The known servers' record for where, checked or made: 0, or exit. */
+static void
+tls_known(const struct client_opts *o, const char *where, const char *fp)
+{
+	char  path[PATH_MAX], line[256], who[128], seen[96];
+	FILE *f;
+
+	key_config_path(o->known_servers, "known_servers", path, sizeof(path));
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, "%127s %95s", who, seen) != 2 ||
+			    strcmp(who, where) != 0)
+				continue;
+			fclose(f);
+			if (strcasecmp(seen, fp) == 0)
+				return;
+			client_fail(o,
+			    "WARNING: THE CERTIFICATE OF SERVER %s HAS CHANGED!\n"
+			    "natclient: someone may be in the middle, or the "
+			    "server has a new certificate.\n"
+			    "natclient: %s records %s; the server now shows "
+			    "%s.\n"
+			    "natclient: refused.  If the change is expected, "
+			    "remove the line for %s from %s.",
+			    where, path, seen, fp, where, path);
+		}
+		fclose(f);
+	}
+	key_config_mkdir(path);
+	if ((f = fopen(path, "a")) == NULL ||
+	    fprintf(f, "%s %s\n", where, fp) < 0 || fclose(f) != 0)
+		client_fail(o, "known servers %s: %s", path, strerror(errno));
+	fprintf(stderr,
+	    "natclient: first connection to server %s: trusting its "
+	    "certificate %s (recorded in %s)\n",
+	    where, fp, path);
+}
+
+/* Is the server's certificate the one we trust?  Exits if not. */
+static void
+tls_check(const struct client_opts *o, SSL *ssl, const char *where)
+{
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	char  fp[80];
+	long  v;
+
+	if (x == NULL)
+		client_fail(o, "server %s: no certificate", where);
+	tls_fingerprint_of(x, fp, sizeof(fp));
+	if (o->tls_ca_file[0] != '\0') {
+		if ((v = SSL_get_verify_result(ssl)) != X509_V_OK)
+			client_fail(o,
+			    "server %s: its certificate does not verify "
+			    "against %s: %s",
+			    where, o->tls_ca_file,
+			    X509_verify_cert_error_string(v));
+		return;
+	}
+	if (o->tls_fingerprint[0] != '\0') {
+		const char *want = o->tls_fingerprint;
+
+		if (strncasecmp(want, "sha256:", 7) != 0 ||
+		    strcasecmp(want, fp) != 0)
+			client_fail(o,
+			    "server %s: certificate %s is not the pinned %s: "
+			    "refused",
+			    where, fp, want);
+		return;
+	}
+	tls_known(o, where, fp);
+}
+
+/* The join, in a grandchild (nobody waits for it). */
+static void
+tls_pump_child(SSL *ssl, int net, int app)
+{
+	struct tlspump p;
+	int	       fd;
+
+	/* Nothing of the parent's: not its stdout, which a reader waits on. */
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != net && fd != app)
+			close(fd);
+	fcntl(net, F_SETFL, fcntl(net, F_GETFL) | O_NONBLOCK);
+	fcntl(app, F_SETFL, fcntl(app, F_GETFL) | O_NONBLOCK);
+	tlspump_init(&p, ssl, net, app);
+	while (tlspump_run(&p) == 1) {
+		struct pollfd pfd[2] = {{net, p.want_net, 0}, {app, p.want_app, 0}};
+
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+	}
+	_exit(0);
+}
+
+/* The TLS handshake on fd, within the timeout: 0, or -1 (said why). */
+static int
+tls_handshake(const struct client_opts *o, SSL *ssl, int fd, const char *where)
+{
+	int64_t deadline = client_now_ms() + 1000 * o->timeout;
+	int	rv;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while ((rv = SSL_connect(ssl)) != 1) {
+		struct pollfd pfd = {fd, 0, 0};
+		int	      e = SSL_get_error(ssl, rv);
+		int	      wait = (int)(deadline - client_now_ms());
+
+		if (e == SSL_ERROR_WANT_READ)
+			pfd.events = POLLIN;
+		else if (e == SSL_ERROR_WANT_WRITE)
+			pfd.events = POLLOUT;
+		else {
+			fprintf(stderr, "natclient: TLS with server %s: %s\n",
+			    where,
+			    ERR_reason_error_string(ERR_get_error()) != NULL
+				? ERR_reason_error_string(ERR_get_error())
+				: "the connection closed (is it a TLS "
+				  "server? tls = no on both sides for "
+				  "plaintext)");
+			return -1;
+		}
+		if (wait <= 0 || poll(&pfd, 1, wait) != 1) {
+			fprintf(stderr,
+			    "natclient: TLS with server %s: timed out\n", where);
+			return -1;
+		}
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return 0;
+}
+
+/*
+ * TLS over fd, connected to server: the descriptor to use instead (fd
+ * closed), fd itself with tls = no, or -1 when the handshake fails (fd
+ * closed; said why).  A certificate we do not trust ends natclient.
+ */
+int
+client_tls(const struct client_opts *o, int fd, const struct addr *server,
+    const char *hostport)
+{
+	static SSL_CTX *ctx;
+	static int	warned;
+	char		where[ADDR_STRLEN], host[ADDR_HOSTLEN] = "";
+	const char     *why;
+	uint16_t	port;
+	SSL	       *ssl;
+	int		sp[2];
+	pid_t		pid;
+
+	if (!o->tls) {
+		if (!warned++)
+			fprintf(stderr,
+			    "natclient: warning: tls = no: what goes to the "
+			    "server is plaintext (logins, names, exposed "
+			    "streams)\n");
+		return fd;
+	}
+	addr_format(server, where, sizeof(where));
+	if (ctx == NULL) {
+		if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+		    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
+			client_fail(o, "OpenSSL cannot start");
+		SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+		if (o->tls_ca_file[0] != '\0' &&
+		    SSL_CTX_load_verify_locations(ctx, o->tls_ca_file, NULL) !=
+			1)
+			client_fail(o, "tls_ca_file %s: cannot be read",
+			    o->tls_ca_file);
+	}
+	if ((ssl = SSL_new(ctx)) == NULL)
+		client_fail(o, "OpenSSL: out of memory");
+	SSL_set_fd(ssl, fd);
+	if (o->tls_ca_file[0] != '\0') {
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+		addr_split(hostport, host, sizeof(host), &port, 0, &why);
+		SSL_set1_host(ssl, host);
+		SSL_set_tlsext_host_name(ssl, host);
+	}
+	if (tls_handshake(o, ssl, fd, where) == -1) {
+		SSL_free(ssl);
+		close(fd);
+		return -1;
+	}
+	tls_check(o, ssl, where);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    (pid = fork()) == -1)
+		client_fail(o, "TLS: %s", strerror(errno));
+	if (pid == 0) {
+		if (fork() == 0)
+			tls_pump_child(ssl, fd, sp[0]);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	SSL_free(ssl); /* the pump has its copy; no close_notify from here */
+	close(fd);
+	close(sp[0]);
+	return sp[1];
+}

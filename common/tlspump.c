@@ -1,0 +1,174 @@
+/*
+ * A TLS connection joined to a plain socket, both non-blocking, both
+ * directions at once with a record's worth of buffer each: the server
+ * puts one in front of its relay and rendezvous connections, natclient
+ * one behind its connections to them, so that the code on the plain
+ * side never sees TLS.  The caller waits for what want_net and want_app
+ * say (poll(2) events) and calls tlspump_run again.
+ *
+ * The end of one direction passes on as the end of the other: the plain
+ * side's end becomes a TLS close_notify (TLS 1.3 lets the other
+ * direction go on), close_notify a shutdown(SHUT_WR) of the plain side.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "tlspump.h"
+
+void
+tlspump_init(struct tlspump *p, SSL *ssl, int net, int app)
+{
+	p->ssl = ssl;
+	p->net = net;
+	p->app = app;
+	p->app_off = p->app_len = p->net_off = p->net_len = 0;
+	p->net_eof = p->app_eof = p->shut_sent = p->failed = 0;
+	p->handshaken = SSL_is_init_finished(ssl);
+	p->want_net = p->want_app = 0;
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+
+/* What an SSL call that did not finish waits for; 0 when it failed. */
+static short
+tlspump_wait(struct tlspump *p, int rv)
+{
+	switch (SSL_get_error(p->ssl, rv)) {
+	case SSL_ERROR_WANT_READ:
+		return POLLIN;
+	case SSL_ERROR_WANT_WRITE:
+		return POLLOUT;
+	case SSL_ERROR_ZERO_RETURN:
+		p->net_eof = 1;
+		return 0;
+	default:
+		ERR_clear_error();
+		p->failed = 1;
+		return 0;
+	}
+}
+
+/* From the TLS side to the plain side: 1 when something moved. */
+static int
+tlspump_down(struct tlspump *p)
+{
+	int moved = 0, n;
+
+	while (!p->failed) {
+		if (p->app_len > 0) {
+			ssize_t w = write(p->app, p->to_app + p->app_off,
+			    p->app_len);
+
+			if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+				p->want_app |= POLLOUT;
+				return moved;
+			}
+			if (w == -1) {
+				p->failed = 1;
+				return moved;
+			}
+			p->app_off += (size_t)w;
+			p->app_len -= (size_t)w;
+			moved = 1;
+			continue;
+		}
+		if (p->net_eof)
+			return moved;
+		p->app_off = 0;
+		n = SSL_read(p->ssl, p->to_app, sizeof(p->to_app));
+		if (n > 0) {
+			p->app_len = (size_t)n;
+			moved = 1;
+			continue;
+		}
+		p->want_net |= tlspump_wait(p, n);
+		if (p->net_eof) {
+			shutdown(p->app, SHUT_WR);
+			moved = 1;
+		}
+		return moved;
+	}
+	return moved;
+}
+
+/* From the plain side to the TLS side: 1 when something moved. */
+static int
+tlspump_up(struct tlspump *p)
+{
+	int moved = 0, n;
+
+	while (!p->failed) {
+		if (p->net_len > 0) {
+			n = SSL_write(p->ssl, p->to_net + p->net_off,
+			    (int)p->net_len);
+			if (n <= 0) {
+				p->want_net |= tlspump_wait(p, n);
+				return moved;
+			}
+			p->net_off += (size_t)n;
+			p->net_len -= (size_t)n;
+			moved = 1;
+			continue;
+		}
+		if (p->app_eof) {
+			if (!p->shut_sent) {
+				SSL_shutdown(p->ssl); /* close_notify */
+				p->shut_sent = moved = 1;
+			}
+			return moved;
+		}
+		p->net_off = 0;
+		n = (int)read(p->app, p->to_net, sizeof(p->to_net));
+		if (n > 0) {
+			p->net_len = (size_t)n;
+			moved = 1;
+		} else if (n == 0) {
+			p->app_eof = moved = 1;
+		} else if (errno == EAGAIN || errno == EINTR) {
+			p->want_app |= POLLIN;
+			return moved;
+		} else {
+			p->failed = 1;
+		}
+	}
+	return moved;
+}
+
+/*
+ * Move what can be moved now: 1 while the join goes on, 0 when both
+ * directions ended, -1 when it failed (a TLS error, a reset).
+ */
+int
+tlspump_run(struct tlspump *p)
+{
+	int rv;
+
+	p->want_net = p->want_app = 0;
+	if (!p->handshaken) {
+		uint8_t b;
+		ssize_t n = recv(p->app, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		/* The plain side may give up first (its deadline passed). */
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			return -1;
+		if ((rv = SSL_do_handshake(p->ssl)) != 1) {
+			p->want_net = tlspump_wait(p, rv);
+			/* Watch for that end, unless it has bytes waiting. */
+			p->want_app = n == -1 ? POLLIN : 0;
+			return p->failed || p->net_eof ? -1 : 1;
+		}
+		p->handshaken = 1;
+	}
+	while (tlspump_down(p) | tlspump_up(p))
+		p->want_net = p->want_app = 0;
+	if (p->failed)
+		return -1;
+	if (p->net_eof && p->app_len == 0 && p->shut_sent)
+		return 0;
+	return 1;
+}

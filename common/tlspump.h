@@ -1,0 +1,23 @@
+/* Moving bytes between a TLS connection and a plain socket; tlspump.c. */
+#ifndef NATKIT_TLSPUMP_H
+#define NATKIT_TLSPUMP_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLSPUMP_BUF 16384 /* a TLS record */
+
+struct tlspump {
+	SSL   *ssl; /* over net, the peer's socket */
+	int    net, app; /* app: our plain end of a socketpair */
+	uint8_t to_app[TLSPUMP_BUF], to_net[TLSPUMP_BUF];
+	size_t	app_off, app_len, net_off, net_len;
+	int	net_eof, app_eof, shut_sent, failed, handshaken;
+	short	want_net, want_app; /* POLLIN | POLLOUT to wait for */
+};
+
+void tlspump_init(struct tlspump *, SSL *, int, int);
+int  tlspump_run(struct tlspump *);
+
+#endif

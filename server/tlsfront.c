@@ -1,0 +1,274 @@
+/*
+ * TLS in front of the rendezvous (8848) and relay (8888) connections.
+ *
+ * The master makes the TLS context before it forks the workers: from
+ * server.tls_cert and tls_key, or from a self-signed certificate it
+ * makes on first start in server.tls_dir (and logs the SHA-256
+ * fingerprint that clients pin).  A worker that accepts a connection on
+ * one of those doors joins it to one end of a socketpair with a
+ * tlspump, in its event loop, and gives the protocol code the other end
+ * as though it were the connection: the JSON lines, the logins and the
+ * relay's splicing stay as they are, and see only plaintext.  The
+ * protocol's own deadlines bound the handshake (its end closes the
+ * pump).  A TLS connection costs two descriptors more.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/queue.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "natserver.h"
+#include "tlspump.h"
+
+#define TLS_DAYS 3650 /* the self-signed certificate's life */
+
+struct tls_front {
+	struct tlspump p;
+	struct worker *w;
+	struct event  *net_ev, *app_ev;
+	int	       app_peer; /* the end the protocol code holds */
+	LIST_ENTRY(tls_front) entry;
+};
+
+static SSL_CTX *tls_ctx;
+static LIST_HEAD(, tls_front) tls_fronts = LIST_HEAD_INITIALIZER(tls_fronts);
+static int tls_nfronts;
+
+static void tls_front_cb(evutil_socket_t, short, void *);
+
+/* "sha256:" and the hex of the certificate's SHA-256 into out. */
+void
+tls_fingerprint(X509 *x, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  n = 0, i;
+	size_t	      at;
+
+	X509_digest(x, EVP_sha256(), md, &n);
+	at = (size_t)snprintf(out, size, "sha256:");
+	for (i = 0; i < n && at + 3 <= size; i++)
+		at += (size_t)snprintf(out + at, size - at, "%02x", md[i]);
+}
+
+/* Write a PEM file only its owner may read: 0, or -1. */
+static int
+tls_write(const char *path, EVP_PKEY *key, X509 *x)
+{
+	int   fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	FILE *fp;
+	int   ok;
+
+	if (fd == -1 || (fp = fdopen(fd, "w")) == NULL)
+		return -1;
+	ok = key != NULL
+	    ? PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL)
+	    : PEM_write_X509(fp, x);
+	return fclose(fp) == 0 && ok ? 0 : -1;
+}
+
+/* A self-signed P-256 certificate, CN=natserver, at cert and key. */
+static int
+tls_make(const char *cert, const char *key, char *err, size_t errlen)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509	 *x = X509_new();
+	X509_NAME *name;
+	int	  ok = 0;
+
+	if (pk != NULL && x != NULL) {
+		X509_set_version(x, 2);
+		ASN1_INTEGER_set(X509_get_serialNumber(x),
+		    (long)(time(NULL) & 0x7fffffff));
+		X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+		X509_gmtime_adj(X509_getm_notAfter(x), 86400L * TLS_DAYS);
+		X509_set_pubkey(x, pk);
+		name = X509_get_subject_name(x);
+		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+		    (const unsigned char *)"natserver", -1, -1, 0);
+		X509_set_issuer_name(x, name);
+		ok = X509_sign(x, pk, EVP_sha256()) > 0 &&
+		    tls_write(key, pk, NULL) == 0 && tls_write(cert, NULL, x) == 0;
+	}
+	if (!ok)
+		snprintf(err, errlen, "cannot make a certificate in %s: %s",
+		    cert, errno != 0 ? strerror(errno) : "OpenSSL failed");
+	EVP_PKEY_free(pk);
+	X509_free(x);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The master's TLS context for the workers it forks next: 0, or -1
+ * with err.  With tls = no there is none (and a warning).
+ */
+int
+tls_setup(const struct server_conf *c, char *err, size_t errlen)
+{
+	char	 cert[PATH_MAX + 32], key[PATH_MAX + 32], fp[80];
+	SSL_CTX *ctx;
+
+	if (!c->tls) {
+		if (tls_ctx != NULL)
+			SSL_CTX_free(tls_ctx);
+		tls_ctx = NULL;
+		log_warnx("server.tls = no: rendezvous and relay connections "
+			  "are plaintext, and natclient must say tls = no too");
+		return 0;
+	}
+	if (c->tls_cert[0] != '\0') {
+		snprintf(cert, sizeof(cert), "%s", c->tls_cert);
+		snprintf(key, sizeof(key), "%s", c->tls_key);
+	} else {
+		snprintf(cert, sizeof(cert), "%s/natserver.crt", c->tls_dir);
+		snprintf(key, sizeof(key), "%s/natserver.key", c->tls_dir);
+		mkdir(c->tls_dir, 0700);
+		if (access(cert, F_OK) == -1 &&
+		    tls_make(cert, key, err, errlen) == -1)
+			return -1;
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "TLS certificate %s or key %s: %s", cert,
+		    key, ERR_reason_error_string(ERR_get_error()));
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (tls_ctx != NULL)
+		SSL_CTX_free(tls_ctx);
+	tls_ctx = ctx;
+	tls_fingerprint(SSL_CTX_get0_certificate(ctx), fp, sizeof(fp));
+	log_info("TLS certificate %s, fingerprint %s", cert, fp);
+	return 0;
+}
+
+static void
+tls_front_free(struct tls_front *f)
+{
+	LIST_REMOVE(f, entry);
+	tls_nfronts--;
+	event_free(f->net_ev);
+	event_free(f->app_ev);
+	SSL_free(f->p.ssl);
+	close(f->p.net);
+	close(f->p.app);
+	free(f);
+}
+
+static short
+tls_events(short want)
+{
+	return (short)(((want & POLLIN) ? EV_READ : 0) |
+	    ((want & POLLOUT) ? EV_WRITE : 0));
+}
+
+/* Run the pump; wait for what it asks, or let go when it ended. */
+static void
+tls_front_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct tls_front *f = arg;
+	struct event_base *base = f->w->base;
+
+	(void)fd;
+	(void)ev;
+	if (tlspump_run(&f->p) != 1) {
+		tls_front_free(f);
+		return;
+	}
+	event_del(f->net_ev);
+	event_del(f->app_ev);
+	event_assign(f->net_ev, base, f->p.net, tls_events(f->p.want_net),
+	    tls_front_cb, f);
+	event_assign(f->app_ev, base, f->p.app, tls_events(f->p.want_app),
+	    tls_front_cb, f);
+	if (f->p.want_net)
+		event_add(f->net_ev, NULL);
+	if (f->p.want_app)
+		event_add(f->app_ev, NULL);
+}
+
+/*
+ * Put TLS in front of fd (a connection to a TLS door): the descriptor
+ * the protocol code should take instead; fd itself without TLS; -1
+ * when there is no memory or no descriptor for it (fd closed).
+ */
+int
+tls_front(struct worker *w, int fd)
+{
+	struct tls_front *f;
+	int		  sp[2];
+
+	if (tls_ctx == NULL)
+		return fd;
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		sp) == -1) {
+		free(f);
+		close(fd);
+		return -1;
+	}
+	if ((f->p.ssl = SSL_new(tls_ctx)) == NULL ||
+	    (f->net_ev = event_new(w->base, -1, 0, tls_front_cb, f)) == NULL ||
+	    (f->app_ev = event_new(w->base, -1, 0, tls_front_cb, f)) == NULL) {
+		if (f->net_ev != NULL)
+			event_free(f->net_ev);
+		SSL_free(f->p.ssl);
+		free(f);
+		close(sp[0]);
+		close(sp[1]);
+		close(fd);
+		return -1;
+	}
+	SSL_set_fd(f->p.ssl, fd);
+	SSL_set_accept_state(f->p.ssl);
+	tlspump_init(&f->p, f->p.ssl, fd, sp[0]);
+	f->w = w;
+	f->app_peer = sp[1];
+	LIST_INSERT_HEAD(&tls_fronts, f, entry);
+	tls_nfronts++;
+	tls_front_cb(-1, 0, f);
+	return sp[1];
+}
+
+/*
+ * The local address of a connection the protocol code holds: for a TLS
+ * one the client's socket's (fd is only our end of the socketpair).  A
+ * number reused while an old front drains is found on the newer front:
+ * new ones go first in the list.
+ */
+int
+tls_sockname(int fd, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct tls_front *f;
+
+	LIST_FOREACH(f, &tls_fronts, entry)
+	if (f->app_peer == fd)
+		return getsockname(f->p.net, (struct sockaddr *)ss, len);
+	return getsockname(fd, (struct sockaddr *)ss, len);
+}
+
+/* TLS connections this worker still pumps (a draining relay waits). */
+int
+tls_front_count(void)
+{
+	return tls_nfronts;
+}
