@@ -161,6 +161,15 @@ tls_handshake(const struct client_opts *o, SSL *ssl, int fd, const char *where)
 			pfd.events = POLLIN;
 		else if (e == SSL_ERROR_WANT_WRITE)
 			pfd.events = POLLOUT;
+		else if (o->tls_ca_file[0] != '\0' &&
+		    SSL_get_verify_result(ssl) != X509_V_OK)
+			/* Not what a retry can change: the end. */
+			client_fail(o,
+			    "server %s: its certificate does not verify "
+			    "against %s: %s",
+			    where, o->tls_ca_file,
+			    X509_verify_cert_error_string(
+				SSL_get_verify_result(ssl)));
 		else {
 			fprintf(stderr, "natclient: TLS with server %s: %s\n",
 			    where,

@@ -17,7 +17,7 @@ mkdir -p "$B"
 # is built, without main) compiled once, two at a time.
 printf '%s\n' -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
     -fno-sanitize-recover=undefined -I"$BUILDDIR" -I"$SRCDIR/common" \
-    -I"$SRCDIR/server" -I"$F" $(pkg-config --cflags libevent jansson libcrypto libsodium) \
+    -I"$SRCDIR/server" -I"$F" $(pkg-config --cflags libevent jansson libssl libcrypto libsodium) \
     >"$B/flags"
 for src in "$SRCDIR"/common/*.c "$SRCDIR"/server/*.c "$F/fuzz_worker.c"; do
 	case $src in */server/main.c) continue ;; esac
@@ -26,7 +26,7 @@ done >"$B/list"
 export CLANG B
 xargs -P 2 -n 2 sh -c '"$CLANG" @"$B/flags" -c "$0" -o "$1" 2>>"$B/cc.err"' <"$B/list" ||
     fail "clang: $(head -20 "$B/cc.err")"
-LIBS=$(pkg-config --libs libevent jansson libcrypto libsodium zlib)
+LIBS=$(pkg-config --libs libevent jansson libssl libcrypto libsodium zlib)
 
 total=0
 for h in $HARNESSES; do

@@ -104,7 +104,7 @@ write_conf() {
 pidfile = $T/natserver.pid
 metrics_listen = 127.0.0.1:$METRICS_PORT
 tls = $TLS
-tls_dir = $T/tls
+tls_dir = ${TLS_DIR:-$T/tls}
 [tracker]
 listen = 127.0.0.1:$TRACKER_PORT [::1]:$TRACKER_PORT
 workers = ${TRACKER_WORKERS:-2}
@@ -154,6 +154,18 @@ start_server() {
 		grep -q "Address already in use" "$T/log" || break
 	done
 	fail "natserver did not start"
+}
+
+# restart_server [extra config lines...]: stop natserver and start it
+# again on the same ports with a new config.
+restart_server() {
+	kill -TERM "$MASTER"
+	wait_gone "$MASTER" 100 || fail "natserver did not stop"
+	write_conf "$T/natserver.conf" "$@"
+	"$NATSERVER" -d -c "$T/natserver.conf" >"$T/log" 2>&1 &
+	MASTER=$!
+	STARTED+=("$MASTER")
+	wait_for 100 started && alive "$MASTER" || fail "natserver did not start again: $(tail -3 "$T/log")"
 }
 
 # workers KIND: pids of the master's workers of one kind.

@@ -11,7 +11,7 @@ TRACKER_WORKERS=1 start_server "tracker.max_connections_per_ip = 4" \
     "tracker.idle_timeout = 3" "rendezvous.max_connections_per_ip = 3" \
     "rendezvous.n4_max_connections = 2" "rendezvous.register_timeout = 2" \
     "relay.max_connections_per_ip = 3" "relay.handshake_timeout = 30" \
-    "relay.token_file = $T/token"
+    "relay.token_file = $T/token" "rendezvous.list = yes"
 
 # limit HOST PORT HOLD FIRST EXPECT [HOST2 ASK2 EXPECT2]: hold HOLD
 # connections from HOST (each sends FIRST, a partial message), then one

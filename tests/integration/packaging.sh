@@ -11,7 +11,8 @@ out=$(python3 - "$SRCDIR/etc/natserver.conf" "$SRCDIR/server/serverconf.c" 2>&1 
 
 import re, sys
 sample, table = open(sys.argv[1]).read(), open(sys.argv[2]).read()
-macros = {"NATSERVER_PIDFILE": "/var/run/natserver/natserver.pid"}
+macros = {"NATSERVER_PIDFILE": "/var/run/natserver/natserver.pid",
+          "NATSERVER_STATEDIR": "/var/lib/natserver"}
 keys = {}
 for m in re.finditer(r'\{"(\w+)", "(\w+)", CONF_\w+,(.*?)\},\n', table, re.S):
     d = re.findall(r'"([^"]*)"\s*$', m.group(3).strip()) or \
