@@ -81,6 +81,15 @@ key_format(const uint8_t *pk, char *out, size_t size)
 	snprintf(out, size, "%s %s", KEY_PREFIX, b64);
 }
 
+/* Where our identity key is (libsodium made ready for it). */
+static void
+key_path(const struct client_opts *o, char *path, size_t size)
+{
+	if (sodium_init() == -1)
+		client_fail(o, "libsodium cannot start");
+	key_config_path(o->key_file, "key", path, size);
+}
+
 /* A public key ("natkit-ed25519 BASE64 ..." or "BASE64"): 0, or -1. */
 int
 key_parse(const char *line, uint8_t *pk)
@@ -184,12 +193,7 @@ key_load(const struct client_opts *o, struct client_key *k, int create)
 	FILE   *fp;
 
 	memset(k, 0, sizeof(*k));
-	if (sodium_init() == -1)
-		client_fail(o, "libsodium cannot start");
-	if (o->key_file[0] != '\0')
-		snprintf(path, sizeof(path), "%s", o->key_file);
-	else
-		key_default("key", path, sizeof(path));
+	key_path(o, path, sizeof(path));
 	if (access(path, F_OK) == -1 && errno == ENOENT && create &&
 	    o->key_file[0] == '\0' && key_generate(o, path, k) == 0) {
 		fprintf(stderr, "natclient: made a new identity key in %s\n",
@@ -392,12 +396,7 @@ cmd_keygen(struct client_opts *o, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		client_fail(o, "usage: natclient [--key FILE] keygen");
-	if (sodium_init() == -1)
-		client_fail(o, "libsodium cannot start");
-	if (o->key_file[0] != '\0')
-		snprintf(path, sizeof(path), "%s", o->key_file);
-	else
-		key_default("key", path, sizeof(path));
+	key_path(o, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		client_fail(o,
 		    "key %s exists: remove it first to make a new identity "

@@ -31,19 +31,6 @@
 #include "natclient.h"
 #include "tlspump.h"
 
-static void
-tls_fingerprint_of(X509 *x, char *out, size_t size)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int  n = 0, i;
-	size_t	      at;
-
-	X509_digest(x, EVP_sha256(), md, &n);
-	at = (size_t)snprintf(out, size, "sha256:");
-	for (i = 0; i < n && at + 3 <= size; i++)
-		at += (size_t)snprintf(out + at, size - at, "%02x", md[i]);
-}
-
 /* The known servers' record for where, checked or made: 0, or exit. */
 static void
 tls_known(const struct client_opts *o, const char *where, const char *fp)
@@ -92,7 +79,7 @@ tls_check(const struct client_opts *o, SSL *ssl, const char *where)
 
 	if (x == NULL)
 		client_fail(o, "server %s: no certificate", where);
-	tls_fingerprint_of(x, fp, sizeof(fp));
+	tlspump_fingerprint(x, fp, sizeof(fp));
 	if (o->tls_ca_file[0] != '\0') {
 		if ((v = SSL_get_verify_result(ssl)) != X509_V_OK)
 			client_fail(o,

@@ -15,10 +15,27 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <poll.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "tlspump.h"
+
+/* "sha256:" and the hex of a certificate's SHA-256, as both sides say it. */
+void
+tlspump_fingerprint(X509 *x, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  n = 0, i;
+	size_t	      at;
+
+	X509_digest(x, EVP_sha256(), md, &n);
+	at = (size_t)snprintf(out, size, "sha256:");
+	for (i = 0; i < n && at + 3 <= size; i++)
+		at += (size_t)snprintf(out + at, size - at, "%02x", md[i]);
+}
 
 void
 tlspump_init(struct tlspump *p, SSL *ssl, int net, int app)

@@ -17,6 +17,7 @@ struct tlspump {
 	short	want_net, want_app; /* POLLIN | POLLOUT to wait for */
 };
 
+void tlspump_fingerprint(X509 *, char *, size_t);
 void tlspump_init(struct tlspump *, SSL *, int, int);
 int  tlspump_run(struct tlspump *);
 

@@ -51,20 +51,6 @@ static int tls_nfronts;
 
 static void tls_front_cb(evutil_socket_t, short, void *);
 
-/* "sha256:" and the hex of the certificate's SHA-256 into out. */
-void
-tls_fingerprint(X509 *x, char *out, size_t size)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int  n = 0, i;
-	size_t	      at;
-
-	X509_digest(x, EVP_sha256(), md, &n);
-	at = (size_t)snprintf(out, size, "sha256:");
-	for (i = 0; i < n && at + 3 <= size; i++)
-		at += (size_t)snprintf(out + at, size - at, "%02x", md[i]);
-}
-
 /* Write a PEM file only its owner may read: 0, or -1. */
 static int
 tls_write(const char *path, EVP_PKEY *key, X509 *x)
@@ -156,7 +142,7 @@ tls_setup(const struct server_conf *c, char *err, size_t errlen)
 	if (tls_ctx != NULL)
 		SSL_CTX_free(tls_ctx);
 	tls_ctx = ctx;
-	tls_fingerprint(SSL_CTX_get0_certificate(ctx), fp, sizeof(fp));
+	tlspump_fingerprint(SSL_CTX_get0_certificate(ctx), fp, sizeof(fp));
 	log_info("TLS certificate %s, fingerprint %s", cert, fp);
 	return 0;
 }

@@ -64,17 +64,18 @@ nat_both() { # kindA kindB
 	lab_nat rB "$2"
 }
 
-# The listener's control connection is up: it has probed and registered.
+# The listener has registered its name (it says so on stderr).
 registered() {
-	[ "$(lab_in srv ss -Htn state established '( sport = :8848 )' | wc -l)" -ge "$1" ]
+	grep -q "^natclient: listening as" "$T/errA"
 }
 
 listen_bg() { # host name [args]: natclient listen in the background
 	local h=$1 name=$2
 	shift 2
-	lab_in "$h" "${C[@]}" --json listen "$name" "$@" <"$T/a" >"$T/outA" 2>"$T/errA" &
+	: >"$T/errA" # now, not when the job starts: registered reads it
+	lab_in "$h" "${C[@]}" --json listen "$name" "$@" <"$T/a" >"$T/outA" 2>>"$T/errA" &
 	LISTENER=$!
-	wait_for 200 registered 1 || fail "$name: the listener did not register: $(cat "$T/errA")"
+	wait_for 200 registered || fail "$name: the listener did not register: $(cat "$T/errA")"
 }
 
 # field JSON-LINE KEY: one value of our flat result objects.
@@ -180,9 +181,10 @@ for h in hA hB srv; do
 done
 marked $((64 << 20)) >"$T/big"
 mkfifo "$T/echo"
-lab_in hA sh -c '"$@" <"$0" | cat >"$0"' "$T/echo" "${C[@]}" --json listen big 2>"$T/errA" &
+: >"$T/errA"
+lab_in hA sh -c '"$@" <"$0" | cat >"$0"' "$T/echo" "${C[@]}" --json listen big 2>>"$T/errA" &
 LISTENER=$!
-wait_for 200 registered 1 || fail "big: the listener did not register: $(cat "$T/errA")"
+wait_for 200 registered || fail "big: the listener did not register: $(cat "$T/errA")"
 # A stall is a hang: bounded so that it fails rather than waits for ever.
 timeout 300 ip netns exec "$LAB-hB" "${C[@]}" --json connect big <"$T/big" >"$T/bigOut" 2>"$T/errB" ||
     fail "64 MiB through the relay: connect failed or stalled ($(wc -c <"$T/bigOut") bytes back): $(cat "$T/errB")"
@@ -197,9 +199,10 @@ pass "symmetric random x symmetric random: 64 MiB through the relay fallback and
 # that names the pair and points to the relay.
 LAB_FILTER=1
 nat_both symmetric-random symmetric-random
-lab_in hA "$NATCLIENT" --timeout 10 -s 203.0.113.1 "${TRUST[@]}" listen nt </dev/null >"$T/outA" 2>"$T/errA" &
+: >"$T/errA"
+lab_in hA "$NATCLIENT" --timeout 10 -s 203.0.113.1 "${TRUST[@]}" listen nt </dev/null >"$T/outA" 2>>"$T/errA" &
 LISTENER=$!
-wait_for 200 registered 1 || fail "nt: the listener did not register: $(cat "$T/errA")"
+wait_for 200 registered || fail "nt: the listener did not register: $(cat "$T/errA")"
 lab_in hB "$NATCLIENT" --timeout 10 -s 203.0.113.1 "${TRUST[@]}" connect nt </dev/null >"$T/outB" 2>"$T/errB" &&
     fail "connected with no direct path and no token"
 grep -q "relay fallback: no token (--token-file" "$T/errB" &&

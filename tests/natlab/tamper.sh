@@ -21,9 +21,7 @@ C=("$NATCLIENT" --timeout 10 -s 203.0.113.1 --token-file "$T/lab-token" "${TRUST
 head -c 2000000 /dev/urandom >"$T/a"
 ip netns exec "$LAB-srv" python3 "$SRCDIR/tests/natlab/tamper.py" 8899 203.0.113.1:8888 600000 &
 STARTED+=("$!")
-registered() {
-	[ "$(lab_in srv ss -Htn state established '( sport = :8848 )' | wc -l)" -ge 1 ]
-}
+registered() { grep -q "^natclient: listening as" "$T/errA"; }
 wait_for 100 eval 'lab_in srv ss -Htln "( sport = :8899 )" | grep -q 8899' || fail "tamper.py did not listen"
 lab_in hA "${C[@]}" --json listen bits </dev/null >"$T/outA" 2>"$T/errA" &
 LISTENER=$!
