@@ -36,6 +36,7 @@ struct hp_result {
 	struct addr peer;
 	int	    ms; /* from the start of punching */
 	int	    probes;
+	int	    handshake_ms; /* the end-to-end handshake after it */
 };
 
 int  holepunch(const struct client_opts *, const struct hp_plan *,

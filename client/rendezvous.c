@@ -86,12 +86,13 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 		addr_format(&p->peer_public, peer, sizeof(peer));
 	if (o->json) {
 		char *s = json_dumps(
-		    json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s}", "result",
+		    json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:i}", "result",
 			!ok			     ? "failed"
 			    : p->strategy == NAMED_RELAY ? "relay"
 							 : "direct",
 			"peer", peer, "strategy", strategy, "nat_pair", pair,
-			"ms", r->ms, "probes", r->probes, "peer_key", key),
+			"ms", r->ms, "probes", r->probes, "peer_key", key,
+			"handshake_ms", r->handshake_ms),
 		    JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 		fprintf(out, "%s\n", s);
@@ -143,6 +144,7 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 	struct dg_local local;
 	struct secure	sec;
 	struct path	path;
+	int64_t		start;
 	int		rv;
 
 	if (tcp != -1) {
@@ -152,12 +154,14 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 		path_udp(&path, r->fd, &r->peer);
 	else if (path_enet(o, &path, r->fd, &r->peer, p->connector) == -1)
 		return RDV_LOST;
+	start = client_now_ms();
 	if (secure_handshake(&sec, &path, p->connector, pol, p->session,
 		RDV_HANDSHAKE_MS) == -1) {
 		/* Cleanly: a refusal must reach the peer before the end. */
 		path.ops->close(&path, 1);
 		return RDV_REFUSED;
 	}
+	r->handshake_ms = (int)(client_now_ms() - start);
 	if (!rdv_datagrams(o)) {
 		rdv_report(o, p, r, 1, stderr, &sec);
 		rv = bridge_stream(&sec);

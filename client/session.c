@@ -223,10 +223,11 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 		addr_from_sa(&s->tcp_local, (struct sockaddr *)&ss, len);
 	} else
 		s->tcp = client_tcp_connect(o, &s->server);
-	if ((s->tcp = client_tls(o, s->tcp, &s->server, o->server)) == -1)
-		client_fail(o, "no TLS connection to the rendezvous server");
+	/* The LAN address is the TCP socket's: before TLS takes it. */
 	msg = json_pack("{s:s,s:o,s:o}", "type", "register", "lan",
 	    session_lan(s), "nat", reg);
+	if ((s->tcp = client_tls(o, s->tcp, &s->server, o->server)) == -1)
+		client_fail(o, "no TLS connection to the rendezvous server");
 	if (name != NULL) {
 		json_object_set_new(msg, "name", json_string(name));
 		session_sign(o, s, name, k, msg);

@@ -384,6 +384,13 @@ master_stop(void)
 		event_base_loopexit(m.base, NULL);
 }
 
+static void
+master_refused(const char *err)
+{
+	log_warnx("reload refused: %s; still serving the old configuration",
+	    err);
+}
+
 /*
  * SIGHUP: read the config again.  A broken config, or one whose sockets
  * cannot be bound, is refused and the running one keeps serving.
@@ -402,9 +409,7 @@ master_reload(void)
 	if (server_conf_load(&nc, m.conf_path, m.conf_must_exist, err,
 		sizeof(err)) == -1 ||
 	    master_user(&nc, &uid, &gid, err, sizeof(err)) == -1) {
-		log_warnx("reload refused: %s; still serving the old "
-			  "configuration",
-		    err);
+		master_refused(err);
 		return;
 	}
 	/* These are set up once; changing them needs a restart. */
@@ -421,16 +426,12 @@ master_reload(void)
 	memcpy(nc.pidfile, m.conf.pidfile, sizeof(nc.pidfile));
 	memcpy(nc.log_file, m.conf.log_file, sizeof(nc.log_file));
 	if (listeners_open(&nc, &m.ls, &nls, err, sizeof(err)) == -1) {
-		log_warnx("reload refused: %s; still serving the old "
-			  "configuration",
-		    err);
+		master_refused(err);
 		return;
 	}
 	if (tls_setup(&nc, err, sizeof(err)) == -1) {
 		listeners_close_unused(&nls, &m.ls);
-		log_warnx("reload refused: %s; still serving the old "
-			  "configuration",
-		    err);
+		master_refused(err);
 		return;
 	}
 	listeners_close_unused(&m.ls, &nls);
