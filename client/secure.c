@@ -97,8 +97,7 @@ secure_await(struct secure *s, int want, uint8_t *buf, size_t size,
 			s->path->ops->send(s->path, s->last, s->last_len);
 			s->resend_at = client_now_ms() + SECURE_RESEND_MS;
 		}
-		if (path_wait(s->path, 50) == -1)
-			return -1;
+		/* What the carrier holds first (ENet reads ahead), then wait. */
 		while ((n = s->path->ops->recv(s->path, buf, size)) > 0) {
 			if (buf[0] == SECURE_REFUSED) {
 				fprintf(stderr,
@@ -120,6 +119,8 @@ secure_await(struct secure *s, int want, uint8_t *buf, size_t size,
 			    "handshake\n");
 			return -1;
 		}
+		if (path_wait(s->path, 50) == -1)
+			return -1;
 	}
 }
 
