@@ -70,10 +70,10 @@ static const struct command commands[] = {
 	"natclient [--key f] keygen\n"
 	"  writes the private key (mode 0600) and f.pub; prints the public "
 	"key\n"
-	"example: natclient keygen\n"},
+	"example: natclient --key ~/.config/natkit/key keygen\n"},
     {"key", cmd_key, "print this machine's public key",
 	"natclient [--key f] key\n"
-	"example: natclient key >> allowed   (on the listener's side)\n"},
+	"example: natclient --key ~/.config/natkit/key key >> allowed\n"},
     {"expose", cmd_expose, "make a local TCP or UDP service public",
 	"natclient -s host[:port] --token-file f [--local-host h]\n"
 	"          [--remote-port n] [--name n] [--json] "
