@@ -158,13 +158,16 @@ tls_handshake(const struct client_opts *o, SSL *ssl, int fd, const char *where)
 			    X509_verify_cert_error_string(
 				SSL_get_verify_result(ssl)));
 		else {
+			/* One error off the queue: asking twice took two. */
+			const char *why = ERR_reason_error_string(ERR_get_error());
+
 			fprintf(stderr, "natclient: TLS with server %s: %s\n",
 			    where,
-			    ERR_reason_error_string(ERR_get_error()) != NULL
-				? ERR_reason_error_string(ERR_get_error())
-				: "the connection closed (is it a TLS "
-				  "server? tls = no on both sides for "
-				  "plaintext)");
+			    why != NULL ? why
+					: "the connection closed (is it a TLS "
+					  "server? tls = no on both sides for "
+					  "plaintext)");
+			ERR_clear_error();
 			return -1;
 		}
 		if (wait <= 0 || poll(&pfd, 1, wait) != 1) {

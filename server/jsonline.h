@@ -25,6 +25,16 @@ struct jsonline_op {
 	enum jsonline_when when;
 };
 
+/*
+ * The row's run for a handler that takes its own connection type:
+ * JSONLINE_OP(fn) defines fn_op.
+ */
+#define JSONLINE_OP(fn)                                                 \
+	static void fn##_op(void *c, json_t *msg)                       \
+	{                                                               \
+		fn(c, msg);                                             \
+	}
+
 /* A protocol: its bounds, its operations, and its connection's end. */
 struct jsonline_kind {
 	size_t			  max_line, max_out;

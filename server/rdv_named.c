@@ -115,17 +115,12 @@ named_unknown_key(json_t *msg, const char *const *allowed)
 }
 
 /* The operations, as the connection object calls them. */
-#define NAMED_OP(fn)                                                    \
-	static void fn##_op(void *c, json_t *msg)                       \
-	{                                                               \
-		fn(c, msg);                                             \
-	}
-NAMED_OP(named_register)
-NAMED_OP(named_lookup)
-NAMED_OP(named_list)
-NAMED_OP(named_connect)
-NAMED_OP(named_keepalive)
-NAMED_OP(named_challenge)
+JSONLINE_OP(named_register)
+JSONLINE_OP(named_lookup)
+JSONLINE_OP(named_list)
+JSONLINE_OP(named_connect)
+JSONLINE_OP(named_keepalive)
+JSONLINE_OP(named_challenge)
 
 /* The protocol: a row per message type, in the order of the header. */
 static const struct jsonline_op named_ops[] = {

@@ -247,15 +247,10 @@ relay_heartbeat_op(void *c, json_t *msg)
 	relay_send(c, json_pack("{s:s}", "type", "heartbeat"));
 }
 
-#define RELAY_OP(fn)                                                    \
-	static void fn##_op(void *c, json_t *msg)                       \
-	{                                                               \
-		fn(c, msg);                                             \
-	}
-RELAY_OP(relay_auth)
-RELAY_OP(relay_expose)
-RELAY_OP(relay_unexpose)
-RELAY_OP(relay_meet)
+JSONLINE_OP(relay_auth)
+JSONLINE_OP(relay_expose)
+JSONLINE_OP(relay_unexpose)
+JSONLINE_OP(relay_meet)
 
 /* The protocol: a row per message type, as the header lists them. */
 static const struct jsonline_op relay_ops[] = {
