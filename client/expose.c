@@ -1,82 +1,226 @@
 /*
- * natclient expose tcp|udp LOCAL_PORT: make a local service reachable on a
- * port of natserver's relay.  The control connection logs in with an
- * HMAC of the server's nonce (the token never travels), asks for the
- * port (the same one again after a reconnect, if it is free), and waits.
- * For each visitor the server announces, a child process connects to
- * the local service and opens a data connection to the relay, and copies
- * between the two.  A lost control connection is made again with
- * back-off.
+ * [expose NAME] and natclient expose tcp|udp LOCAL_PORT: a local service
+ * made reachable on a port of natserver's relay, in the agent's loop.
+ * The control connection logs in with an HMAC of the server's nonce
+ * (the token never travels), asks for the port (the same one again
+ * after a reconnect, if it is free), and waits.  For each visitor the
+ * server announces, the agent connects to the local service and opens a
+ * data connection to the relay at once, and joins the two (splice.c):
+ * no process, no fork.  A lost control connection is made again with
+ * back-off; a refusal that trying again cannot change stops the service
+ * (natclient expose: ends natclient).
  */
 #include "config.h"
 
-#include <sys/wait.h>
-#include <openssl/evp.h>
 #include <errno.h>
-#include <jansson.h>
-#include <signal.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "natclient.h"
-#include "datagram.h"
+#include "expose.h"
 #include "hex.h"
-#include "relaylogin.h"
 
-#define EXPOSE_HEARTBEAT_MS 20000
-#define EXPOSE_UDP_IDLE_MS  120000
-#define EXPOSE_BACKOFF_MAX  30 /* seconds between reconnects, at most */
+#define EXPOSE_HEARTBEAT_S 20
+#define EXPOSE_BACKOFF_MAX 30 /* seconds between reconnects, at most */
 
-struct expose {
-	const struct client_opts *o;
-	char			  token[RELAY_TOKEN_MAX + 1];
-	char			  client_id[65];
-	struct addr		  server, local;
-	int			  port; /* what we were given last */
-	int			  ctl;
-	int			  udp;	   /* expose udp */
-	int			  exposed; /* once, since natclient started */
-	char			  buf[4096];
-	size_t			  have;
+enum { EXPOSE_DIALING, EXPOSE_HELLO, EXPOSE_AUTH, EXPOSE_ASKED,
+	EXPOSE_EXPOSED, EXPOSE_BACKOFF, EXPOSE_STOPPED };
+
+/* A visitor whose two connections are being made. */
+struct expose_visitor {
+	struct expose_run  *e;
+	char		    id[64];
+	struct dial	   *local_dial, *data_dial;
+	struct bufferevent *local, *data;
+	char		    why[300]; /* the local service's refusal */
+	int		    local_failed;
+	int		    udp; /* no local connection to make */
+	LIST_ENTRY(expose_visitor) entry;
 };
+
+static void expose_connect(struct expose_run *);
 
 /*
  * A client id that stays the same for the same exposure of the same
  * host, so that the server can give the port back after a reconnect.
  */
 static void
-expose_client_id(struct expose *e, const char *proto, int port)
+expose_client_id(struct expose_run *e)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int  len;
-	char	      host[256], seed[600];
+	const struct service_spec *p = &e->s->spec;
+	unsigned char		   md[EVP_MAX_MD_SIZE];
+	unsigned int		   len;
+	char			   host[256], seed[600];
 
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(seed, sizeof(seed), "%s|%s|%s|%d|%s", host, proto,
-	    e->o->local_host, port, e->o->name);
+	snprintf(seed, sizeof(seed), "%s|%s|%s|%d|%s", host, p->type,
+	    p->local_host, p->local_port, p->label);
 	EVP_Digest(seed, strlen(seed), md, &len, EVP_sha256(), NULL);
 	hex_encode(md, 16, e->client_id);
 }
 
-static json_t *
-expose_read(struct expose *e, int timeout_ms)
+static void
+expose_send(struct bufferevent *bev, json_t *msg)
 {
-	return client_json_read(e->ctl, e->buf, sizeof(e->buf), &e->have,
-	    timeout_ms);
+	char *s = json_dumps(msg, JSON_COMPACT);
+
+	if (s != NULL) {
+		bufferevent_write(bev, s, strlen(s));
+		bufferevent_write(bev, "\n", 1);
+	}
+	free(s);
+	json_decref(msg);
 }
+
+/* ---- visitors ---- */
+
+static void
+expose_visitor_free(struct expose_visitor *v)
+{
+	LIST_REMOVE(v, entry);
+	v->e->nwaiting--;
+	if (v->local_dial != NULL)
+		dial_cancel(v->local_dial);
+	if (v->data_dial != NULL)
+		dial_cancel(v->data_dial);
+	if (v->local != NULL)
+		bufferevent_free(v->local);
+	if (v->data != NULL)
+		bufferevent_free(v->data);
+	free(v);
+}
+
+/* The refusal is out: the relay closes the visitor. */
+static void
+expose_refusal_sent_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+static void
+expose_refusal_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+/* Both connections made, or the local one refused: go on. */
+static void
+expose_visitor_ready(struct expose_visitor *v)
+{
+	struct expose_run *e = v->e;
+	struct service	  *s = e->s;
+
+	if (v->data == NULL || (v->local == NULL && !v->local_failed && !v->udp))
+		return;
+	if (v->local_failed) {
+		struct bufferevent *data = v->data;
+
+		v->data = NULL;
+		expose_send(data,
+		    json_pack("{s:s,s:s,s:s}", "type", "data", "id", v->id,
+			"error", v->why));
+		bufferevent_setcb(data, NULL, expose_refusal_sent_cb,
+		    expose_refusal_event_cb, NULL);
+		bufferevent_enable(data, EV_WRITE);
+		expose_visitor_free(v);
+		return;
+	}
+	expose_send(v->data, json_pack("{s:s,s:s}", "type", "data", "id", v->id));
+	s->visitors_total++;
+	if (v->udp)
+		expose_udp_start(e, v->data);
+	else
+		splice_join(s->a->base, v->data, v->local, &e->joins);
+	v->data = v->local = NULL;
+	expose_visitor_free(v);
+}
+
+static void
+expose_local_cb(struct bufferevent *bev, const char *why, int final,
+    void *arg)
+{
+	struct expose_visitor *v = arg;
+
+	(void)final;
+	v->local_dial = NULL;
+	v->local = bev;
+	if (bev == NULL) {
+		v->local_failed = 1;
+		snprintf(v->why, sizeof(v->why), "local service %s", why);
+		agent_error(v->e->s, "a visitor was turned away: %s", v->why);
+	}
+	expose_visitor_ready(v);
+}
+
+static void
+expose_data_cb(struct bufferevent *bev, const char *why, int final,
+    void *arg)
+{
+	struct expose_visitor *v = arg;
+
+	(void)final;
+	v->data_dial = NULL;
+	if (bev == NULL) {
+		agent_error(v->e->s, "data connection: %s", why);
+		expose_visitor_free(v);
+		return;
+	}
+	v->data = bev;
+	expose_visitor_ready(v);
+}
+
+/* conn {id}: a visitor waits on the relay. */
+static void
+expose_visitor_new(struct expose_run *e, const char *id)
+{
+	struct service	      *s = e->s;
+	struct expose_visitor *v;
+
+	if (strlen(id) >= sizeof(v->id) || e->nwaiting >= EXPOSE_WAITING_MAX ||
+	    (v = calloc(1, sizeof(*v))) == NULL) {
+		agent_error(s, "a visitor was dropped: %s",
+		    strlen(id) >= 64 ? "its id is too long"
+				     : "too many visitors being connected");
+		return;
+	}
+	v->e = e;
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	LIST_INSERT_HEAD(&e->waiting, v, entry);
+	e->nwaiting++;
+	if (strcmp(s->spec.type, "udp") == 0)
+		v->udp = 1; /* a datagram socket needs no dial */
+	else if ((v->local_dial = dial_start(s->a->base, &s->a->o, &e->local,
+			0, expose_local_cb, v)) == NULL) {
+		v->local_failed = 1;
+		snprintf(v->why, sizeof(v->id), "local service: %s",
+		    strerror(errno));
+	}
+	if ((v->data_dial = dial_start(s->a->base, &s->a->o, &e->server, 1,
+		 expose_data_cb, v)) == NULL) {
+		agent_error(s, "data connection: %s", strerror(errno));
+		expose_visitor_free(v);
+	}
+}
+
+/* ---- the control connection ---- */
 
 /*
  * Is a refusal final: one that trying again cannot change?  A rate
  * limit is not (its bucket refills); a taken port is, until this
- * natclient has held it once: after a drop, the relay may still hold
- * our old connection (another worker's) for a while.
+ * service has held it once: after a drop, the relay may still hold our
+ * old connection (another worker's) for a while.
  */
 static int
-expose_final(const struct expose *e, const char *code)
+expose_final(const struct expose_run *e, const char *code)
 {
 	static const char *final[] = {"auth_failed", "no_relay",
 	    "port_not_allowed", "unsupported", "bad_name", "too_many_ports",
@@ -89,185 +233,351 @@ expose_final(const struct expose *e, const char *code)
 	return strcmp(code, "port_busy") == 0 && !e->exposed;
 }
 
-/* An error the server gave: final ones end natclient, others retry. */
-static int
-expose_refused(struct expose *e, json_t *msg, const char *what)
+static void
+expose_drop_ctl(struct expose_run *e)
+{
+	if (e->dial != NULL)
+		dial_cancel(e->dial);
+	e->dial = NULL;
+	if (e->ctl != NULL)
+		bufferevent_free(e->ctl);
+	e->ctl = NULL;
+}
+
+/* Try again after the back-off (or at once, when the relay asked). */
+static void
+expose_retry(struct expose_run *e, int now)
+{
+	struct timeval tv = {now ? 0 : e->backoff, 0};
+
+	expose_drop_ctl(e);
+	e->step = EXPOSE_BACKOFF;
+	agent_state(e->s, "reconnecting");
+	if (!now) {
+		fprintf(stderr, "natclient: %s: reconnecting in %d s\n",
+		    e->s->spec.name, e->backoff);
+		e->backoff = e->backoff * 2 > EXPOSE_BACKOFF_MAX
+		    ? EXPOSE_BACKOFF_MAX
+		    : e->backoff * 2;
+	}
+	evtimer_add(e->timer, &tv);
+}
+
+/* Trying again cannot help: the service stops (natclient expose ends). */
+static void
+expose_fail(struct expose_run *e)
+{
+	expose_drop_ctl(e);
+	e->step = EXPOSE_STOPPED;
+	agent_state(e->s, "failed");
+	if (e->s->a->once)
+		exit(1);
+}
+
+/* An error answer, or none: final ones stop the service. */
+static void
+expose_refused(struct expose_run *e, json_t *msg, const char *what)
 {
 	const char *code = "", *text = "";
-	char	    buf[300];
 
 	if (msg == NULL) {
-		fprintf(stderr, "natclient: %s: connection lost\n", what);
-		return 0;
+		agent_error(e->s, "%s: connection lost", what);
+		expose_retry(e, 0);
+		return;
 	}
 	json_unpack(msg, "{s?s,s?s}", "code", &code, "message", &text);
-	snprintf(buf, sizeof(buf), "%s: %s (%s)", what, text, code);
-	client_sanitize(buf, 0);
-	if (expose_final(e, code))
-		client_fail(e->o, "%s", buf);
-	fprintf(stderr, "natclient: %s\n", buf);
+	agent_error(e->s, "%s: %s (%s)", what, text, code);
+	if (!expose_final(e, code)) {
+		expose_retry(e, 0);
+		return;
+	}
+	expose_fail(e);
+}
+
+/* exposed {remote_port}: say where, once a line on stdout. */
+static void
+expose_exposed(struct expose_run *e, json_t *msg)
+{
+	struct service *s = e->s;
+	char		host[ADDR_HOSTLEN];
+	const char     *why;
+	uint16_t	p;
+	struct timeval	tv = {EXPOSE_HEARTBEAT_S, 0};
+
+	if (json_unpack(msg, "{s:i}", "remote_port", &e->port) == -1) {
+		expose_refused(e, msg, "expose");
+		return;
+	}
+	e->step = EXPOSE_EXPOSED;
+	e->exposed = 1;
+	e->backoff = 1;
+	addr_split(s->a->o.server, host, sizeof(host), &p, 0, &why);
+	snprintf(s->public_addr, sizeof(s->public_addr),
+	    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, e->port);
+	agent_state(s, "exposed");
+	if (s->a->once) {
+		if (s->a->o.json) {
+			json_t *j = json_pack("{s:s,s:s,s:i}", "event",
+			    "exposed", "public", s->public_addr,
+			    "remote_port", e->port);
+
+			client_print_json(j);
+			json_decref(j);
+		} else
+			puts(s->public_addr);
+		fflush(stdout);
+	} else
+		fprintf(stderr, "natclient: %s: exposed on %s\n", s->spec.name,
+		    s->public_addr);
+	evtimer_add(e->timer, &tv);
+}
+
+/* One line from the relay, in the step we are at. */
+static void
+expose_line(struct expose_run *e, json_t *msg)
+{
+	const struct service_spec *p = &e->s->spec;
+	const char		  *type = client_json_type(msg), *id;
+	char			   hex[2 * EVP_MAX_MD_SIZE + 1];
+	const char		  *nonce;
+
+	switch (e->step) {
+	case EXPOSE_HELLO:
+		if (strcmp(type, "challenge") != 0 ||
+		    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1 ||
+		    relay_login_answer(e->token, nonce, hex) == -1) {
+			expose_refused(e, msg, "login");
+			return;
+		}
+		expose_send(e->ctl,
+		    json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
+		e->step = EXPOSE_AUTH;
+		return;
+	case EXPOSE_AUTH:
+		if (strcmp(type, "ok") != 0) {
+			expose_refused(e, msg, "login");
+			return;
+		}
+		expose_send(e->ctl,
+		    json_pack("{s:s,s:s,s:i,s:s}", "type", "expose", "proto",
+			p->type, "remote_port",
+			p->remote_port ? p->remote_port : e->port, "name",
+			p->label));
+		e->step = EXPOSE_ASKED;
+		return;
+	case EXPOSE_ASKED:
+		if (strcmp(type, "exposed") != 0)
+			expose_refused(e, msg, "expose");
+		else
+			expose_exposed(e, msg);
+		return;
+	}
+	if (strcmp(type, "conn") == 0 &&
+	    json_unpack(msg, "{s:s}", "id", &id) == 0)
+		expose_visitor_new(e, id);
+	else if (strcmp(type, "reconnect") == 0) {
+		fprintf(stderr, "natclient: %s: the relay asked to reconnect\n",
+		    p->name);
+		expose_retry(e, 1);
+	} else if (strcmp(type, "error") == 0)
+		expose_refused(e, msg, "relay");
+}
+
+static void
+expose_ctl_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct expose_run *e = arg;
+	struct evbuffer	  *in = bufferevent_get_input(bev);
+	char		  *line;
+	size_t		   n;
+
+	while (e->ctl == bev &&
+	    (line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
+		json_t *msg = json_loadb(line, n, 0, NULL);
+
+		free(line);
+		if (msg == NULL || !json_is_object(msg)) {
+			json_decref(msg);
+			agent_error(e->s, "the relay sent a line that is not "
+					  "a JSON object");
+			expose_retry(e, 0);
+			return;
+		}
+		expose_line(e, msg);
+		json_decref(msg);
+	}
+	if (e->ctl == bev && evbuffer_get_length(in) > EXPOSE_LINE_MAX) {
+		agent_error(e->s, "the relay sent a line of more than %d bytes",
+		    EXPOSE_LINE_MAX);
+		expose_retry(e, 0);
+	}
+}
+
+static void
+expose_ctl_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct expose_run *e = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		agent_error(e->s, "the relay closed the control connection");
+		expose_retry(e, 0);
+	}
+}
+
+static void
+expose_ctl_cb(struct bufferevent *bev, const char *why, int final,
+    void *arg)
+{
+	struct expose_run *e = arg;
+
+	e->dial = NULL;
+	if (bev == NULL && final) {
+		agent_error(e->s, "%s", why);
+		expose_fail(e);
+		return;
+	}
+	if (bev == NULL) {
+		agent_error(e->s, "relay %s", why);
+		expose_retry(e, 0);
+		return;
+	}
+	e->ctl = bev;
+	e->step = EXPOSE_HELLO;
+	bufferevent_setcb(bev, expose_ctl_read_cb, NULL, expose_ctl_event_cb, e);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	expose_send(bev, json_pack("{s:s,s:i,s:s}", "type", "hello", "version", 1,
+			     "client_id", e->client_id));
+}
+
+static void
+expose_connect(struct expose_run *e)
+{
+	e->step = EXPOSE_DIALING;
+	agent_state(e->s, "connecting");
+	if ((e->dial = dial_start(e->s->a->base, &e->s->a->o, &e->server, 1,
+		 expose_ctl_cb, e)) == NULL) {
+		agent_error(e->s, "relay: %s", strerror(errno));
+		expose_retry(e, 0);
+	}
+}
+
+/* The timer: a heartbeat while exposed, else the back-off's end. */
+static void
+expose_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct expose_run *e = arg;
+	struct timeval	   tv = {EXPOSE_HEARTBEAT_S, 0};
+
+	(void)fd;
+	(void)ev;
+	if (e->step == EXPOSE_BACKOFF) {
+		expose_connect(e);
+		return;
+	}
+	if (e->step == EXPOSE_EXPOSED) {
+		expose_send(e->ctl, json_pack("{s:s}", "type", "heartbeat"));
+		evtimer_add(e->timer, &tv);
+	}
+}
+
+/* ---- the kind's row ---- */
+
+static int
+expose_check(const struct service_spec *p, char *why, size_t len)
+{
+	if (strcmp(p->type, "tcp") != 0 && strcmp(p->type, "udp") != 0)
+		snprintf(why, len, "type: tcp or udp, not '%s'", p->type);
+	else if (p->local_port == 0)
+		snprintf(why, len, "local_port: missing (1 to 65535)");
+	else
+		return 0;
+	return -1;
+}
+
+static int
+expose_start(struct service *s, char *why, size_t len)
+{
+	struct agent	  *a = s->a;
+	struct client_opts lo = a->o;
+	struct expose_run *e = calloc(1, sizeof(*e));
+
+	if (e == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	if (relay_token(&a->o, e->token, sizeof(e->token)) == -1) {
+		snprintf(why, len,
+		    "no token: token_file in natclient.conf, --token-file, or "
+		    "NATKIT_TOKEN");
+		free(e);
+		return -1;
+	}
+	snprintf(lo.server, sizeof(lo.server),
+	    strchr(s->spec.local_host, ':') ? "[%s]" : "%s",
+	    s->spec.local_host);
+	if (client_resolve(&a->o, CLIENT_PORT_RELAY, &e->server) == -1 ||
+	    client_resolve(&lo, (uint16_t)s->spec.local_port, &e->local) == -1) {
+		snprintf(why, len, "cannot resolve %s or %s", a->o.server,
+		    s->spec.local_host);
+		free(e);
+		return -1;
+	}
+	e->s = s;
+	e->backoff = 1;
+	e->joins.a_to_b = &s->bytes_in;
+	e->joins.b_to_a = &s->bytes_out;
+	e->joins.now = &s->visitors;
+	LIST_INIT(&e->joins.list);
+	LIST_INIT(&e->waiting);
+	LIST_INIT(&e->udp);
+	e->timer = evtimer_new(a->base, expose_timer_cb, e);
+	s->run = e;
+	expose_client_id(e);
+	expose_connect(e);
 	return 0;
 }
 
-/* Log in and expose; 1 when exposed, 0 to try again later. */
-static int
-expose_login(struct expose *e, const char *proto)
-{
-	char	    pub[ADDR_HOSTLEN + 16];
-	char	    host[ADDR_HOSTLEN];
-	const char *why;
-	uint16_t    p;
-	json_t	   *msg;
-
-	e->have = 0;
-	if (relay_login(e->o, e->ctl, e->buf, sizeof(e->buf), &e->have,
-		e->token, e->client_id, &msg) == -1)
-		return expose_refused(e, msg, "login");
-	client_send_json(e->ctl,
-	    json_pack("{s:s,s:s,s:i,s:s}", "type", "expose", "proto", proto,
-		"remote_port", e->o->remote_port ? e->o->remote_port : e->port,
-		"name", e->o->name));
-	msg = expose_read(e, e->o->timeout * 1000);
-	if (msg == NULL || strcmp(client_json_type(msg), "exposed") != 0 ||
-	    json_unpack(msg, "{s:i}", "remote_port", &e->port) == -1)
-		return expose_refused(e, msg, "expose");
-	json_decref(msg);
-	e->exposed = 1;
-	addr_split(e->o->server, host, sizeof(host), &p, 0, &why);
-	snprintf(pub, sizeof(pub), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-	    host, e->port);
-	if (e->o->json) {
-		char *s =
-		    json_dumps(json_pack("{s:s,s:s,s:i}", "event", "exposed",
-				   "public", pub, "remote_port", e->port),
-			JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-		puts(s);
-		free(s);
-	} else
-		puts(pub);
-	fflush(stdout);
-	return 1;
-}
-
-/*
- * In a child: the data connection for visitor id, or exit.  With error,
- * it only tells the relay why the visitor cannot be served.
- */
-static int
-expose_data(struct expose *e, const char *id, const char *error)
-{
-	int data = client_tls(e->o, client_tcp_connect(e->o, &e->server),
-	    &e->server, e->o->server);
-
-	if (client_send_json(data,
-		error == NULL ? json_pack("{s:s,s:s}", "type", "data", "id", id)
-			      : json_pack("{s:s,s:s,s:s}", "type", "data", "id",
-				    id, "error", error)) == -1)
-		_exit(1);
-	return data;
-}
-
-/*
- * In a child: the local service and a data connection, joined.  A
- * service that cannot be reached is reported to the relay, which closes
- * the visitor at once.
- */
 static void
-expose_visitor(struct expose *e, const char *id)
+expose_stop(struct service *s)
 {
-	int  local = client_socket(e->o, addr_family(&e->local), SOCK_STREAM);
-	char a[ADDR_STRLEN], why[200];
+	struct expose_run *e = s->run;
 
-	if (connect(local, (struct sockaddr *)&e->local.ss, e->local.len) ==
-	    -1) {
-		snprintf(why, sizeof(why), "local service %s: %s",
-		    addr_format(&e->local, a, sizeof(a)), strerror(errno));
-		fprintf(stderr, "natclient: a visitor was turned away: %s\n",
-		    why);
-		close(expose_data(e, id, why));
-		_exit(1);
-	}
-	_exit(client_join(local, local, expose_data(e, id, NULL), 1) == 0 ? 0 : 1);
+	expose_drop_ctl(e);
+	event_free(e->timer);
+	while (!LIST_EMPTY(&e->waiting))
+		expose_visitor_free(LIST_FIRST(&e->waiting));
+	splice_close_all(&e->joins);
+	expose_udp_close_all(e);
+	free(e);
+	s->run = NULL;
 }
 
-/*
- * In a child: a UDP visitor's session.  Frames (2-byte length, then the
- * datagram) from the data connection go to the local service, its
- * answers back the same way; ends with the data connection, or after
- * EXPOSE_UDP_IDLE_MS of silence.
- */
 static void
-expose_udp_visitor(struct expose *e, const char *id)
+expose_status(struct service *s, json_t *j)
 {
-	struct dg_local svc = {0};
+	struct expose_run *e = s->run;
+	char		   a[ADDR_STRLEN];
 
-	svc.fd = client_udp_new(e->o, addr_family(&e->local));
-	svc.service = e->local;
-	svc.has_service = 1;
-	/* Connected: only the service's own answers are taken. */
-	if (connect(svc.fd, (struct sockaddr *)&e->local.ss, e->local.len) ==
-	    -1)
-		_exit(1);
-	_exit(dg_stream(expose_data(e, id, NULL), &svc, EXPOSE_UDP_IDLE_MS) == 0
-		? 0
-		: 1);
+	json_object_set_new(j, "type", json_string(s->spec.type));
+	json_object_set_new(j, "local",
+	    json_string(addr_format(&e->local, a, sizeof(a))));
+	json_object_set_new(j, "remote_port", json_integer(e->port));
 }
 
-/*
- * Serve visitors until the control connection ends; 1 when the relay
- * asked us to reconnect at once (it reloads), else 0.
- */
-static int
-expose_serve(struct expose *e)
-{
-	int64_t next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
+const struct service_kind expose_kind = {"expose", expose_keys, expose_check,
+    expose_start, expose_stop, expose_status};
 
-	for (;;) {
-		json_t	   *msg;
-		const char *id;
-		int	    wait = (int)(next - client_now_ms());
-
-		msg = expose_read(e, wait > 0 ? wait : 0);
-		if (msg == NULL && errno == ETIMEDOUT) {
-			client_send_json(e->ctl,
-			    json_pack("{s:s}", "type", "heartbeat"));
-			next = client_now_ms() + EXPOSE_HEARTBEAT_MS;
-			continue;
-		}
-		if (msg == NULL) {
-			fprintf(stderr,
-			    "natclient: the relay closed the "
-			    "control connection\n");
-			return 0;
-		}
-		if (strcmp(client_json_type(msg), "reconnect") == 0) {
-			fprintf(stderr,
-			    "natclient: the relay asked to reconnect\n");
-			json_decref(msg);
-			return 1;
-		}
-		if (strcmp(client_json_type(msg), "conn") == 0 &&
-		    json_unpack(msg, "{s:s}", "id", &id) == 0 && fork() == 0) {
-			close(e->ctl);
-			if (e->udp)
-				expose_udp_visitor(e, id);
-			expose_visitor(e, id);
-		} else if (strcmp(client_json_type(msg), "error") == 0)
-			expose_refused(e, msg, "relay");
-		json_decref(msg);
-	}
-}
-
+/* natclient expose tcp|udp LOCAL_PORT: the agent with this one service. */
 int
 cmd_expose(struct client_opts *o, int argc, char **argv)
 {
-	struct client_opts lo = *o;
-	struct expose	   e;
-	struct sigaction   sa;
-	char		  *end;
-	long		   port;
-	int		   backoff = 1;
+	static struct agent  a;
+	struct service_specs specs;
+	struct service_spec  p;
+	char		     why[300];
+	char		    *end;
+	long		     port;
 
 	if (argc != 3 ||
 	    (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "udp") != 0))
@@ -277,48 +587,19 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	port = strtol(argv[2], &end, 10);
 	if (*end != '\0' || port < 1 || port > 65535)
 		client_fail(o, "LOCAL_PORT: 1 to 65535, not '%s'", argv[2]);
-	memset(&e, 0, sizeof(e));
-	e.o = o;
-	e.udp = strcmp(argv[1], "udp") == 0;
-	if (relay_token(o, e.token, sizeof(e.token)) == -1)
-		client_fail(o,
-		    "no token: use --token-file, token_file in "
-		    "natclient.conf, or NATKIT_TOKEN");
-	expose_client_id(&e, argv[1], (int)port);
-	client_resolve(o, CLIENT_PORT_RELAY, &e.server);
-	snprintf(lo.server, sizeof(lo.server),
-	    strchr(o->local_host, ':') ? "[%s]" : "%s", o->local_host);
-	client_resolve(&lo, (uint16_t)port, &e.local);
-	/* Visitors' children are not waited for. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = SA_NOCLDWAIT;
-	sigaction(SIGCHLD, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
-		char a[ADDR_STRLEN];
-
-		e.ctl = socket(addr_family(&e.server),
-		    SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (e.ctl != -1 &&
-		    connect(e.ctl, (struct sockaddr *)&e.server.ss,
-			e.server.len) == 0 &&
-		    (e.ctl = client_tls(o, e.ctl, &e.server, o->server)) != -1 &&
-		    expose_login(&e, argv[1])) {
-			backoff = 1;
-			if (expose_serve(&e)) {
-				close(e.ctl);
-				continue;
-			}
-		} else if (e.ctl != -1 && errno != 0)
-			fprintf(stderr, "natclient: relay %s: %s\n",
-			    addr_format(&e.server, a, sizeof(a)),
-			    strerror(errno));
-		if (e.ctl != -1)
-			close(e.ctl);
-		fprintf(stderr, "natclient: reconnecting in %d s\n", backoff);
-		sleep((unsigned)backoff);
-		backoff = backoff * 2 > EXPOSE_BACKOFF_MAX ? EXPOSE_BACKOFF_MAX
-							   : backoff * 2;
-	}
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "expose");
+	snprintf(p.label, sizeof(p.label), "%s", o->name);
+	snprintf(p.type, sizeof(p.type), "%s", argv[1]);
+	snprintf(p.local_host, sizeof(p.local_host), "%s", o->local_host);
+	p.local_port = (int)port;
+	p.remote_port = o->remote_port;
+	if (expose_check(&p, why, sizeof(why)) == -1)
+		client_fail(o, "%s", why);
+	STAILQ_INIT(&specs);
+	STAILQ_INSERT_TAIL(&specs, &p, entry);
+	a.o = *o;
+	a.path = o->conf_path;
+	a.once = 1;
+	return agent_run(&a, &specs);
 }

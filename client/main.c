@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "agent.h"
 #include "keys.h"
 #include "natclient.h"
 
@@ -80,6 +81,14 @@ static const struct command commands[] = {
 	"expose tcp|udp LOCAL_PORT\n"
 	"example: natclient -s nat.example.org --token-file ~/.natkit-token "
 	"expose tcp 22\n"},
+    {"up", cmd_up, "serve every service of natclient.conf (the agent)",
+	"natclient [-c natclient.conf] up\n"
+	"  [expose NAME], [listen NAME] and [connect NAME] sections; SIGHUP\n"
+	"  reads the file again, natclient -t checks it\n"
+	"example: natclient -c /etc/natclient.conf up\n"},
+    {"status", cmd_status, "what the running agent serves, and how",
+	"natclient [-c natclient.conf] [--json] status\n"
+	"example: natclient status --json\n"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -94,7 +103,7 @@ static const struct option longopts[] = {
     {"ns", required_argument, NULL, 'X'},
     {"forward", required_argument, NULL, 'F'},
     {"local", required_argument, NULL, 'L'},
-    {"tcp", no_argument, NULL, 't'},
+    {"tcp", no_argument, NULL, 1000},
     {"keep-listening", no_argument, NULL, 'K'},
     {"tracker", required_argument, NULL, 'R'},
     {"relay", required_argument, NULL, 'Y'},
@@ -161,7 +170,7 @@ usage(FILE *fp, int code)
 	const struct command *c;
 
 	fprintf(fp,
-	    "usage: natclient [-46hv] [-c file] [-s host[:port]] "
+	    "usage: natclient [-46htv] [-c file] [-s host[:port]] "
 	    "[--json] [--stun] [--timeout s]\n"
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
@@ -230,7 +239,7 @@ main(int argc, char *argv[])
 	int	    ch, must_exist = 0, json = 0, family = AF_UNSPEC, stun = 0;
 	long	    timeout = 0, interval = 20;
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
-	int	    local = 0, tcp = 0, keep = 0, help = 0;
+	int	    local = 0, tcp = 0, keep = 0, help = 0, test = 0;
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 	const char *relay = NULL;
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
@@ -240,7 +249,7 @@ main(int argc, char *argv[])
 	const char *ca = NULL, *fingerprint = NULL, *known_servers = NULL;
 	int	    remote_port = 0;
 
-	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:v", longopts,
+	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:tv", longopts,
 		    NULL)) != -1) {
 		switch (ch) {
 		case '4':
@@ -298,8 +307,11 @@ main(int argc, char *argv[])
 		case 'L':
 			local = (int)parse_number("--local", optarg, 1, 65535);
 			break;
-		case 't':
+		case 1000:
 			tcp = 1;
+			break;
+		case 't':
+			test = 1;
 			break;
 		case 'K':
 			keep = 1;
@@ -370,6 +382,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (help)
 		command_help(argc > 0 ? argv[0] : NULL);
+	if (test)
+		return agent_test(path);
 	if (argc < 1)
 		usage(stderr, 2);
 	/* Status lines reach a file or pipe at once, not at exit. */
@@ -380,6 +394,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	o.json = json;
+	o.conf_path = path;
 	o.stun = stun;
 	o.once = once;
 	o.interval = (int)interval;

@@ -3,6 +3,7 @@
 #define NATCLIENT_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -50,6 +51,8 @@ struct client_opts {
 	char tls_ca_file[PATH_MAX];	/* --tls-ca-file, or conf */
 	char tls_fingerprint[96];	/* --tls-fingerprint, or conf */
 	char known_servers[PATH_MAX];	/* --known-servers, or conf */
+	char control_socket[PATH_MAX];	/* up/status: conf control_socket */
+	const char *conf_path;		/* natclient.conf, or -c */
 };
 
 /* clientconf.c */
@@ -75,8 +78,13 @@ int  client_tcp_ask(const struct client_opts *, const struct addr *,
      const char *, char *, size_t);
 
 /* tls.c */
+struct ssl_st;
 int client_tls(const struct client_opts *, int, const struct addr *,
     const char *);
+struct ssl_st *client_tls_new(const struct client_opts *, const char *);
+int  client_tls_trust(const struct client_opts *, struct ssl_st *,
+     const char *, char *, size_t);
+void client_tls_warn_plain(void);
 
 /* join.c */
 int client_join(int, int, int, int);

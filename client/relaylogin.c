@@ -46,6 +46,25 @@ relay_token(const struct client_opts *o, char *tok, size_t n)
 }
 
 /*
+ * The auth line's hmac for the server's challenge nonce (hex): the
+ * HMAC-SHA256 of the nonce's bytes, keyed with the token, in hex (out:
+ * 2 * EVP_MAX_MD_SIZE + 1).  0, or -1 for a nonce that is not hex.
+ */
+int
+relay_login_answer(const char *token, const char *nonce, char *out)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE], raw[64];
+	unsigned int  maclen;
+	size_t	      n = strlen(nonce) / 2;
+
+	if (n > sizeof(raw) || hex_decode(nonce, raw, n) == -1)
+		return -1;
+	HMAC(EVP_sha256(), token, (int)strlen(token), raw, n, mac, &maclen);
+	hex_encode(mac, maclen, out);
+	return 0;
+}
+
+/*
  * Log in on fd (lines buffered in buf).  0, or -1 with *err the server's
  * answer (NULL when the connection was lost), for the caller to free.
  */
@@ -53,12 +72,9 @@ int
 relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
     size_t *have, const char *token, const char *client_id, json_t **err)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE], raw[64];
-	unsigned int  maclen;
-	const char   *nonce = NULL;
-	char	      hex[2 * EVP_MAX_MD_SIZE + 1];
-	size_t	      n;
-	json_t	     *msg;
+	const char *nonce = NULL;
+	char	    hex[2 * EVP_MAX_MD_SIZE + 1];
+	json_t	   *msg;
 
 	*err = NULL;
 	client_send_json(fd,
@@ -67,15 +83,11 @@ relay_login(const struct client_opts *o, int fd, char *buf, size_t size,
 	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);
 	if (msg == NULL || strcmp(client_json_type(msg), "challenge") != 0 ||
 	    json_unpack(msg, "{s:s}", "nonce", &nonce) == -1 ||
-	    (n = strlen(nonce) / 2) > sizeof(raw) ||
-	    hex_decode(nonce, raw, n) == -1) {
+	    relay_login_answer(token, nonce, hex) == -1) {
 		*err = msg;
 		return -1;
 	}
-	/* The nonce is hex on the wire; the MAC is of its bytes. */
-	HMAC(EVP_sha256(), token, (int)strlen(token), raw, n, mac, &maclen);
 	json_decref(msg);
-	hex_encode(mac, maclen, hex);
 	client_send_json(fd,
 	    json_pack("{s:s,s:s}", "type", "auth", "hmac", hex));
 	msg = client_json_read(fd, buf, size, have, o->timeout * 1000);

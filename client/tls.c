@@ -31,9 +31,13 @@
 #include "natclient.h"
 #include "tlspump.h"
 
-/* The known servers' record for where, checked or made: 0, or exit. */
-static void
-tls_known(const struct client_opts *o, const char *where, const char *fp)
+/*
+ * The known servers' record for where, checked or made: 0, or -1 with
+ * why (a changed certificate, or a file we cannot write).
+ */
+static int
+tls_known(const struct client_opts *o, const char *where, const char *fp,
+    char *why, size_t len)
 {
 	char  path[PATH_MAX], line[256], who[128], seen[96];
 	FILE *f;
@@ -46,8 +50,8 @@ tls_known(const struct client_opts *o, const char *where, const char *fp)
 				continue;
 			fclose(f);
 			if (strcasecmp(seen, fp) == 0)
-				return;
-			client_fail(o,
+				return 0;
+			snprintf(why, len,
 			    "WARNING: THE CERTIFICATE OF SERVER %s HAS CHANGED!\n"
 			    "natclient: someone may be in the middle, or the "
 			    "server has a new certificate.\n"
@@ -56,51 +60,62 @@ tls_known(const struct client_opts *o, const char *where, const char *fp)
 			    "natclient: refused.  If the change is expected, "
 			    "remove the line for %s from %s.",
 			    where, path, seen, fp, where, path);
+			return -1;
 		}
 		fclose(f);
 	}
 	key_config_mkdir(path);
 	if ((f = fopen(path, "a")) == NULL ||
-	    fprintf(f, "%s %s\n", where, fp) < 0 || fclose(f) != 0)
-		client_fail(o, "known servers %s: %s", path, strerror(errno));
+	    fprintf(f, "%s %s\n", where, fp) < 0 || fclose(f) != 0) {
+		snprintf(why, len, "known servers %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
 	fprintf(stderr,
 	    "natclient: first connection to server %s: trusting its "
 	    "certificate %s (recorded in %s)\n",
 	    where, fp, path);
+	return 0;
 }
 
-/* Is the server's certificate the one we trust?  Exits if not. */
-static void
-tls_check(const struct client_opts *o, SSL *ssl, const char *where)
+/*
+ * Is the server's certificate (the handshake done) the one we trust?
+ * 0, or -1 with why.
+ */
+int
+client_tls_trust(const struct client_opts *o, SSL *ssl, const char *where,
+    char *why, size_t len)
 {
 	X509 *x = SSL_get0_peer_certificate(ssl);
 	char  fp[80];
 	long  v;
 
-	if (x == NULL)
-		client_fail(o, "server %s: no certificate", where);
+	if (x == NULL) {
+		snprintf(why, len, "server %s: no certificate", where);
+		return -1;
+	}
 	tlspump_fingerprint(x, fp, sizeof(fp));
 	if (o->tls_ca_file[0] != '\0') {
-		if ((v = SSL_get_verify_result(ssl)) != X509_V_OK)
-			client_fail(o,
-			    "server %s: its certificate does not verify "
-			    "against %s: %s",
-			    where, o->tls_ca_file,
-			    X509_verify_cert_error_string(v));
-		return;
+		if ((v = SSL_get_verify_result(ssl)) == X509_V_OK)
+			return 0;
+		snprintf(why, len,
+		    "server %s: its certificate does not verify against %s: "
+		    "%s",
+		    where, o->tls_ca_file, X509_verify_cert_error_string(v));
+		return -1;
 	}
 	if (o->tls_fingerprint[0] != '\0') {
 		const char *want = o->tls_fingerprint;
 
-		if (strncasecmp(want, "sha256:", 7) != 0 ||
-		    strcasecmp(want, fp) != 0)
-			client_fail(o,
-			    "server %s: certificate %s is not the pinned %s: "
-			    "refused",
-			    where, fp, want);
-		return;
+		if (strncasecmp(want, "sha256:", 7) == 0 &&
+		    strcasecmp(want, fp) == 0)
+			return 0;
+		snprintf(why, len,
+		    "server %s: certificate %s is not the pinned %s: refused",
+		    where, fp, want);
+		return -1;
 	}
-	tls_known(o, where, fp);
+	return tls_known(o, where, fp, why, len);
 }
 
 /* The join, in a grandchild (nobody waits for it). */
@@ -185,33 +200,26 @@ tls_handshake(const struct client_opts *o, SSL *ssl, int fd, const char *where)
  * closed), fd itself with tls = no, or -1 when the handshake fails (fd
  * closed; said why).  A certificate we do not trust ends natclient.
  */
-int
-client_tls(const struct client_opts *o, int fd, const struct addr *server,
-    const char *hostport)
+/*
+ * A TLS client for hostport's server, with the checks the options ask
+ * for (a CA file: the host name too).  Exits when OpenSSL cannot start.
+ */
+SSL *
+client_tls_new(const struct client_opts *o, const char *hostport)
 {
 	static SSL_CTX *ctx;
-	static int	warned;
-	char		where[ADDR_STRLEN], host[ADDR_HOSTLEN] = "";
+	char		host[ADDR_HOSTLEN] = "";
 	const char     *why;
 	uint16_t	port;
 	SSL	       *ssl;
-	int		sp[2];
-	pid_t		pid;
 
-	if (!o->tls) {
-		if (!warned++)
-			fprintf(stderr,
-			    "natclient: warning: tls = no: what goes to the "
-			    "server is plaintext (logins, names, exposed "
-			    "streams)\n");
-		return fd;
-	}
-	addr_format(server, where, sizeof(where));
 	if (ctx == NULL) {
 		if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 		    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
 			client_fail(o, "OpenSSL cannot start");
 		SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+		/* Idle connections by the thousand: no buffers kept idle. */
+		SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 		if (o->tls_ca_file[0] != '\0' &&
 		    SSL_CTX_load_verify_locations(ctx, o->tls_ca_file, NULL) !=
 			1)
@@ -220,19 +228,58 @@ client_tls(const struct client_opts *o, int fd, const struct addr *server,
 	}
 	if ((ssl = SSL_new(ctx)) == NULL)
 		client_fail(o, "OpenSSL: out of memory");
-	SSL_set_fd(ssl, fd);
 	if (o->tls_ca_file[0] != '\0') {
-		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+		/* Verified, host name too, but judged after the handshake
+		 * (client_tls_trust), so that the failure can be told. */
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 		addr_split(hostport, host, sizeof(host), &port, 0, &why);
 		SSL_set1_host(ssl, host);
 		SSL_set_tlsext_host_name(ssl, host);
 	}
+	return ssl;
+}
+
+/* Say once that tls = no sends plaintext. */
+void
+client_tls_warn_plain(void)
+{
+	static int warned;
+
+	if (!warned++)
+		fprintf(stderr,
+		    "natclient: warning: tls = no: what goes to the "
+		    "server is plaintext (logins, names, exposed "
+		    "streams)\n");
+}
+
+/*
+ * TLS over fd, connected to server: the descriptor to use instead (fd
+ * closed), fd itself with tls = no, or -1 when the handshake fails (fd
+ * closed; said why).  A certificate we do not trust ends natclient.
+ */
+int
+client_tls(const struct client_opts *o, int fd, const struct addr *server,
+    const char *hostport)
+{
+	char  where[ADDR_STRLEN], why[1024];
+	SSL  *ssl;
+	int   sp[2];
+	pid_t pid;
+
+	if (!o->tls) {
+		client_tls_warn_plain();
+		return fd;
+	}
+	addr_format(server, where, sizeof(where));
+	ssl = client_tls_new(o, hostport);
+	SSL_set_fd(ssl, fd);
 	if (tls_handshake(o, ssl, fd, where) == -1) {
 		SSL_free(ssl);
 		close(fd);
 		return -1;
 	}
-	tls_check(o, ssl, where);
+	if (client_tls_trust(o, ssl, where, why, sizeof(why)) == -1)
+		client_fail(o, "%s", why);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1 ||
 	    (pid = fork()) == -1)
 		client_fail(o, "TLS: %s", strerror(errno));

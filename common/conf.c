@@ -195,11 +195,113 @@ int
 conf_load(const struct conf_key *keys, void *dst, const char *path,
     int must_exist, char *err, size_t errlen)
 {
-	char line[CONF_LINE_MAX + 2], section[64] = "", why[CONF_ERR_MAX];
+	return conf_load_named(keys, dst, NULL, NULL, path, must_exist, err,
+	    errlen);
+}
+
+/* A record's defaults: 0, or -1 with err. */
+static int
+conf_defaults(const struct conf_key *keys, void *dst, char *err,
+    size_t errlen)
+{
 	const struct conf_key *k;
-	int		       seen[256] = {0};
-	unsigned int	       lineno = 0;
-	FILE		      *fp;
+	char		       why[512];
+
+	for (k = keys; k->name != NULL; k++)
+		if (conf_set(k, dst, k->def, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "(default): %s.%s: %s",
+			    k->section, k->name, why);
+			return -1;
+		}
+	return 0;
+}
+
+/* A section's name: letters, digits, '.', '_' and '-', at most 32. */
+static int
+conf_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONF_NAME_MAX)
+		return 0;
+	return strspn(s,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789._-") == n;
+}
+
+/*
+ * A [KIND NAME] header: the kind's schema, its new record in *rec; NULL
+ * with err when the kind is unknown or the record refused.
+ */
+static const struct conf_named *
+conf_open_named(const struct conf_named *named, void *ctx, char *s,
+    void **rec, const char *path, unsigned int lineno, char *err,
+    size_t errlen)
+{
+	char *name = s + strcspn(s, " \t");
+	char  why[CONF_ERR_MAX] = "";
+
+	*name++ = '\0';
+	name = conf_trim(name);
+	for (; named != NULL && named->kind != NULL; named++)
+		if (strcmp(named->kind, s) == 0)
+			break;
+	if (named == NULL || named->kind == NULL) {
+		snprintf(err, errlen, "%s:%u: unknown section [%s %s]", path,
+		    lineno, s, name);
+		return NULL;
+	}
+	if (!conf_name_ok(name)) {
+		snprintf(err, errlen,
+		    "%s:%u: [%s %s]: a name is 1 to %d letters, digits, "
+		    "'.', '_' or '-'",
+		    path, lineno, s, name, CONF_NAME_MAX);
+		return NULL;
+	}
+	if ((*rec = named->open(ctx, named, name, lineno, why,
+		 sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s:%u: [%s %s]: %s", path, lineno, s,
+		    name, why);
+		return NULL;
+	}
+	if (conf_defaults(named->keys, *rec, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+		return NULL;
+	}
+	return named;
+}
+
+/* The end of a [KIND NAME] section: 0, or -1 with err. */
+static int
+conf_close_named(const struct conf_named *cur, void *ctx, void *rec,
+    const char *path, unsigned int header, char *err, size_t errlen)
+{
+	char why[CONF_ERR_MAX] = "";
+
+	if (cur == NULL || cur->close == NULL ||
+	    cur->close(ctx, rec, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s:%u: [%s]: %s", path, header, cur->kind, why);
+	return -1;
+}
+
+/*
+ * As conf_load, and [KIND NAME] sections too, for each kind in named
+ * (ended by a NULL kind): each opens a record of its own, gets the
+ * kind's defaults and keys, and is closed (checked) at its end.
+ */
+int
+conf_load_named(const struct conf_key *keys, void *dst,
+    const struct conf_named *named, void *ctx, const char *path,
+    int must_exist, char *err, size_t errlen)
+{
+	char line[CONF_LINE_MAX + 2], section[64] = "", why[CONF_ERR_MAX];
+	const struct conf_key	*k;
+	const struct conf_named *cur = NULL;
+	void			*rec = NULL;
+	int			 seen[256] = {0}, nseen[64] = {0};
+	unsigned int		 lineno = 0, header = 0;
+	FILE			*fp;
 
 	for (k = keys; k->name != NULL; k++) {
 		if (k - keys >= (long)(sizeof(seen) / sizeof(seen[0])))
@@ -220,6 +322,7 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		char *s, *eq, *name, *val;
+		int  *slot;
 
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
@@ -246,6 +349,20 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 			}
 			*close = '\0';
 			s = conf_trim(s + 1);
+			if (conf_close_named(cur, ctx, rec, path, header, err,
+				errlen) == -1)
+				goto fail;
+			cur = NULL;
+			if (strpbrk(s, " \t") != NULL) {
+				if ((cur = conf_open_named(named, ctx, s, &rec,
+					 path, lineno, err, errlen)) == NULL)
+					goto fail;
+				memset(nseen, 0, sizeof(nseen));
+				header = lineno;
+				snprintf(section, sizeof(section), "%s",
+				    cur->kind);
+				continue;
+			}
 			if (!conf_section_known(keys, s) ||
 			    strlen(s) >= sizeof(section)) {
 				snprintf(err, errlen,
@@ -274,20 +391,23 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 			    path, lineno, name);
 			goto fail;
 		}
-		if ((k = conf_find(keys, section, name)) == NULL) {
+		if ((k = conf_find(cur != NULL ? cur->keys : keys, section,
+			 name)) == NULL) {
 			snprintf(err, errlen, "%s:%u: %s.%s: unknown key", path,
 			    lineno, section, name);
 			goto fail;
 		}
-		if (seen[k - keys] != 0) {
+		slot = cur != NULL ? &nseen[k - cur->keys] : &seen[k - keys];
+		if (*slot != 0) {
 			snprintf(err, errlen,
 			    "%s:%u: %s.%s: set again (first "
 			    "at line %d)",
-			    path, lineno, section, name, seen[k - keys]);
+			    path, lineno, section, name, *slot);
 			goto fail;
 		}
-		seen[k - keys] = (int)lineno;
-		if (conf_set(k, dst, val, why, sizeof(why)) == -1) {
+		*slot = (int)lineno;
+		if (conf_set(k, cur != NULL ? rec : dst, val, why,
+			sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s:%u: %s.%s: %s", path, lineno,
 			    section, name, why);
 			goto fail;
@@ -297,6 +417,8 @@ conf_load(const struct conf_key *keys, void *dst, const char *path,
 		snprintf(err, errlen, "%s: read error", path);
 		goto fail;
 	}
+	if (conf_close_named(cur, ctx, rec, path, header, err, errlen) == -1)
+		goto fail;
 	fclose(fp);
 	return 0;
 fail:

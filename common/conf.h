@@ -47,8 +47,26 @@ struct conf_key {
 	const char    *def;	 /* default, written as in a file */
 };
 
+#define CONF_NAME_MAX 32 /* of a [KIND NAME] section's name */
+
+/*
+ * A kind of [KIND NAME] section (natclient's [expose web]): its keys
+ * (their section is the kind), a new record for each section (given
+ * its name and header line), a check
+ * at each section's end.  open and close say why in why when they fail.
+ */
+struct conf_named {
+	const char	      *kind;
+	const struct conf_key *keys;
+	void *(*open)(void *, const struct conf_named *, const char *,
+	    unsigned int, char *, size_t);
+	int (*close)(void *, void *, char *, size_t);
+};
+
 int
 conf_load(const struct conf_key *, void *, const char *, int, char *, size_t);
+int conf_load_named(const struct conf_key *, void *, const struct conf_named *,
+    void *, const char *, int, char *, size_t);
 const struct conf_key *
 conf_find(const struct conf_key *, const char *, const char *);
 

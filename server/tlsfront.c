@@ -6,11 +6,11 @@
  * makes on first start in server.tls_dir (and logs the SHA-256
  * fingerprint that clients pin).  A worker that accepts a connection on
  * one of those doors joins it to one end of a socketpair with a
- * tlspump, in its event loop, and gives the protocol code the other end
- * as though it were the connection: the JSON lines, the logins and the
- * relay's splicing stay as they are, and see only plaintext.  The
- * protocol's own deadlines bound the handshake (its end closes the
- * pump).  A TLS connection costs two descriptors more.
+ * tlspump, in its event loop (common/tlsloop.c), and gives the protocol
+ * code the other end as though it were the connection: the JSON lines,
+ * the logins and the relay's splicing stay as they are, and see only
+ * plaintext.  The protocol's own deadlines bound the handshake (its end
+ * closes the pump).
  */
 #include "config.h"
 
@@ -33,23 +33,12 @@
 
 #include "log.h"
 #include "natserver.h"
+#include "tlsloop.h"
 #include "tlspump.h"
 
 #define TLS_DAYS 3650 /* the self-signed certificate's life */
 
-struct tls_front {
-	struct tlspump p;
-	struct worker *w;
-	struct event  *net_ev, *app_ev;
-	int	       app_peer; /* the end the protocol code holds */
-	LIST_ENTRY(tls_front) entry;
-};
-
 static SSL_CTX *tls_ctx;
-static LIST_HEAD(, tls_front) tls_fronts = LIST_HEAD_INITIALIZER(tls_fronts);
-static int tls_nfronts;
-
-static void tls_front_cb(evutil_socket_t, short, void *);
 
 /* Write a PEM file only its owner may read: 0, or -1. */
 static int
@@ -147,51 +136,6 @@ tls_setup(const struct server_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-tls_front_free(struct tls_front *f)
-{
-	LIST_REMOVE(f, entry);
-	tls_nfronts--;
-	event_free(f->net_ev);
-	event_free(f->app_ev);
-	SSL_free(f->p.ssl);
-	close(f->p.net);
-	close(f->p.app);
-	free(f);
-}
-
-static short
-tls_events(short want)
-{
-	return (short)(((want & POLLIN) ? EV_READ : 0) |
-	    ((want & POLLOUT) ? EV_WRITE : 0));
-}
-
-/* Run the pump; wait for what it asks, or let go when it ended. */
-static void
-tls_front_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	struct tls_front *f = arg;
-	struct event_base *base = f->w->base;
-
-	(void)fd;
-	(void)ev;
-	if (tlspump_run(&f->p) != 1) {
-		tls_front_free(f);
-		return;
-	}
-	event_del(f->net_ev);
-	event_del(f->app_ev);
-	event_assign(f->net_ev, base, f->p.net, tls_events(f->p.want_net),
-	    tls_front_cb, f);
-	event_assign(f->app_ev, base, f->p.app, tls_events(f->p.want_app),
-	    tls_front_cb, f);
-	if (f->p.want_net)
-		event_add(f->net_ev, NULL);
-	if (f->p.want_app)
-		event_add(f->app_ev, NULL);
-}
-
 /*
  * Put TLS in front of fd (a connection to a TLS door): the descriptor
  * the protocol code should take instead; fd itself without TLS; -1
@@ -200,61 +144,28 @@ tls_front_cb(evutil_socket_t fd, short ev, void *arg)
 int
 tls_front(struct worker *w, int fd)
 {
-	struct tls_front *f;
-	int		  sp[2];
+	SSL *ssl;
 
 	if (tls_ctx == NULL)
 		return fd;
-	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-		sp) == -1) {
-		free(f);
+	if ((ssl = SSL_new(tls_ctx)) == NULL) {
 		close(fd);
 		return -1;
 	}
-	if ((f->p.ssl = SSL_new(tls_ctx)) == NULL ||
-	    (f->net_ev = event_new(w->base, -1, 0, tls_front_cb, f)) == NULL ||
-	    (f->app_ev = event_new(w->base, -1, 0, tls_front_cb, f)) == NULL) {
-		if (f->net_ev != NULL)
-			event_free(f->net_ev);
-		SSL_free(f->p.ssl);
-		free(f);
-		close(sp[0]);
-		close(sp[1]);
-		close(fd);
-		return -1;
-	}
-	SSL_set_fd(f->p.ssl, fd);
-	SSL_set_accept_state(f->p.ssl);
-	tlspump_init(&f->p, f->p.ssl, fd, sp[0]);
-	f->w = w;
-	f->app_peer = sp[1];
-	LIST_INSERT_HEAD(&tls_fronts, f, entry);
-	tls_nfronts++;
-	tls_front_cb(-1, 0, f);
-	return sp[1];
+	SSL_set_accept_state(ssl);
+	return tlsloop_start(w->base, ssl, fd, NULL, NULL);
 }
 
-/*
- * The local address of a connection the protocol code holds: for a TLS
- * one the client's socket's (fd is only our end of the socketpair).  A
- * number reused while an old front drains is found on the newer front:
- * new ones go first in the list.
- */
+/* The local address of a connection the protocol code holds. */
 int
 tls_sockname(int fd, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct tls_front *f;
-
-	LIST_FOREACH(f, &tls_fronts, entry)
-	if (f->app_peer == fd)
-		return getsockname(f->p.net, (struct sockaddr *)ss, len);
-	return getsockname(fd, (struct sockaddr *)ss, len);
+	return tlsloop_sockname(fd, ss, len);
 }
 
 /* TLS connections this worker still pumps (a draining relay waits). */
 int
 tls_front_count(void)
 {
-	return tls_nfronts;
+	return tlsloop_count();
 }

@@ -1,0 +1,41 @@
+/* An [expose] service of the agent; expose.c, expose_udp.c. */
+#ifndef NATCLIENT_EXPOSE_H
+#define NATCLIENT_EXPOSE_H
+
+#include <event2/bufferevent.h>
+
+#include "agent.h"
+#include "dial.h"
+#include "relaylogin.h"
+#include "splice.h"
+
+#define EXPOSE_LINE_MAX	    (64 * 1024) /* a JSON line from the relay */
+#define EXPOSE_UDP_IDLE_MS  120000
+#define EXPOSE_WAITING_MAX  1024 /* visitors being connected, at most */
+
+struct expose_visitor;
+
+struct expose_run {
+	struct service	     *s;
+	struct addr	      server, local;
+	char		      token[RELAY_TOKEN_MAX + 1];
+	char		      client_id[65];
+	struct dial	     *dial;
+	struct bufferevent   *ctl;
+	int		      step; /* EXPOSE_* */
+	int		      port; /* what we were given last */
+	int		      exposed; /* once, since it started */
+	int		      backoff; /* seconds */
+	struct event	     *timer;
+	struct splice_owner   joins;
+	LIST_HEAD(, expose_visitor) waiting;
+	unsigned	      nwaiting;
+	LIST_HEAD(, expose_udp) udp;
+};
+
+/* expose_udp.c */
+struct expose_udp;
+int  expose_udp_start(struct expose_run *, struct bufferevent *);
+void expose_udp_close_all(struct expose_run *);
+
+#endif
