@@ -379,8 +379,14 @@ expose_line(struct expose_run *e, json_t *msg)
 		fprintf(stderr, "natclient: %s: the relay asked to reconnect\n",
 		    p->name);
 		expose_retry(e, 1);
-	} else if (strcmp(type, "error") == 0)
-		expose_refused(e, msg, "relay");
+	} else if (strcmp(type, "error") == 0) {
+		/* While exposed, a word about one visitor (port_full): said
+		 * and kept for status; the exposure goes on. */
+		const char *code = "", *text = "";
+
+		json_unpack(msg, "{s?s,s?s}", "code", &code, "message", &text);
+		agent_error(e->s, "relay: %s (%s)", text, code);
+	}
 }
 
 static void

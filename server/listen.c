@@ -21,7 +21,6 @@
 #include "log.h"
 #include "natserver.h"
 
-#define LISTEN_BACKLOG 1024
 
 static int listeners_add(struct listeners *, const struct listeners *, int, int,
     const struct conf_listen *, int, char *, size_t);

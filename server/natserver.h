@@ -15,6 +15,7 @@ struct event_base;
 /* Exit code of a worker that must not be respawned (as nginx's 2). */
 #define WORKER_EXIT_NORESPAWN 2
 #define WORKERS_MAX	      32 /* of one kind */
+#define LISTEN_BACKLOG	      1024 /* a burst of visitors or clients */
 /* Ordinals (mailboxes) of a kind: the running ones and those draining. */
 #define ORDINALS_MAX	 (2 * WORKERS_MAX)
 #define LISTENERS_MAX	 512

@@ -248,7 +248,7 @@ relay_listen_on(struct relay_ctl *c, int port, int udp)
 	if (!udp)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&a.ss, a.len) == -1 ||
-	    (!udp && listen(fd, 128) == -1)) {
+	    (!udp && listen(fd, LISTEN_BACKLOG) == -1)) {
 		close(fd);
 		return -1;
 	}

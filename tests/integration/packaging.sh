@@ -40,8 +40,15 @@ sed 's/^#\([a-z_]* =\)/\1/' "$SRCDIR/etc/natserver.conf" >"$T/uncommented.conf"
 res=$("$NATSERVER" -t -c "$T/uncommented.conf" 2>&1) || fail "natserver -t on the uncommented sample: $res"
 pass "the sample natserver.conf shows all $out keys with their defaults, and parses uncommented"
 
+# The sample natclient.conf, every line uncommented (the agent's
+# sections too), passes natclient -t.
+sed 's/^#\([a-z_]* =\)/\1/; s/^#\(\[[a-z]* [a-z]*\]\)$/\1/' "$SRCDIR/etc/natclient.conf" >"$T/client.conf"
+res=$("$NATCLIENT" -c "$T/client.conf" -t 2>&1) || fail "natclient -t on the uncommented sample: $res"
+grep -q "syntax ok, 4 services" <<<"$res" || fail "natclient -t: $res"
+pass "the sample natclient.conf parses uncommented, with its 4 example services"
+
 if command -v mandoc >/dev/null; then
-	for page in server/natserver.8 server/natserver.conf.5 client/natclient.1; do
+	for page in server/natserver.8 server/natserver.conf.5 client/natclient.1 client/natclient.conf.5; do
 		res=$(mandoc -Tlint -Wwarning "$SRCDIR/$page" 2>&1) || fail "mandoc -Tlint $page: $res"
 	done
 	pass "the man pages pass mandoc -Tlint with no warning"
@@ -49,14 +56,16 @@ else
 	echo "SKIP: mandoc is not installed (man pages not linted)"
 fi
 
-unit=$(dirname "$NATSERVER")/../etc/natserver.service
 if command -v systemd-analyze >/dev/null; then
-	[ -f "$unit" ] || fail "no $unit (make builds it)"
-	res=$(systemd-analyze security --offline=true "$unit" 2>&1)
-	level=$(sed -n 's/.*Overall exposure level for natserver.service: \([0-9.]*\).*/\1/p' <<<"$res")
-	[ -n "$level" ] || fail "systemd-analyze: $res"
-	awk -v l="$level" 'BEGIN { exit !(l <= 4.0) }' || fail "the unit's exposure is $level, over 4.0"
-	pass "systemd-analyze security: the unit's exposure is $level (4.0 or less)"
+	for name in natserver natclient; do
+		unit=$(dirname "$NATSERVER")/../etc/$name.service
+		[ -f "$unit" ] || fail "no $unit (make builds it)"
+		res=$(systemd-analyze security --offline=true "$unit" 2>&1)
+		level=$(sed -n "s/.*Overall exposure level for $name.service: \([0-9.]*\).*/\1/p" <<<"$res")
+		[ -n "$level" ] || fail "systemd-analyze: $res"
+		awk -v l="$level" 'BEGIN { exit !(l <= 4.0) }' || fail "$name.service's exposure is $level, over 4.0"
+		pass "systemd-analyze security: $name.service's exposure is $level (4.0 or less)"
+	done
 else
 	echo "SKIP: systemd-analyze is not installed (unit not scored)"
 fi

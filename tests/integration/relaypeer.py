@@ -16,6 +16,12 @@ relaypeer.py streams PORT N S   N visitors through an echo, each sending
                                 "ready" to stderr once every stream has
                                 had an echo, then prints how many came
                                 back intact (to each its own bytes)
+relaypeer.py hold PORT N         N visitors through an echo, all open at
+                                once: each has 1 KiB echoed, writes
+                                "ready" to stderr when all have, waits
+                                for a line on stdin, then each sends
+                                64 KiB more and half-closes; prints how
+                                many came back intact
 relaypeer.py duplex PORT BYTES  one visitor through an echo sending BYTES
                                 as fast as it can while reading the echo
                                 back; prints "SAME" when every byte came
@@ -39,7 +45,7 @@ def serve(handler):
         for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
             s.setsockopt(socket.SOL_SOCKET, opt, int(sys.argv[3]))
     s.bind(("127.0.0.1", port))
-    s.listen(128)
+    s.listen(4096)
     while True:
         c, _ = s.accept()
         threading.Thread(target=handler, args=(c,), daemon=True).start()
@@ -153,6 +159,53 @@ elif mode == "streams":
             os._exit(1)
     sys.stderr.write("ready\n")
     sys.stderr.flush()
+    for t in threads:
+        t.join()
+    print(sum(results))
+    sys.exit(0 if all(results) else 1)
+elif mode == "hold":
+    n = int(sys.argv[3])
+    results = [False] * n
+    ready = threading.Semaphore(0)
+    go = threading.Event()
+
+    def recv_exactly(s, k):
+        b = bytearray()
+        while len(b) < k:
+            d = s.recv(k - len(b))
+            if not d:
+                break
+            b += d
+        return bytes(b)
+
+    def hold(i):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=120)
+            a = os.urandom(1024)
+            s.sendall(a)
+            ok = recv_exactly(s, len(a)) == a
+            ready.release()
+            go.wait()
+            b = os.urandom(65536)
+            s.sendall(b)
+            s.shutdown(socket.SHUT_WR)
+            ok = ok and recv_exactly(s, len(b)) == b and s.recv(1) == b""
+            results[i] = ok
+        except OSError as e:
+            sys.stderr.write("visitor %d: %s\n" % (i, e))
+            ready.release()
+
+    threads = [threading.Thread(target=hold, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for i in range(n):
+        if not ready.acquire(timeout=120):
+            print("not all open within 120 s")
+            os._exit(1)
+    sys.stderr.write("ready\n")
+    sys.stderr.flush()
+    sys.stdin.readline()
+    go.set()
     for t in threads:
         t.join()
     print(sum(results))

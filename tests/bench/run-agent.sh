@@ -1,0 +1,101 @@
+#!/bin/bash
+# New connections per second through natkit's relay with the agent
+# (natclient expose: one event loop, no process per visitor), against a
+# small HTTP responder directly and through one haproxy TCP hop, taking
+# turns ROUNDS times; each is `ab -n N -c C` of HTTP/1.0 requests, one
+# connection each.  Also the first-byte time (ab's median and 99th
+# percentile) and the agent's RSS.  Relay TLS is on (as deployed) or
+# off with TLS=no.  Needs ab (apache2-utils) and haproxy.
+# Run from the build directory after make; prints a Markdown table.
+set -e
+ROUNDS=${ROUNDS:-3}
+N=${N:-20000}
+C=${C:-50}
+TLS=${TLS:-yes}
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
+base=$((20000 + $$ % 9000))
+WEB=$base RELAY=$((base + 1)) HAP=$((base + 2)) PUB=$((base + 3))
+(umask 077 && echo "bench-agent-token-0123456789" >"$T/token")
+cat >"$T/conf" <<CONF
+[server]
+pidfile = $T/pid
+metrics_listen = 127.0.0.1:$((base + 4))
+tls = $TLS
+tls_dir = $T/tls
+[tracker]
+workers = 0
+[rendezvous]
+workers = 0
+[relay]
+listen = 127.0.0.1:$RELAY
+workers = 1
+token_file = $T/token
+port_range = $PUB-$PUB
+max_connections_per_ip = 100000
+max_conns_per_port = 100000
+max_connections = 100000
+CONF
+# The responder: haproxy answering every request itself.
+cat >"$T/web.cfg" <<CFG
+global
+    maxconn 100000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend web
+    bind 127.0.0.1:$WEB
+    http-request return status 200 content-type text/plain string "hello"
+CFG
+cat >"$T/hop.cfg" <<CFG
+global
+    maxconn 100000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend hop
+    bind 127.0.0.1:$HAP
+    default_backend web
+backend web
+    server web 127.0.0.1:$WEB
+CFG
+haproxy -q -f "$T/web.cfg" &
+haproxy -q -f "$T/hop.cfg" &
+server/natserver -c "$T/conf" -d >"$T/log" 2>&1 &
+sleep 1
+printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
+XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" -s "127.0.0.1:$RELAY" \
+    --token-file "$T/token" --remote-port "$PUB" expose tcp "$WEB" >"$T/expose.out" 2>"$T/expose.err" &
+AGENT=$!
+for i in $(seq 100); do grep -q ":$PUB" "$T/expose.out" && break; sleep 0.1; done
+grep -q ":$PUB" "$T/expose.out" || { cat "$T/expose.err"; exit 1; }
+run() { # port: "conn/s p50 p99"
+	ab -q -n "$N" -c "$C" "http://127.0.0.1:$1/" 2>&1 |
+	    awk '/Requests per second/ {r = $4} /Failed requests/ {f = $3}
+		 /^  50%/ {p50 = $2} /^  99%/ {p99 = $2}
+		 END {printf "%.0f %s %s %s\n", r, p50, p99, f}'
+}
+for r in $(seq "$ROUNDS"); do
+	for path in direct haproxy relay; do
+		case $path in
+		direct) port=$WEB ;; haproxy) port=$HAP ;; relay) port=$PUB ;;
+		esac
+		echo "$r $path $(run "$port")" >>"$T/results"
+	done
+done
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT/status")
+echo "| path | conn/s (median of $ROUNDS) | rounds | first byte p50 / p99 ms | failed |"
+echo "|---|---|---|---|---|"
+for path in direct haproxy relay; do
+	awk -v p=$path '$2 == p' "$T/results" | sort -k3 -n | awk -v p=$path -v n="$ROUNDS" '
+	    {v[NR] = $3; all = all (NR > 1 ? ", " : "") $3; lat[NR] = $4 " / " $5; f += $6}
+	    END {m = int((n + 1) / 2); printf "| %s | %s | %s | %s | %d |\n", p, v[m], all, lat[m], f}'
+done
+hap=$(awk '$2 == "haproxy" {print $3}' "$T/results" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
+rel=$(awk '$2 == "relay" {print $3}' "$T/results" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
+echo
+echo "relay with the agent ÷ one haproxy hop: $(echo "scale=2; $rel / $hap" | bc) ×; agent RSS after the run: $rss KiB; TLS to the relay: $TLS; ab -n $N -c $C"
