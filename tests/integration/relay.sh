@@ -31,12 +31,17 @@ grep -q "no token" <<<"$out" || fail "$out"
 pass "token files others can read are refused; no token, no relay"
 
 # Expose an echo service; visitors reach it through the relay.
-ECHO_PORT=$((LOW - 100))
-SINK_PORT=$((LOW - 99))
+# Local services: outside the ephemeral range too (a busy host may
+# hold any port of it), and above the other tests' relay ranges.
+ECHO_PORT=61400
+SINK_PORT=61401
 $PEER echo "$ECHO_PORT" &
 STARTED+=("$!")
 $PEER sink "$SINK_PORT" &
 STARTED+=("$!")
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for 50 tcp_open "$ECHO_PORT" && wait_for 50 tcp_open "$SINK_PORT" ||
+    fail "the local echo and sink services did not start"
 expose_bg() { # out local-port [args]: natclient expose in the background
 	local out=$1 port=$2
 	shift 2
@@ -52,7 +57,7 @@ out=$($PEER visits "$ECHO_PUB" 50) || fail "visitors: $out of 50 intact"
 pass "50 visitors at once through three relay workers, each echo intact, half-close passed on"
 
 # UDP: a burst of datagrams through an exposed UDP port to an echo.
-UECHO=$((LOW - 98))
+UECHO=61402
 python3 "$SRCDIR/tests/natlab/udpburst.py" echo "$UECHO" &
 STARTED+=("$!")
 "${E[@]}" --token-file "$T/token" expose udp "$UECHO" >"$T/udp.out" 2>"$T/udp.err" &
@@ -66,7 +71,7 @@ pass "UDP through the relay: $out"
 # A visitor floods a session whose client has stopped reading: what waits
 # for the client is bounded, the rest dropped and counted.
 udp_from() { # phase: "open" (one echo back) or "flood", from one source port
-	python3 - "$1" "$UPUB" "$((LOW - 97))" "$METRICS_PORT" <<'PY'
+	python3 - "$1" "$UPUB" 61403 "$METRICS_PORT" <<'PY'
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
