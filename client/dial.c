@@ -14,6 +14,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +181,7 @@ dial_start(struct event_base *base, const struct client_opts *o,
 {
 	struct dial   *d = calloc(1, sizeof(*d));
 	struct timeval tv = {o->timeout, 0};
+	int	       on = 1;
 
 	if (d == NULL)
 		return NULL;
@@ -210,6 +213,8 @@ dial_start(struct event_base *base, const struct client_opts *o,
 		errno = e;
 		return NULL;
 	}
+	/* No Nagle: small writes (a request, ssh) would wait 40 ms. */
+	setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	event_add(d->ev, NULL);
 	evtimer_add(d->timer, &tv);
 	return d;

@@ -39,9 +39,14 @@ static int
 tls_known(const struct client_opts *o, const char *where, const char *fp,
     char *why, size_t len)
 {
-	char  path[PATH_MAX], line[256], who[128], seen[96];
-	FILE *f;
+	/* The last server trusted: a visitor's connection reads no file. */
+	static char trusted[128 + 96 + 2];
+	char	    path[PATH_MAX], line[256], who[128], seen[96];
+	FILE	   *f;
 
+	snprintf(line, sizeof(line), "%s %s", where, fp);
+	if (strcmp(line, trusted) == 0)
+		return 0;
 	key_config_path(o->known_servers, "known_servers", path, sizeof(path));
 	if ((f = fopen(path, "r")) != NULL) {
 		while (fgets(line, sizeof(line), f) != NULL) {
@@ -49,8 +54,11 @@ tls_known(const struct client_opts *o, const char *where, const char *fp,
 			    strcmp(who, where) != 0)
 				continue;
 			fclose(f);
-			if (strcasecmp(seen, fp) == 0)
+			if (strcasecmp(seen, fp) == 0) {
+				snprintf(trusted, sizeof(trusted), "%s %s",
+				    where, fp);
 				return 0;
+			}
 			snprintf(why, len,
 			    "WARNING: THE CERTIFICATE OF SERVER %s HAS CHANGED!\n"
 			    "natclient: someone may be in the middle, or the "
@@ -196,10 +204,62 @@ tls_handshake(const struct client_opts *o, SSL *ssl, int fd, const char *where)
 }
 
 /*
- * TLS over fd, connected to server: the descriptor to use instead (fd
- * closed), fd itself with tls = no, or -1 when the handshake fails (fd
- * closed; said why).  A certificate we do not trust ends natclient.
+ * Resumption: the latest session ticket a server gave us, so that the
+ * next connection to it (a visitor's data connection, a reconnect)
+ * skips the certificate exchange.  What is trusted does not change: a
+ * resumed session carries the certificate of its first handshake, and
+ * client_tls_trust judges it as before; only that server can accept
+ * its ticket.  One server at a time, as natclient talks to one.
  */
+static struct {
+	char	     hostport[256];
+	SSL_SESSION *session;
+	int	     index; /* of the SSL's hostport copy, ex_data */
+} tls_resume = {"", NULL, -1};
+
+static void
+tls_hostport_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+/* A new ticket (TLS 1.3 sends them after the handshake): keep it. */
+static int
+tls_new_session(SSL *ssl, SSL_SESSION *session)
+{
+	const char *hostport = SSL_get_ex_data(ssl, tls_resume.index);
+
+	if (hostport == NULL)
+		return 0;
+	if (tls_resume.session != NULL)
+		SSL_SESSION_free(tls_resume.session);
+	snprintf(tls_resume.hostport, sizeof(tls_resume.hostport), "%s",
+	    hostport);
+	tls_resume.session = session;
+	return 1; /* the reference is ours */
+}
+
+static void
+tls_resume_offer(SSL *ssl, const char *hostport)
+{
+	char *copy = strdup(hostport);
+
+	if (copy == NULL || SSL_set_ex_data(ssl, tls_resume.index, copy) != 1) {
+		free(copy);
+		return;
+	}
+	if (tls_resume.session != NULL &&
+	    strcmp(tls_resume.hostport, hostport) == 0 &&
+	    SSL_SESSION_is_resumable(tls_resume.session))
+		SSL_set_session(ssl, tls_resume.session);
+}
+
 /*
  * A TLS client for hostport's server, with the checks the options ask
  * for (a CA file: the host name too).  Exits when OpenSSL cannot start.
@@ -220,6 +280,11 @@ client_tls_new(const struct client_opts *o, const char *hostport)
 		SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 		/* Idle connections by the thousand: no buffers kept idle. */
 		SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+		SSL_CTX_set_session_cache_mode(ctx,
+		    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
+		tls_resume.index =
+		    SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_hostport_free);
 		if (o->tls_ca_file[0] != '\0' &&
 		    SSL_CTX_load_verify_locations(ctx, o->tls_ca_file, NULL) !=
 			1)
@@ -228,6 +293,7 @@ client_tls_new(const struct client_opts *o, const char *hostport)
 	}
 	if ((ssl = SSL_new(ctx)) == NULL)
 		client_fail(o, "OpenSSL: out of memory");
+	tls_resume_offer(ssl, hostport);
 	if (o->tls_ca_file[0] != '\0') {
 		/* Verified, host name too, but judged after the handshake
 		 * (client_tls_trust), so that the failure can be told. */
