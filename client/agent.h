@@ -20,6 +20,8 @@
 struct agent;
 struct service;
 
+#define EXPOSE_POOL_MAX 64 /* ready data connections an exposure keeps */
+
 /* What a [KIND NAME] section gives (one record for every kind). */
 struct service_spec {
 	char name[CONF_NAME_MAX + 1];
@@ -31,6 +33,7 @@ struct service_spec {
 	char local_host[ADDR_HOSTLEN];
 	int  local_port; /* [connect] too: where local programs send */
 	int  remote_port;
+	int  pool; /* ready data connections (tcp) */
 	/* [listen] and [connect]: */
 	char forward[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */
 	char allow[PATH_MAX];

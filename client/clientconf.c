@@ -59,6 +59,8 @@ const struct conf_key expose_keys[] = {
 	    "0"},
 	{"expose", "remote_port", CONF_INT, SOFF(remote_port), 0, 0, 65535, 0,
 	    "0"},
+	{"expose", "pool", CONF_INT, SOFF(pool), 0, 0, EXPOSE_POOL_MAX, 0,
+	    "2"},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 const struct conf_key listen_keys[] = {

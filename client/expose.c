@@ -6,7 +6,8 @@
  * after a reconnect, if it is free), and waits.  For each visitor the
  * server announces, the agent connects to the local service and opens a
  * data connection to the relay at once, and joins the two (splice.c):
- * no process, no fork.  A lost control connection is made again with
+ * no process, no fork; or the relay hands the visitor to one of the
+ * data connections opened ahead (expose_pool.c).  A lost control connection is made again with
  * back-off; a refusal that trying again cannot change stops the service
  * (natclient expose: ends natclient).
  */
@@ -65,7 +66,8 @@ expose_client_id(struct expose_run *e)
 	hex_encode(md, 16, e->client_id);
 }
 
-static void
+/* One JSON line out (msg taken). */
+void
 expose_send(struct bufferevent *bev, json_t *msg)
 {
 	char *s = json_dumps(msg, JSON_COMPACT);
@@ -242,6 +244,7 @@ expose_drop_ctl(struct expose_run *e)
 	if (e->ctl != NULL)
 		bufferevent_free(e->ctl);
 	e->ctl = NULL;
+	expose_pool_close_all(e);
 }
 
 /* Try again after the back-off (or at once, when the relay asked). */
@@ -359,10 +362,11 @@ expose_line(struct expose_run *e, json_t *msg)
 			return;
 		}
 		expose_send(e->ctl,
-		    json_pack("{s:s,s:s,s:i,s:s}", "type", "expose", "proto",
-			p->type, "remote_port",
+		    json_pack("{s:s,s:s,s:i,s:s,s:i}", "type", "expose",
+			"proto", p->type, "remote_port",
 			p->remote_port ? p->remote_port : e->port, "name",
-			p->label));
+			p->label, "pool",
+			strcmp(p->type, "tcp") == 0 ? p->pool : 0));
 		e->step = EXPOSE_ASKED;
 		return;
 	case EXPOSE_ASKED:
@@ -375,6 +379,9 @@ expose_line(struct expose_run *e, json_t *msg)
 	if (strcmp(type, "conn") == 0 &&
 	    json_unpack(msg, "{s:s}", "id", &id) == 0)
 		expose_visitor_new(e, id);
+	else if (strcmp(type, "pool") == 0 &&
+	    json_unpack(msg, "{s:s}", "id", &id) == 0)
+		expose_pool_ask(e, id);
 	else if (strcmp(type, "reconnect") == 0) {
 		fprintf(stderr, "natclient: %s: the relay asked to reconnect\n",
 		    p->name);
@@ -537,6 +544,7 @@ expose_start(struct service *s, char *why, size_t len)
 	LIST_INIT(&e->joins.list);
 	LIST_INIT(&e->waiting);
 	LIST_INIT(&e->udp);
+	LIST_INIT(&e->pooled);
 	e->timer = evtimer_new(a->base, expose_timer_cb, e);
 	s->run = e;
 	expose_client_id(e);
@@ -569,6 +577,7 @@ expose_status(struct service *s, json_t *j)
 	json_object_set_new(j, "local",
 	    json_string(addr_format(&e->local, a, sizeof(a))));
 	json_object_set_new(j, "remote_port", json_integer(e->port));
+	json_object_set_new(j, "pooled", json_integer(e->npooled));
 }
 
 const struct service_kind expose_kind = {"expose", expose_keys, expose_check,
@@ -600,6 +609,7 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	snprintf(p.local_host, sizeof(p.local_host), "%s", o->local_host);
 	p.local_port = (int)port;
 	p.remote_port = o->remote_port;
+	p.pool = o->pool;
 	if (expose_check(&p, why, sizeof(why)) == -1)
 		client_fail(o, "%s", why);
 	STAILQ_INIT(&specs);

@@ -14,6 +14,7 @@
 #define EXPOSE_WAITING_MAX  1024 /* visitors being connected, at most */
 
 struct expose_visitor;
+struct expose_pooled;
 
 struct expose_run {
 	struct service	     *s;
@@ -31,7 +32,17 @@ struct expose_run {
 	LIST_HEAD(, expose_visitor) waiting;
 	unsigned	      nwaiting;
 	LIST_HEAD(, expose_udp) udp;
+	LIST_HEAD(, expose_pooled) pooled; /* ready data connections */
+	unsigned	      npooled; /* open or being opened */
+	char		      asks[EXPOSE_POOL_MAX][64]; /* waiting for room */
+	unsigned	      nasks;
 };
+
+void expose_send(struct bufferevent *, json_t *);
+
+/* expose_pool.c */
+void expose_pool_ask(struct expose_run *, const char *);
+void expose_pool_close_all(struct expose_run *);
 
 /* expose_udp.c */
 struct expose_udp;

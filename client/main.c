@@ -77,7 +77,7 @@ static const struct command commands[] = {
 	"example: natclient --key ~/.config/natkit/key key >> allowed\n"},
     {"expose", cmd_expose, "make a local TCP or UDP service public",
 	"natclient -s host[:port] --token-file f [--local-host h]\n"
-	"          [--remote-port n] [--name n] [--json] "
+	"          [--remote-port n] [--name n] [--pool n] [--json] "
 	"expose tcp|udp LOCAL_PORT\n"
 	"example: natclient -s nat.example.org --token-file ~/.natkit-token "
 	"expose tcp 22\n"},
@@ -109,6 +109,7 @@ static const struct option longopts[] = {
     {"relay", required_argument, NULL, 'Y'},
     {"local-host", required_argument, NULL, 'H'},
     {"remote-port", required_argument, NULL, 'p'},
+    {"pool", required_argument, NULL, 1001},
     {"name", required_argument, NULL, 'm'},
     {"token-file", required_argument, NULL, 'k'},
     {"key", required_argument, NULL, 'E'},
@@ -178,8 +179,8 @@ usage(FILE *fp, int code)
 	    "                 [--keep-listening]\n"
 	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
 	    "                 [--local-host host]\n"
-	    "                 [--remote-port port] [--name name] "
-	    "[--token-file file]\n"
+	    "                 [--remote-port port] [--name name] [--pool n]\n"
+	    "                 [--token-file file]\n"
 	    "                 [--key file] [--allow file] [--allow-any] "
 	    "[--secret-file file]\n"
 	    "                 [--peer-key key] [--known-peers file] [--listed]\n"
@@ -247,7 +248,7 @@ main(int argc, char *argv[])
 	const char *peer_key = NULL, *known = NULL;
 	int	    allow_any = 0, listed = 0, no_tls = 0;
 	const char *ca = NULL, *fingerprint = NULL, *known_servers = NULL;
-	int	    remote_port = 0;
+	int	    remote_port = 0, pool = 2;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:tv", longopts,
 		    NULL)) != -1) {
@@ -328,6 +329,10 @@ main(int argc, char *argv[])
 		case 'p':
 			remote_port = (int)parse_number("--remote-port", optarg,
 			    1, 65535);
+			break;
+		case 1001:
+			pool = (int)parse_number("--pool", optarg, 0,
+			    EXPOSE_POOL_MAX);
 			break;
 		case 'm':
 			name = optarg;
@@ -427,6 +432,7 @@ main(int argc, char *argv[])
 	o.allow_any = allow_any;
 	o.listed = listed;
 	o.remote_port = remote_port;
+	o.pool = pool;
 	o.src_port = src_port;
 	o.src_count = src_count;
 	o.peer_offset = offset;

@@ -38,6 +38,7 @@ struct client_opts {
 	char relay[ADDR_HOSTLEN + 8];	/* listen/connect --relay */
 	char local_host[ADDR_HOSTLEN];	/* expose --local-host */
 	int  remote_port;		/* expose --remote-port */
+	int  pool;			/* expose --pool */
 	char name[33];			/* expose --name */
 	char token_file[PATH_MAX];	/* expose --token-file, or conf */
 	char key_file[PATH_MAX];	/* --key, or conf key_file */

@@ -37,6 +37,8 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_NOMEM] = "out_of_memory",
     [STAT_LOG_HELD] = "log_lines_held",
     [STAT_BAD_SIG] = "bad_signatures",
+    [STAT_POOL_HITS] = "relay_pool_hits",
+    [STAT_TLS_RESUMED] = "tls_resumed",
 };
 
 const char *
@@ -48,6 +50,7 @@ stat_name(int c)
 static const char *gauge_names[GAUGE_MAX] = {
     [GAUGE_STREAMS] = "relay_streams",
     [GAUGE_EXPOSURES] = "relay_exposures",
+    [GAUGE_POOLED] = "relay_pooled",
 };
 
 const char *

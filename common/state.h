@@ -34,6 +34,8 @@ enum stat_counter {
 	STAT_NOMEM,	     /* connections refused: no memory for them */
 	STAT_LOG_HELD,	     /* log lines held back: their source said much */
 	STAT_BAD_SIG,	     /* registrations whose signature failed */
+	STAT_POOL_HITS,	     /* visitors handed to a ready data connection */
+	STAT_TLS_RESUMED,    /* TLS handshakes that resumed a session */
 	STAT_MAX
 };
 
@@ -41,6 +43,7 @@ enum stat_counter {
 enum stat_gauge {
 	GAUGE_STREAMS,	 /* relayed streams joined */
 	GAUGE_EXPOSURES, /* exposed ports */
+	GAUGE_POOLED,	 /* ready data connections in pools */
 	GAUGE_MAX
 };
 

@@ -58,11 +58,14 @@ static const char *stat_help[STAT_MAX] = {
     [STAT_NOMEM] = "Connections refused because memory ran out.",
     [STAT_LOG_HELD] = "Log lines about a peer held back: it caused too many.",
     [STAT_BAD_SIG] = "Name registrations whose signature did not verify.",
+    [STAT_POOL_HITS] = "Visitors handed to a ready (pooled) data connection.",
+    [STAT_TLS_RESUMED] = "TLS handshakes that resumed a session (a ticket).",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {
     [GAUGE_STREAMS] = "Relayed streams joined now.",
     [GAUGE_EXPOSURES] = "Ports exposed now.",
+    [GAUGE_POOLED] = "Ready data connections waiting in exposures' pools.",
 };
 
 struct metrics_conn {

@@ -20,6 +20,7 @@ struct event_base;
 #define ORDINALS_MAX	 (2 * WORKERS_MAX)
 #define LISTENERS_MAX	 512
 #define RELAY_TOKENS_MAX 32
+#define RELAY_POOL_MAX	 64 /* relay.pool_max: ready data connections per exposure */
 #define RELAY_TOKEN_MAX	 128
 
 enum worker_kind {
@@ -101,6 +102,7 @@ struct server_conf {
 	int		   relay_max_ports;
 	int		   relay_max_conns_per_port;
 	int		   relay_handshake_timeout;
+	int		   relay_pool_max;
 	int		   relay_idle_timeout;
 	int		   relay_splice;
 	int		   relay_conn_burst;
@@ -229,6 +231,7 @@ void worker_listen(struct worker *, worker_dgram_fn, worker_accept_fn);
 void worker_unlisten(struct worker *);
 void worker_drop_dgram(struct worker *, struct listener *);
 void worker_linger(struct worker *, int);
+void worker_nodelay(int);
 int  worker_log_ok(struct worker *, const struct sockaddr *);
 
 /* tracker_req.c */

@@ -27,12 +27,25 @@ struct relay_new {
 	int	       fd;
 	struct addr    peer;
 	struct event  *ev, *timer;
+	int	       awaited; /* a data connection a visitor waited for */
 };
 
-/* Freed when its first line is read (it moves on) or it fails. */
+/*
+ * Freed when its first line is read (it moves on) or it fails.  It is
+ * spent from its address's bucket (relay.conn_burst) then, unless a
+ * visitor waited for it: an exposing client opens one per visitor, and
+ * a busy service is not an abuser.  The bucket is looked at on accept.
+ */
 static void
 relay_new_free(struct relay_new *n, int close_fd)
 {
+	struct ratelimit_rule rule = {(uint32_t)n->w->conf->relay_conn_burst,
+	    (uint32_t)n->w->conf->relay_conn_per_minute};
+
+	if (!n->awaited)
+		ratelimit_take(n->w->state->table, RL_RELAY_CONN,
+		    (const struct sockaddr *)&n->peer.ss, &rule,
+		    table_now_ms());
 	if (close_fd)
 		close(n->fd);
 	event_free(n->ev);
@@ -110,7 +123,7 @@ relay_first_cb(evutil_socket_t fd, short ev, void *arg)
 		relay_new_free(n, 0);
 	} else if (strcmp(type, "data") == 0 &&
 	    json_unpack(msg, "{s:s,s?s}", "id", &id, "error", &error) == 0) {
-		relay_data_start(n->w, n->fd, id, error);
+		n->awaited = relay_data_start(n->w, n->fd, id, error);
 		relay_new_free(n, 0);
 	} else
 		relay_refuse(n, "bad_message", "hello or data first");
@@ -134,18 +147,32 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	struct ratelimit_rule rule = {(uint32_t)w->conf->relay_conn_burst,
 	    (uint32_t)w->conf->relay_conn_per_minute};
 	struct relay_new     *n;
+	const char	     *code = NULL, *text = NULL;
+	char		     *line;
 
 	(void)l;
-	/* The gate counted this one among the first lines; streams too. */
-	if (gate_count(LISTEN_RELAY) + splice_count() >
-		w->conf->relay_max_connections ||
-	    ratelimit_take(w->state->table, RL_RELAY_CONN,
-		(const struct sockaddr *)&peer->ss, &rule,
-		table_now_ms()) == 0 ||
-	    (n = calloc(1, sizeof(*n))) == NULL) {
+	/* The gate counted this one among the first lines; streams and
+	 * pooled data connections too. */
+	if (gate_count(LISTEN_RELAY) + splice_count() + relay_pooled_count() >
+	    w->conf->relay_max_connections) {
+		code = "server_full";
+		text = "the server is full";
+	} else if (ratelimit_peek(w->state->table, RL_RELAY_CONN,
+		       (const struct sockaddr *)&peer->ss, &rule,
+		       table_now_ms()) == 0) {
+		code = "rate_limited";
+		text = "too many new connections from your address";
+	}
+	if (code != NULL || (n = calloc(1, sizeof(*n))) == NULL) {
 		gate_leave(LISTEN_RELAY, (const struct sockaddr *)&peer->ss);
 		proc_count(w, STAT_TCP_REFUSED);
-		close(fd);
+		if (code != NULL && (line = jsonline_error_line(code, text)) !=
+			NULL) {
+			send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+			free(line);
+			worker_linger(w, fd);
+		} else
+			close(fd);
 		return;
 	}
 	n->w = w;

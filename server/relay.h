@@ -35,6 +35,7 @@ struct relay_port {
 	struct relay_ctl   *ctl; /* NULL once the control connection is gone */
 	int		    port, fd, nconns, closed, udp;
 	struct relay_usess *usess; /* udp: its visitors' sessions */
+	struct relay_pool  *pool; /* tcp: its ready data connections, or NULL */
 	uint64_t	   *bytes; /* its counters in the worker's slot */
 	char		    name[NAMED_NAME_MAX + 1];
 	struct event	   *ev;
@@ -73,10 +74,19 @@ void   relay_unexpose(struct relay_ctl *, struct json_t *);
 void   relay_port_close(struct relay_port *);
 void   relay_port_release(struct relay_port *);
 size_t relay_key(uint8_t *, char, const void *, size_t);
-void   relay_data_start(struct worker *, int, const char *, const char *);
+int    relay_data_start(struct worker *, int, const char *, const char *);
 int    relay_visitors_waiting(void);
+void   relay_refused_log(struct worker *, int, const char *, size_t);
 int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
        const char *);
+
+/* relay_pool.c */
+int  relay_pool_open(struct relay_port *, int);
+void relay_pool_tend(struct relay_port *);
+int  relay_pool_take(struct relay_port *, int, const struct sockaddr *,
+     void (*)(void *), void *);
+void relay_pool_close(struct relay_port *);
+int  relay_pooled_count(void);
 
 /* relay_udp.c */
 void relay_udp_read(evutil_socket_t, short, void *);

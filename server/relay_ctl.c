@@ -5,6 +5,7 @@
  *   auth {hmac}                -> ok, or error (rate-limited, logged)
  *   expose {proto, remote_port, name} -> exposed {remote_port, …}
  *   list, unexpose {remote_port}, heartbeat
+ *   refused {remote_port, error}: a pooled visitor's service refused it
  *   meet {session}             -> met, then the two meeting clients'
  *				   sockets are joined (relay fallback)
  *   (from the server) reconnect: the worker stops; go to another
@@ -240,11 +241,39 @@ relay_list_op(void *c, json_t *msg)
 	relay_list(c);
 }
 
+/* A heartbeat: answered, and pools whose asks expired are asked again. */
 static void
-relay_heartbeat_op(void *c, json_t *msg)
+relay_heartbeat_op(void *arg, json_t *msg)
 {
+	struct relay_ctl *c = arg;
+	int		  i;
+
 	(void)msg;
 	relay_send(c, json_pack("{s:s}", "type", "heartbeat"));
+	for (i = 0; i < c->nports; i++)
+		relay_pool_tend(c->ports[i]);
+}
+
+/*
+ * The client closed a visitor it had on a pooled connection, its local
+ * service refusing: logged as a refusal on the dial-back path is (that
+ * one comes with the data connection, which a pooled visitor had before).
+ */
+static void
+relay_refused_op(void *arg, json_t *msg)
+{
+	struct relay_ctl *c = arg;
+	const char	 *why = "";
+	json_int_t	  port = 0;
+	int		  i;
+
+	json_unpack(msg, "{s:I,s:s}", "remote_port", &port, "error", &why);
+	for (i = 0; i < c->nports; i++)
+		if (c->ports[i]->port == port) {
+			relay_refused_log(c->w, (int)port, why, strlen(why));
+			return;
+		}
+	relay_error(c, "not_found", "no such exposed port");
 }
 
 JSONLINE_OP(relay_auth)
@@ -260,6 +289,7 @@ static const struct jsonline_op relay_ops[] = {
     {"unexpose", relay_unexpose_op, JSONLINE_AFTER_LOGIN},
     {"meet", relay_meet_op, JSONLINE_AFTER_LOGIN},
     {"heartbeat", relay_heartbeat_op, JSONLINE_AFTER_LOGIN},
+    {"refused", relay_refused_op, JSONLINE_AFTER_LOGIN},
 };
 
 static const struct jsonline_kind relay_kind = {RELAY_LINE_MAX,

@@ -52,6 +52,7 @@ relay_port_close(struct relay_port *p)
 {
 	if (p->udp)
 		relay_udp_close(p);
+	relay_pool_close(p);
 	event_free(p->ev);
 	close(p->fd);
 	p->closed = 1;
@@ -92,20 +93,27 @@ relay_stream_closed(void *arg)
 	relay_port_release(p);
 }
 
+/* A client's word that its service refused a visitor: counted, said. */
+void
+relay_refused_log(struct worker *w, int port, const char *text, size_t len)
+{
+	char why[RELAY_REASON_MAX + 1];
+
+	if (len > RELAY_REASON_MAX)
+		len = RELAY_REASON_MAX;
+	memcpy(why, text, len);
+	why[len] = '\0';
+	log_sanitize(why);
+	proc_count(w, STAT_LOCAL_REFUSED);
+	log_info("a visitor to port %d was refused by the client: %s", port,
+	    why);
+}
+
 /* The client could not reach its service: the visitor is closed now. */
 static void
 relay_visitor_refused(struct relay_visitor *v, const struct wmail *m)
 {
-	struct relay_port *p = v->port;
-	char		   why[RELAY_REASON_MAX + 1];
-
-	memcpy(why, m->body,
-	    m->len < RELAY_REASON_MAX ? m->len : RELAY_REASON_MAX);
-	why[m->len < RELAY_REASON_MAX ? m->len : RELAY_REASON_MAX] = '\0';
-	log_sanitize(why);
-	proc_count(v->w, STAT_LOCAL_REFUSED);
-	log_info("a visitor to port %d was refused by the client: %s", p->port,
-	    why);
+	relay_refused_log(v->w, v->port->port, (const char *)m->body, m->len);
 	relay_visitor_drop(v);
 }
 
@@ -171,6 +179,7 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 		 SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1 ||
 	    c == NULL)
 		return;
+	worker_nodelay(fd);
 	if (p->nconns >= c->w->conf->relay_max_conns_per_port ||
 	    (v = calloc(1, sizeof(*v))) == NULL) {
 		close(fd);
@@ -179,6 +188,13 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 		    "connections on the port");
 		return;
 	}
+	p->nconns++; /* a pooled connection's stream ends with it */
+	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, relay_stream_closed,
+		p) == 0) {
+		free(v);
+		return;
+	}
+	p->nconns--;
 	v->w = c->w;
 	v->port = p;
 	v->fd = fd;
@@ -354,17 +370,18 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	const struct relay_token *t = &c->w->conf->relay_tokens[c->token];
 	struct conf_range	  range, *r = &range;
 	const char		*proto = NULL, *name = "";
-	json_int_t		 want = 0;
+	json_int_t		 want = 0, pool = 0;
 	struct relay_port	*p;
 	uint8_t			 rkey[TABLE_KEY_MAX];
 	char			 idname[160];
 	size_t			 rlen;
 	int			 fd, port = 0, udp;
 
-	if (json_unpack(msg, "{s:s,s?I,s?s}", "proto", &proto, "remote_port",
-		&want, "name", &name) == -1)
+	if (json_unpack(msg, "{s:s,s?I,s?s,s?I}", "proto", &proto,
+		"remote_port", &want, "name", &name, "pool", &pool) == -1)
 		return relay_error(c, "bad_message",
-		    "expose needs proto, and remote_port and name are optional");
+		    "expose needs proto; remote_port, name and pool are "
+		    "optional");
 	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
 		return relay_error(c, "unsupported", "proto is tcp or udp");
 	udp = strcmp(proto, "udp") == 0;
@@ -418,9 +435,15 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	    sizeof(port), RELAY_KEEP_PORT, table_now_ms());
 	log_info("client %s (id %s) exposes %s port %d", c->client,
 	    c->client_id, proto, port);
+	if (udp || pool < 0)
+		pool = 0;
+	if (pool > c->w->conf->relay_pool_max)
+		pool = c->w->conf->relay_pool_max;
+	/* Said before the pool's asks, so the client knows the port first. */
 	relay_send(c,
-	    json_pack("{s:s,s:s,s:i,s:s}", "type", "exposed", "proto", proto,
-		"remote_port", port, "name", name));
+	    json_pack("{s:s,s:s,s:i,s:s,s:i}", "type", "exposed", "proto",
+		proto, "remote_port", port, "name", name, "pool", (int)pool));
+	relay_pool_open(p, (int)pool);
 }
 
 void
@@ -477,9 +500,10 @@ relay_take_fn(void *val, size_t *len, int found, void *arg)
 /*
  * A client's data connection for visitor id: to the visitor's worker.
  * With error, the client could not reach its local service: the
- * visitor's worker is told, and closes the visitor at once.
+ * visitor's worker is told, and closes the visitor at once.  1 when a
+ * visitor (or a pool) waited for it, 0 when none did.
  */
-void
+int
 relay_data_start(struct worker *w, int fd, const char *hexid, const char *error)
 {
 	static const char unknown[] =
@@ -511,4 +535,5 @@ relay_data_start(struct worker *w, int fd, const char *hexid, const char *error)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	close(fd); /* the visitor's worker has its own copy */
+	return rw.visitor != 0;
 }

@@ -109,6 +109,8 @@ const struct conf_key server_conf_keys[] = {
 	"8"},
     {"relay", "max_conns_per_port", CONF_INT,
 	INT(relay_max_conns_per_port, 1, 1000000), "256"},
+    {"relay", "pool_max", CONF_INT, INT(relay_pool_max, 0, RELAY_POOL_MAX),
+	"8"},
     {"relay", "handshake_timeout", CONF_INT,
 	INT(relay_handshake_timeout, 1, 3600), "10"},
     {"relay", "idle_timeout", CONF_INT, INT(relay_idle_timeout, 1, 604800),

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -116,6 +118,8 @@ worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		if (!gate_enter(ws->w, ws->l->use, c,
 			(const struct sockaddr *)&peer.ss))
 			continue;
+		if (ws->l->use == LISTEN_RELAY)
+			worker_nodelay(c);
 		if ((ws->l->use == LISTEN_NAMED || ws->l->use == LISTEN_RELAY) &&
 		    (c = tls_front(ws->w, c)) == -1) {
 			gate_leave(ws->l->use,
@@ -223,6 +227,16 @@ worker_linger_cb(evutil_socket_t fd, short ev, void *arg)
 	event_free(l->ev);
 	free(l);
 	close(fd);
+}
+
+/* Relayed streams are often small writes (ssh, a request and its
+ * answer): Nagle's wait for an ACK would hold them 40 ms. */
+void
+worker_nodelay(int fd)
+{
+	int on = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 void

@@ -120,12 +120,15 @@ except socket.timeout:
 PY
 pass "rendezvous.max_connections: a fourth named connection gets server_full; N4 still accepted"
 
-# relay.max_connections (8, first lines and streams): with eight first
-# lines pending, a ninth connection is told server_full and closed.
+# relay.max_connections (8: first lines, streams and pooled data
+# connections): with the exposure's two pooled connections and six first
+# lines pending, a seventh connection is told server_full and closed.
+pooled() { [ "$(metric natkit_relay_pooled)" = 2 ]; }
+wait_for 50 pooled || fail "the exposure has $(metric natkit_relay_pooled) pooled connections, not 2"
 python3 - "$RELAY_PORT" <<'PY' || fail "relay.max_connections"
 import socket, sys, time
 port = int(sys.argv[1])
-held = [socket.create_connection(("127.0.0.1", port)) for i in range(8)]
+held = [socket.create_connection(("127.0.0.1", port)) for i in range(6)]
 for h in held:
     h.sendall(b'{"type":"hel')
 time.sleep(0.3)
@@ -139,7 +142,7 @@ while True:
     got += d
 assert b'"code":"server_full"' in got, got
 PY
-pass "relay.max_connections: a ninth connection gets server_full and is closed"
+pass "relay.max_connections: with 2 pooled and 6 first lines, a seventh connection gets server_full and is closed"
 
 # A full state table (64 records; named sessions may fill 15 % of it):
 # new names are refused with server_full, a live name is never pushed

@@ -1,0 +1,236 @@
+/*
+ * Ready data connections: an exposure may ask for a pool of a few data
+ * connections opened ahead (expose {pool}), so that a visitor's first
+ * byte does not wait for the client to dial back.  The relay asks for
+ * each with pool {id}; the client's data connection with that id comes
+ * by mail (the D|id record names the pool, as it names a visitor
+ * otherwise) and waits here, idle.  A visitor takes one: the relay
+ * writes one line, visitor {visitor}, and joins the two; then it asks
+ * for another.  Bounds: relay.pool_max per exposure, granted no more
+ * than asked; an idle connection is closed (and asked for again) after
+ * RELAY_POOL_AGE_S, so that one a NAT dropped silently is not handed a
+ * visitor, and at once when its client sends anything or closes.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hex.h"
+#include "log.h"
+#include "relay.h"
+
+#define RELAY_POOL_AGE_S 60
+
+struct relay_pooled {
+	struct relay_pool *pool;
+	int		   fd;
+	struct event	  *ev;
+	TAILQ_ENTRY(relay_pooled) entry;
+};
+
+struct relay_pool {
+	struct wconn	   base; /* its data connections come by mail */
+	struct relay_port *port;
+	int		   want;  /* granted */
+	int		   nidle; /* connections waiting here */
+	int		   nasked;
+	int64_t		   asked[RELAY_POOL_MAX]; /* when each ask expires */
+	TAILQ_HEAD(, relay_pooled) idle;
+};
+
+static int relay_npooled; /* in all pools of this worker */
+
+int
+relay_pooled_count(void)
+{
+	return relay_npooled;
+}
+
+static void
+relay_pooled_free(struct relay_pooled *c)
+{
+	struct relay_pool *pool = c->pool;
+
+	TAILQ_REMOVE(&pool->idle, c, entry);
+	pool->nidle--;
+	relay_npooled--;
+	pool->port->ctl->w->slot->gauge[GAUGE_POOLED]--;
+	event_free(c->ev);
+	free(c);
+}
+
+/* Ask the client for connections until the pool is full again. */
+static void
+relay_pool_fill(struct relay_pool *pool)
+{
+	struct relay_port *p = pool->port;
+	struct worker	  *w = p->ctl->w;
+	struct relay_wait  rw = {pool->base.id, (uint16_t)w->ordinal};
+	int64_t		   now = table_now_ms();
+	uint8_t		   id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
+	char		   hex[2 * RELAY_ID_LEN + 1];
+	int		   i;
+
+	for (i = 0; i < pool->nasked;) /* the client did not come: ask again */
+		if (pool->asked[i] <= now)
+			pool->asked[i] = pool->asked[--pool->nasked];
+		else
+			i++;
+	while (pool->nidle + pool->nasked < pool->want) {
+		if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
+		    table_put(w->state->table, TABLE_KIND_RELAY_PORT, key,
+			relay_key(key, 'D', id, sizeof(id)), &rw, sizeof(rw),
+			(int64_t)w->conf->relay_handshake_timeout * 1000,
+			now) == -1)
+			return; /* the table is full: asked again later */
+		pool->asked[pool->nasked++] =
+		    now + (int64_t)w->conf->relay_handshake_timeout * 1000;
+		relay_send(p->ctl,
+		    json_pack("{s:s,s:s,s:i}", "type", "pool", "id",
+			hex_encode(id, sizeof(id), hex), "remote_port",
+			p->port));
+	}
+}
+
+/* An idle connection spoke, closed or grew old: gone, and asked again. */
+static void
+relay_pooled_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct relay_pooled *c = arg;
+	struct relay_pool   *pool = c->pool;
+
+	(void)ev;
+	close(fd);
+	relay_pooled_free(c);
+	relay_pool_fill(pool);
+}
+
+/* A data connection for the pool arrived (from any worker, by mail). */
+static void
+relay_pool_mail(struct wconn *wc, const struct wmail *m, int fd)
+{
+	struct relay_pool   *pool = (struct relay_pool *)wc;
+	struct worker	    *w = pool->port->ctl->w;
+	struct timeval	     age = {RELAY_POOL_AGE_S, 0};
+	struct relay_pooled *c;
+
+	if (pool->nasked > 0)
+		pool->nasked--; /* which one does not matter: all alike */
+	if (m->type != MAIL_RELAY_DATA || fd == -1) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (pool->nidle >= pool->want || (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->pool = pool;
+	c->fd = fd;
+	if ((c->ev = event_new(w->base, fd, EV_READ, relay_pooled_cb, c)) ==
+	    NULL) {
+		proc_count(w, STAT_NOMEM);
+		close(fd);
+		free(c);
+		return;
+	}
+	event_add(c->ev, &age);
+	TAILQ_INSERT_TAIL(&pool->idle, c, entry);
+	pool->nidle++;
+	relay_npooled++;
+	w->slot->gauge[GAUGE_POOLED]++;
+}
+
+/* Port p's pool of want (0 to relay.pool_max) connections: 0, or -1. */
+int
+relay_pool_open(struct relay_port *p, int want)
+{
+	struct relay_pool *pool;
+
+	if (want <= 0 || want > RELAY_POOL_MAX ||
+	    (pool = calloc(1, sizeof(*pool))) == NULL)
+		return -1;
+	pool->port = p;
+	pool->want = want;
+	pool->base.mail = relay_pool_mail;
+	TAILQ_INIT(&pool->idle);
+	if (wconn_add(&pool->base) == -1) {
+		free(pool);
+		return -1;
+	}
+	p->pool = pool;
+	relay_pool_fill(pool);
+	return 0;
+}
+
+/* Asks that expired are made again (the client's heartbeat calls). */
+void
+relay_pool_tend(struct relay_port *p)
+{
+	if (p->pool != NULL)
+		relay_pool_fill(p->pool);
+}
+
+/*
+ * A visitor (vfd) to a pooled connection: 0 when one took it (joined,
+ * closed by done(arg) at its end), -1 when none waits.
+ */
+int
+relay_pool_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
+    void (*done)(void *), void *arg)
+{
+	struct relay_pool   *pool = p->pool;
+	struct relay_pooled *c;
+	struct worker	    *w;
+	char		     a[ADDR_STRLEN], line[ADDR_STRLEN + 64];
+	int		     fd, n;
+
+	if (pool == NULL)
+		return -1;
+	w = p->ctl->w;
+	addr_format_sa(visitor, a, sizeof(a));
+	n = snprintf(line, sizeof(line),
+	    "{\"type\":\"visitor\",\"visitor\":\"%s\"}\n", a);
+	while ((c = TAILQ_FIRST(&pool->idle)) != NULL) {
+		fd = c->fd;
+		relay_pooled_free(c);
+		/* Idle, so its buffer is empty: the line goes at once. */
+		if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+		    n) {
+			close(fd);
+			continue;
+		}
+		relay_pool_fill(pool);
+		proc_count(w, STAT_POOL_HITS);
+		if (splice_join(w, vfd, fd, p->bytes, done, arg) == -1) {
+			log_warn("out of memory for a stream");
+			done(arg);
+		}
+		return 0;
+	}
+	relay_pool_fill(pool);
+	return -1;
+}
+
+void
+relay_pool_close(struct relay_port *p)
+{
+	struct relay_pool   *pool = p->pool;
+	struct relay_pooled *c;
+
+	if (pool == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&pool->idle)) != NULL) {
+		close(c->fd);
+		relay_pooled_free(c);
+	}
+	wconn_remove(&pool->base);
+	free(pool);
+	p->pool = NULL;
+}
