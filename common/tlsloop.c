@@ -45,6 +45,7 @@ tlsloop_free(struct tlsloop *f)
 	event_free(f->net_ev);
 	event_free(f->app_ev);
 	SSL_free(f->p.ssl);
+	tlspump_free(&f->p);
 	close(f->p.net);
 	close(f->p.app);
 	free(f);

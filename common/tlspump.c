@@ -1,6 +1,7 @@
 /*
  * A TLS connection joined to a plain socket, both non-blocking, both
- * directions at once with a record's worth of buffer each: the server
+ * directions at once with a record's worth of buffer each, held only
+ * while it has bytes (thousands of idle connections hold none): the server
  * puts one in front of its relay and rendezvous connections, natclient
  * one behind its connections to them, so that the code on the plain
  * side never sees TLS.  The caller waits for what want_net and want_app
@@ -19,6 +20,7 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "tlspump.h"
@@ -47,8 +49,33 @@ tlspump_init(struct tlspump *p, SSL *ssl, int net, int app)
 	p->net_eof = p->app_eof = p->shut_sent = p->failed = 0;
 	p->handshaken = SSL_is_init_finished(ssl);
 	p->want_net = p->want_app = 0;
+	p->to_app = p->to_net = NULL;
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+
+/* A direction's buffer, made when it is about to take bytes. */
+static uint8_t *
+tlspump_buf(struct tlspump *p, uint8_t **b)
+{
+	if (*b == NULL && (*b = malloc(TLSPUMP_BUF)) == NULL)
+		p->failed = 1;
+	return *b;
+}
+
+/* Its bytes are out and it waits: the buffer goes until the next. */
+static void
+tlspump_drop(uint8_t **b)
+{
+	free(*b);
+	*b = NULL;
+}
+
+void
+tlspump_free(struct tlspump *p)
+{
+	tlspump_drop(&p->to_app);
+	tlspump_drop(&p->to_net);
 }
 
 /* What an SSL call that did not finish waits for; 0 when it failed. */
@@ -97,12 +124,15 @@ tlspump_down(struct tlspump *p)
 		if (p->net_eof)
 			return moved;
 		p->app_off = 0;
-		n = SSL_read(p->ssl, p->to_app, sizeof(p->to_app));
+		if (tlspump_buf(p, &p->to_app) == NULL)
+			return moved;
+		n = SSL_read(p->ssl, p->to_app, TLSPUMP_BUF);
 		if (n > 0) {
 			p->app_len = (size_t)n;
 			moved = 1;
 			continue;
 		}
+		tlspump_drop(&p->to_app);
 		p->want_net |= tlspump_wait(p, n);
 		if (p->net_eof) {
 			shutdown(p->app, SHUT_WR);
@@ -140,11 +170,16 @@ tlspump_up(struct tlspump *p)
 			return moved;
 		}
 		p->net_off = 0;
-		n = (int)read(p->app, p->to_net, sizeof(p->to_net));
+		if (tlspump_buf(p, &p->to_net) == NULL)
+			return moved;
+		n = (int)read(p->app, p->to_net, TLSPUMP_BUF);
 		if (n > 0) {
 			p->net_len = (size_t)n;
 			moved = 1;
-		} else if (n == 0) {
+			continue;
+		}
+		tlspump_drop(&p->to_net);
+		if (n == 0) {
 			p->app_eof = moved = 1;
 		} else if (errno == EAGAIN || errno == EINTR) {
 			p->want_app |= POLLIN;

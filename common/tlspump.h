@@ -11,7 +11,7 @@
 struct tlspump {
 	SSL   *ssl; /* over net, the peer's socket */
 	int    net, app; /* app: our plain end of a socketpair */
-	uint8_t to_app[TLSPUMP_BUF], to_net[TLSPUMP_BUF];
+	uint8_t *to_app, *to_net; /* TLSPUMP_BUF each, held only with bytes */
 	size_t	app_off, app_len, net_off, net_len;
 	int	net_eof, app_eof, shut_sent, failed, handshaken;
 	short	want_net, want_app; /* POLLIN | POLLOUT to wait for */
@@ -20,5 +20,6 @@ struct tlspump {
 void tlspump_fingerprint(X509 *, char *, size_t);
 void tlspump_init(struct tlspump *, SSL *, int, int);
 int  tlspump_run(struct tlspump *);
+void tlspump_free(struct tlspump *);
 
 #endif

@@ -128,11 +128,22 @@ tls_setup(const struct server_conf *c, char *err, size_t errlen)
 		return -1;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* Idle connections by the thousand: no buffers kept idle. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (tls_ctx != NULL)
 		SSL_CTX_free(tls_ctx);
 	tls_ctx = ctx;
 	tlspump_fingerprint(SSL_CTX_get0_certificate(ctx), fp, sizeof(fp));
 	log_info("TLS certificate %s, fingerprint %s", cert, fp);
+	return 0;
+}
+
+/* The handshake is done: count a resumed one (no certificate sent). */
+static int
+tls_front_done(SSL *ssl, void *arg)
+{
+	if (SSL_session_reused(ssl))
+		proc_count(arg, STAT_TLS_RESUMED);
 	return 0;
 }
 
@@ -153,7 +164,7 @@ tls_front(struct worker *w, int fd)
 		return -1;
 	}
 	SSL_set_accept_state(ssl);
-	return tlsloop_start(w->base, ssl, fd, NULL, NULL);
+	return tlsloop_start(w->base, ssl, fd, tls_front_done, w);
 }
 
 /* The local address of a connection the protocol code holds. */
