@@ -1,156 +1,124 @@
 /*
  * Two connections joined in the agent's event loop, without a process:
- * what one reads is queued on the other's output, at most SPLICE_HIGH
- * bytes a way (then that side is not read until the queue drains: the
- * kernel's buffers and TCP's window push back on the sender).  An end of
- * file on one side is passed on as a shutdown of the other's writing
- * once its queue is out, so a half-closed stream goes on the other way;
- * the join ends when both ways have ended, or at once on an error.
+ * common/fdsplice.c's pairs (splice(2) through a pipe per direction,
+ * so a visitor's bytes never enter the agent's memory; backpressure,
+ * half-close, as the relay's).  The connections come as bufferevents,
+ * which may hold bytes already (a line written to the relay, a
+ * visitor's first bytes read): those go first, then the sockets are
+ * the pair's.
  */
 #include "config.h"
 
-#include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "fdsplice.h"
 #include "splice.h"
 
-struct splice_side {
-	struct bufferevent *bev;
-	int		    eof;  /* read its end */
-	int		    shut; /* its writing shut down */
-	uint64_t	   *count; /* bytes read from it */
-};
-
 struct splice {
-	struct splice_side   side[2];
+	struct fdsplice	    *pair;
 	struct splice_owner *owner;
 	LIST_ENTRY(splice) entry;
 };
 
-static void splice_read_cb(struct bufferevent *, void *);
-static void splice_write_cb(struct bufferevent *, void *);
-static void splice_event_cb(struct bufferevent *, short, void *);
+static void
+splice_moved(void *arg, int dir, size_t n)
+{
+	struct splice *s = arg;
+
+	*(dir == 0 ? s->owner->a_to_b : s->owner->b_to_a) += n;
+}
 
 static void
-splice_free(struct splice *s)
+splice_closed(void *arg)
 {
+	struct splice *s = arg;
+
 	LIST_REMOVE(s, entry);
 	(*s->owner->now)--;
-	bufferevent_free(s->side[0].bev);
-	bufferevent_free(s->side[1].bev);
 	free(s);
 }
 
+/* The socket out of its bufferevent, with what it holds both ways. */
 static int
-splice_which(struct splice *s, struct bufferevent *bev)
+splice_take(struct bufferevent *bev, struct evbuffer *in, struct evbuffer *out)
 {
-	return s->side[1].bev == bev;
-}
+	int fd = bufferevent_getfd(bev);
 
-/* Shut the writing of side i down once its queue is out. */
-static void
-splice_shut(struct splice *s, int i)
-{
-	struct splice_side *d = &s->side[i];
-
-	if (d->shut || !s->side[!i].eof ||
-	    evbuffer_get_length(bufferevent_get_output(d->bev)) > 0)
-		return;
-	d->shut = 1;
-	shutdown(bufferevent_getfd(d->bev), SHUT_WR);
-}
-
-static void
-splice_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct splice	   *s = arg;
-	int		    i = splice_which(s, bev);
-	struct evbuffer	   *in = bufferevent_get_input(bev);
-	struct bufferevent *to = s->side[!i].bev;
-
-	if (s->side[!i].shut) { /* nobody left to take it */
-		evbuffer_drain(in, evbuffer_get_length(in));
-		return;
-	}
-	*s->side[i].count += evbuffer_get_length(in);
-	evbuffer_add_buffer(bufferevent_get_output(to), in);
-	if (evbuffer_get_length(bufferevent_get_output(to)) >= SPLICE_HIGH)
-		bufferevent_disable(bev, EV_READ);
-}
-
-/* Side bev's queue is out: read the other again, or pass its end on. */
-static void
-splice_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct splice *s = arg;
-	int	       i = splice_which(s, bev);
-
-	if (!s->side[!i].eof)
-		bufferevent_enable(s->side[!i].bev, EV_READ);
-	splice_shut(s, i);
-	if (s->side[0].eof && s->side[1].eof && s->side[0].shut &&
-	    s->side[1].shut)
-		splice_free(s);
-}
-
-static void
-splice_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct splice *s = arg;
-	int	       i = splice_which(s, bev);
-
-	if (what & BEV_EVENT_ERROR) {
-		splice_free(s);
-		return;
-	}
-	if (!(what & BEV_EVENT_EOF))
-		return;
-	s->side[i].eof = 1;
-	bufferevent_disable(bev, EV_READ);
-	splice_shut(s, !i);
-	if (s->side[0].eof && s->side[1].eof && s->side[0].shut &&
-	    s->side[1].shut)
-		splice_free(s);
+	evbuffer_add_buffer(in, bufferevent_get_input(bev));
+	/* Only the bufferevent drains its output; now we do. */
+	evbuffer_unfreeze(bufferevent_get_output(bev), 1);
+	evbuffer_add_buffer(out, bufferevent_get_output(bev));
+	bufferevent_setfd(bev, -1); /* freed without closing the socket */
+	bufferevent_free(bev);
+	return fd;
 }
 
 /*
- * Join a and b (both connected; what they already read is passed on
- * first), counted for owner.  The join owns both: 0, or -1 when there
- * is no memory (both freed).
+ * Join a and b (both connected; what they already read, or have yet
+ * to write, goes first), counted for owner.  The join owns both: 0, or
+ * -1 when there is no memory (both closed).
  */
 int
 splice_join(struct event_base *base, struct bufferevent *a,
     struct bufferevent *b, struct splice_owner *owner)
 {
-	struct splice *s = calloc(1, sizeof(*s));
-	int	       i;
+	static struct fdsplice_ops ops;
+	struct evbuffer		  *in[2], *out[2];
+	struct splice		  *s = calloc(1, sizeof(*s));
+	int			   fd[2], i, rv = 0;
 
-	(void)base;
-	if (s == NULL) {
-		bufferevent_free(a);
-		bufferevent_free(b);
-		return -1;
+	ops.base = base;
+	ops.splice = 1;
+	ops.moved = splice_moved;
+	ops.closed = splice_closed;
+	for (i = 0; i < 2; i++) {
+		in[i] = evbuffer_new();
+		out[i] = evbuffer_new();
 	}
-	s->side[0].bev = a;
-	s->side[1].bev = b;
-	s->side[0].count = owner->a_to_b;
-	s->side[1].count = owner->b_to_a;
+	fd[0] = splice_take(a, in[0], out[0]);
+	fd[1] = splice_take(b, in[1], out[1]);
+	if (s == NULL || in[0] == NULL || in[1] == NULL || out[0] == NULL ||
+	    out[1] == NULL) {
+		close(fd[0]);
+		close(fd[1]);
+		rv = -1;
+		goto done;
+	}
 	s->owner = owner;
+	if ((s->pair = fdsplice_join(&ops, s, fd[0], fd[1])) == NULL) {
+		rv = -1;
+		goto done;
+	}
 	LIST_INSERT_HEAD(&owner->list, s, entry);
 	(*owner->now)++;
+	/* To b: what we had for b, then what a had read; to a, the same. */
 	for (i = 0; i < 2; i++) {
-		bufferevent_setcb(s->side[i].bev, splice_read_cb,
-		    splice_write_cb, splice_event_cb, s);
-		bufferevent_setwatermark(s->side[i].bev, EV_WRITE, 0, 0);
-		bufferevent_enable(s->side[i].bev, EV_READ | EV_WRITE);
+		size_t n = evbuffer_get_length(in[!i]);
+
+		*(i == 1 ? owner->a_to_b : owner->b_to_a) += n;
+		evbuffer_add_buffer(out[i], in[!i]);
+		n = evbuffer_get_length(out[i]);
+		if (fdsplice_pre(s->pair, !i, evbuffer_pullup(out[i], -1), n) ==
+		    -1) {
+			s = NULL; /* closed: splice_closed freed it */
+			rv = -1;
+			break;
+		}
 	}
-	for (i = 0; i < 2; i++)
-		if (evbuffer_get_length(bufferevent_get_input(s->side[i].bev)))
-			splice_read_cb(s->side[i].bev, s);
-	return 0;
+	s = NULL;
+done:
+	free(s);
+	for (i = 0; i < 2; i++) {
+		if (in[i] != NULL)
+			evbuffer_free(in[i]);
+		if (out[i] != NULL)
+			evbuffer_free(out[i]);
+	}
+	return rv;
 }
 
 /* The owner goes: its joins end now. */
@@ -160,5 +128,5 @@ splice_close_all(struct splice_owner *owner)
 	struct splice *s;
 
 	while ((s = LIST_FIRST(&owner->list)) != NULL)
-		splice_free(s);
+		fdsplice_close(s->pair);
 }

@@ -6,7 +6,7 @@
 #include <event2/bufferevent.h>
 #include <stdint.h>
 
-#define SPLICE_HIGH (256 * 1024) /* bytes queued one way, at most */
+#define SPLICE_HIGH (256 * 1024) /* a UDP visitor's bytes queued, at most */
 
 struct splice;
 LIST_HEAD(splices, splice);

@@ -1,0 +1,357 @@
+/*
+ * Joining two sockets in an event loop (natserver's relay, natclient's
+ * agent): splice(2) through a pipe per direction, so the bytes never
+ * enter user space.  A pipe holds at most its capacity
+ * (64 KiB, 1 MiB once a direction proves busy: common/pipegrow.c), which
+ * bounds what one connection can have in flight: while
+ * a direction's pipe has data, its source is not read (backpressure).
+ * End of input on one side becomes shutdown(SHUT_WR) on the other once
+ * the pipe is empty (half-close); the pair is freed when both directions
+ * ended, on an error, or after the idle time without traffic.  Bytes
+ * the caller read before the join go first (fdsplice_pre).
+ *
+ * Where splice is off (relay.splice = no), no pipe can be had, or the
+ * kernel refuses to splice a socket, a direction copies through a
+ * buffer of the same size instead, with the same rules; the buffer is
+ * held only while it has data.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdsplice.h"
+#include "pipegrow.h"
+
+#define COPY_CHUNK    (64 * 1024) /* a copying direction's buffer */
+#define SPLICE_ROUNDS 16
+
+struct splice_dir {
+	int	      from, to;
+	int	      pipe[2]; /* -1: copying through buf */
+	char	     *buf;
+	size_t	      off, pending; /* in the pipe or buf */
+	char	     *pre; /* read before the join: first out */
+	size_t	      pre_off, pre_len;
+	size_t	      moved;	    /* until the pipe grows (pipegrow.c) */
+	int	      eof, done;
+	struct event *rd, *wr;
+};
+
+struct fdsplice {
+	const struct fdsplice_ops *ops;
+	void			  *arg;
+	struct splice_dir	   d[2];
+	struct event		  *idle;
+	int			   fds[2];
+};
+
+static void
+splice_unpipe(struct splice_dir *d)
+{
+	if (d->pipe[0] != -1) {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+	}
+	d->pipe[0] = d->pipe[1] = -1;
+}
+
+/*
+ * The kernel cannot splice these sockets: copy from now on, taking over
+ * what the pipe holds.  0, or -1 when that cannot be done.
+ */
+static int
+splice_to_copy(struct fdsplice *p, struct splice_dir *d)
+{
+	ssize_t n = 0;
+
+	if (d->pending > 0) {
+		d->buf =
+		    malloc(d->pending > COPY_CHUNK ? d->pending : COPY_CHUNK);
+		if (d->buf == NULL)
+			return -1;
+		n = read(d->pipe[0], d->buf, d->pending);
+		if (n != (ssize_t)d->pending)
+			return -1;
+	}
+	d->off = 0;
+	splice_unpipe(d);
+	if (p->ops->copied != NULL)
+		p->ops->copied(p->arg);
+	return 0;
+}
+
+/* What the pair holds, all of it or what it got before memory ran out. */
+static void
+splice_release(struct fdsplice *p)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (p->d[i].rd != NULL)
+			event_free(p->d[i].rd);
+		if (p->d[i].wr != NULL)
+			event_free(p->d[i].wr);
+		splice_unpipe(&p->d[i]);
+		free(p->d[i].buf);
+		free(p->d[i].pre);
+		close(p->fds[i]);
+	}
+	if (p->idle != NULL)
+		event_free(p->idle);
+	free(p);
+}
+
+/* The end: both directions done, an error, idleness, or the caller. */
+void
+fdsplice_close(struct fdsplice *p)
+{
+	void (*closed)(void *) = p->ops->closed;
+	void *arg = p->arg;
+
+	splice_release(p);
+	if (closed != NULL)
+		closed(arg);
+}
+
+static void
+splice_touch(struct fdsplice *p)
+{
+	struct timeval tv = {p->ops->idle_s, 0};
+
+	if (p->ops->idle_s > 0)
+		evtimer_add(p->idle, &tv);
+}
+
+/* The source is drained for now: wait for it, or for room at the sink. */
+static int
+splice_wait(struct splice_dir *d, int for_room)
+{
+	if (for_room) {
+		event_add(d->wr, NULL);
+		event_del(d->rd); /* backpressure */
+	} else
+		event_add(d->rd, NULL);
+	return 0;
+}
+
+/* Both directions, spliced or copied: the pipe's or buffer's data out. */
+static ssize_t
+splice_out(struct splice_dir *d)
+{
+	if (d->pipe[0] != -1)
+		return splice(d->pipe[0], NULL, d->to, NULL, d->pending,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	return send(d->to, d->buf + d->off, d->pending,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t
+splice_in(struct splice_dir *d)
+{
+	if (d->pipe[0] != -1)
+		return splice(d->from, NULL, d->pipe[1], NULL, PIPE_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (d->buf == NULL && (d->buf = malloc(COPY_CHUNK)) == NULL)
+		return -1;
+	d->off = 0;
+	return recv(d->from, d->buf, COPY_CHUNK, MSG_DONTWAIT);
+}
+
+/* EINVAL from splice: this pair of descriptors cannot be spliced. */
+static int
+splice_refused(struct splice_dir *d, ssize_t n)
+{
+	return n == -1 && errno == EINVAL && d->pipe[0] != -1;
+}
+
+/* Bytes taken in: direction 0 is a to b. */
+static void
+splice_counted(struct fdsplice *p, struct splice_dir *d, size_t n)
+{
+	if (p->ops->moved != NULL)
+		p->ops->moved(p->arg, d == &p->d[0] ? 0 : 1, n);
+}
+
+/* What was read before the join goes out first: 1 when it is all out. */
+static int
+splice_pre_out(struct splice_dir *d)
+{
+	while (d->pre_len > 0) {
+		ssize_t n = send(d->to, d->pre + d->pre_off, d->pre_len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return n == -1 && errno == EAGAIN ? 0 : -1;
+		d->pre_off += (size_t)n;
+		d->pre_len -= (size_t)n;
+	}
+	free(d->pre);
+	d->pre = NULL;
+	return 1;
+}
+
+/*
+ * Move what can be moved in one direction: 0, or -1 on error.  At most
+ * SPLICE_ROUNDS chunks a call, so that one busy pair cannot starve the
+ * others (the read event is level-triggered and calls again).
+ */
+static int
+splice_move(struct fdsplice *p, struct splice_dir *d)
+{
+	ssize_t n;
+	int	round;
+
+	if (d->pre != NULL && (round = splice_pre_out(d)) != 1)
+		return round == 0 ? splice_wait(d, 1) : -1;
+	for (round = 0; round < SPLICE_ROUNDS; round++) {
+		while (d->pending > 0) {
+			n = splice_out(d);
+			if (splice_refused(d, n) && splice_to_copy(p, d) == 0)
+				continue;
+			if (n == -1 && errno == EAGAIN)
+				return splice_wait(d, 1);
+			if (n <= 0)
+				return -1;
+			d->pending -= (size_t)n;
+			d->off += (size_t)n;
+		}
+		event_del(d->wr);
+		if (d->eof) {
+			shutdown(d->to, SHUT_WR);
+			event_del(d->rd);
+			d->done = 1;
+			return 0;
+		}
+		n = splice_in(d);
+		if (splice_refused(d, n) && splice_to_copy(p, d) == 0)
+			n = splice_in(d);
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			d->eof = 1;
+		d->pending = (size_t)n;
+		splice_counted(p, d, (size_t)n);
+		if (d->pipe[1] != -1)
+			pipe_note(d->pipe[1], &d->moved, (size_t)n);
+		splice_touch(p);
+	}
+	/* Out of rounds with data in hand: go on when the sink is ready. */
+	if (d->pending > 0)
+		return splice_wait(d, 1);
+	/* An idle copying direction holds no buffer. */
+	free(d->buf);
+	d->buf = NULL;
+	return splice_wait(d, 0);
+}
+
+static void
+splice_dir_cb(struct fdsplice *p, int i)
+{
+	if (splice_move(p, &p->d[i]) == -1 || (p->d[0].done && p->d[1].done))
+		fdsplice_close(p);
+}
+
+static void
+splice_cb0(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	splice_dir_cb(arg, 0);
+}
+
+static void
+splice_cb1(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	splice_dir_cb(arg, 1);
+}
+
+static void
+splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	fdsplice_close(arg);
+}
+
+/*
+ * Join a and b, which the pair then owns, as ops say (arg for its
+ * calls); ops->closed(arg) is called when it ends.  NULL (a and b
+ * closed) when out of memory.
+ */
+struct fdsplice *
+fdsplice_join(const struct fdsplice_ops *ops, void *arg, int a, int b)
+{
+	struct fdsplice *p = calloc(1, sizeof(*p));
+	void (
+	    *cb[2])(evutil_socket_t, short, void *) = {splice_cb0, splice_cb1};
+	int i;
+
+	if (p == NULL) {
+		close(a);
+		close(b);
+		return NULL;
+	}
+	p->ops = ops;
+	p->arg = arg;
+	p->fds[0] = a;
+	p->fds[1] = b;
+	p->d[0].from = p->d[1].to = a;
+	p->d[0].to = p->d[1].from = b;
+	for (i = 0; i < 2; i++) {
+		/* Without a pipe (splice off, or none to be had): copy. */
+		if (!ops->splice ||
+		    pipe2(p->d[i].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+			p->d[i].pipe[0] = p->d[i].pipe[1] = -1;
+			if (ops->copied != NULL)
+				ops->copied(arg);
+		}
+		p->d[i].rd = event_new(ops->base, p->d[i].from,
+		    EV_READ | EV_PERSIST, cb[i], p);
+		p->d[i].wr = event_new(ops->base, p->d[i].to,
+		    EV_WRITE | EV_PERSIST, cb[i], p);
+	}
+	p->idle = evtimer_new(ops->base, splice_idle_cb, p);
+	if (p->d[0].rd == NULL || p->d[0].wr == NULL || p->d[1].rd == NULL ||
+	    p->d[1].wr == NULL || p->idle == NULL) {
+		splice_release(p);
+		return NULL;
+	}
+	for (i = 0; i < 2; i++)
+		event_add(p->d[i].rd, NULL);
+	splice_touch(p);
+	return p;
+}
+
+/*
+ * Bytes the caller read before the join, to go out first in direction
+ * dir (0: to b), not counted as moved; called right after
+ * fdsplice_join.  0, or -1 when there is no memory for them (the pair
+ * is then closed).
+ */
+int
+fdsplice_pre(struct fdsplice *p, int dir, const void *b, size_t n)
+{
+	struct splice_dir *d = &p->d[dir];
+
+	if (n == 0)
+		return 0;
+	if ((d->pre = malloc(n)) == NULL) {
+		fdsplice_close(p);
+		return -1;
+	}
+	memcpy(d->pre, b, n);
+	d->pre_off = 0;
+	d->pre_len = n;
+	event_add(d->wr, NULL); /* out as soon as the sink takes it */
+	return 0;
+}
