@@ -35,6 +35,10 @@ static const struct command commands[] = {
     {"nat-type", cmd_nat_type, "NAT mapping, filtering, port allocation",
 	"natclient -s host[:port] [--json] [--interface if] nat-type\n"
 	"example: natclient -s nat.example.org nat-type\n"},
+    {"netcheck", cmd_netcheck, "UDP, public addresses, NAT, relay, trackers",
+	"natclient -s host[:port] [--relay host[:port]] [--tracker host[:port]]\n"
+	"          [--json] netcheck\n"
+	"example: natclient -s nat.example.org netcheck\n"},
     {"register", cmd_register, "join a group and follow its members",
 	"natclient -s host[:port] [--once] [--interval s] [--public addr]\n"
 	"          [--ns ns] [--json] register GROUP\n"

@@ -110,7 +110,11 @@ struct nat_result {
 };
 void nattype_probe(const struct client_opts *, const struct addr *,
     struct nat_result *, int);
+int  nattype_ask(int, const struct addr *, int, struct addr *, struct addr *);
 int  cmd_nat_type(struct client_opts *, int, char **);
+
+/* netcheck.c */
+int cmd_netcheck(struct client_opts *, int, char **);
 
 /* lan.c */
 size_t client_lan_field(char *, size_t);

@@ -36,8 +36,8 @@
  * anywhere: 0 with the mapped address (and OTHER-ADDRESS when asked and
  * present), -1 when no answer came.
  */
-static int
-nt_ask(int fd, const struct addr *to, int change, struct addr *mapped,
+int
+nattype_ask(int fd, const struct addr *to, int change, struct addr *mapped,
     struct addr *other)
 {
 	uint8_t			req[64], ans[1024], tid[12];
@@ -121,7 +121,7 @@ nt_allocation(const struct client_opts *o, const struct addr *srv, int *delta)
 	for (i = 0; i < NT_ALLOC_SOCKS; i++) {
 		int fd = client_udp_new(o, addr_family(srv));
 
-		if (nt_ask(fd, srv, 0, &mapped, NULL) == 0) {
+		if (nattype_ask(fd, srv, 0, &mapped, NULL) == 0) {
 			nt_local(o, srv, fd, &local);
 			if (addr_port(&mapped) != addr_port(&local))
 				preserved = 0;
@@ -182,7 +182,7 @@ nattype_probe(const struct client_opts *o, const struct addr *srv,
 	addr_format(srv, srvstr, sizeof(srvstr));
 	fd = client_udp_new(o, addr_family(srv));
 	memset(&other, 0, sizeof(other));
-	if (nt_ask(fd, srv, 0, &mapped, &other) == -1)
+	if (nattype_ask(fd, srv, 0, &mapped, &other) == -1)
 		client_fail(o, "no answer from %s: timed out", srvstr);
 	r->public_addr = mapped;
 	nt_local(o, srv, fd, &local);
@@ -195,23 +195,23 @@ nattype_probe(const struct client_opts *o, const struct addr *srv,
 	else {
 		alt_both = other;
 		alt_ip = nt_with_port(&other, addr_port(srv));
-		if (nt_ask(fd, &alt_ip, 0, &m2, NULL) == -1)
+		if (nattype_ask(fd, &alt_ip, 0, &m2, NULL) == -1)
 			r->why = "no answer from the alternate address";
 		else if (addr_equal(&m2, &mapped))
 			r->mapping = "EIM";
-		else if (nt_ask(fd, &alt_both, 0, &m3, NULL) == -1)
+		else if (nattype_ask(fd, &alt_both, 0, &m3, NULL) == -1)
 			r->why =
 			    "no answer from the alternate address and port";
 		else
 			r->mapping = addr_equal(&m3, &m2) ? "ADM" : "APDM";
 		/* A fresh socket: the tests above opened filters. */
 		fd2 = client_udp_new(o, addr_family(srv));
-		if (full && nt_ask(fd2, srv, 0, &m2, NULL) == 0)
+		if (full && nattype_ask(fd2, srv, 0, &m2, NULL) == 0)
 			r->filtering =
-			    nt_ask(fd2, srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,
+			    nattype_ask(fd2, srv, STUN_CHANGE_IP | STUN_CHANGE_PORT,
 				&m2, NULL) == 0
 			    ? "EIF"
-			    : nt_ask(fd2, srv, STUN_CHANGE_PORT, &m2, NULL) == 0
+			    : nattype_ask(fd2, srv, STUN_CHANGE_PORT, &m2, NULL) == 0
 			    ? "ADF"
 			    : "APDF";
 		close(fd2);

@@ -1,6 +1,7 @@
 # natclient nat-type behind each lab NAT: the verdict is the NAT that was
 # built (mapping, filtering, port allocation with the measured step,
-# hairpinning), and a host without NAT reports "no NAT".
+# hairpinning), and a host without NAT reports "no NAT"; natclient
+# netcheck agrees, and finds UDP and the relay.
 . "$TESTLIB"
 . "$LABLIB"
 
@@ -38,7 +39,19 @@ EOT
 	    "port allocation: $alloc" "hairpinning: $hairpin" "public address: 198.51.100.10:"; do
 		case "|$out" in *"|$want"*) ;; *) fail "$kind (delta $delta): no '$want' in: $out" ;; esac
 	done
-	pass "$kind (delta $delta, hairpinning $hairpin): $out"
+	# netcheck's summary says the same, and finds UDP and the relay.
+	nc=$(lab_in hA "$NATCLIENT" --timeout 3 -s 203.0.113.1 --json netcheck) ||
+	    fail "$kind: netcheck: $nc"
+	python3 -c 'import json, sys
+j = json.loads(sys.argv[1])
+name, mapping, filtering, hairpin = sys.argv[2:6]
+n = j["nat"]
+assert j["udp"] and j["ipv4"].startswith("198.51.100.10:") and j["ipv6"] is None, j
+assert (n["type"], n["mapping"], n["filtering"], n["hairpin"]) == (name, mapping, filtering, hairpin == "yes"), n
+assert j["relay"]["reachable"] and j["relay"]["address"] == "203.0.113.1:8888", j["relay"]
+assert j["trackers"][0]["ms"] is not None, j' "$nc" "$name" "$mapping" "$filtering" "$hairpin" ||
+	    fail "$kind (delta $delta): netcheck: $nc"
+	pass "$kind (delta $delta, hairpinning $hairpin): $out; netcheck agrees"
 done
 
 # The router itself, without its NAT rules, has the public address.
