@@ -4,14 +4,17 @@
 # small HTTP responder directly and through one haproxy TCP hop, taking
 # turns ROUNDS times; each is `ab -n N -c C` of HTTP/1.0 requests, one
 # connection each.  Also the first-byte time (ab's median and 99th
-# percentile) and the agent's RSS.  Relay TLS is on (as deployed) or
-# off with TLS=no.  Needs ab (apache2-utils) and haproxy.
+# percentile), the first byte's time one connection at a time
+# (first_byte.py), and the agent's RSS.  Relay TLS is on (as deployed) or
+# off with TLS=no; POOL=0 makes the agent connect back for every
+# visitor.  Needs ab (apache2-utils) and haproxy.
 # Run from the build directory after make; prints a Markdown table.
 set -e
 ROUNDS=${ROUNDS:-3}
 N=${N:-20000}
 C=${C:-50}
 TLS=${TLS:-yes}
+POOL=${POOL:-8} # ready data connections (natclient --pool; relay.pool_max 8)
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 base=$((20000 + $$ % 9000))
@@ -39,7 +42,7 @@ CONF
 # The responder: haproxy answering every request itself.
 cat >"$T/web.cfg" <<CFG
 global
-    maxconn 100000
+    maxconn 8000
 defaults
     mode http
     timeout connect 5s
@@ -51,7 +54,7 @@ frontend web
 CFG
 cat >"$T/hop.cfg" <<CFG
 global
-    maxconn 100000
+    maxconn 8000
 defaults
     mode tcp
     timeout connect 5s
@@ -69,11 +72,11 @@ server/natserver -c "$T/conf" -d >"$T/log" 2>&1 &
 sleep 1
 printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
 XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" -s "127.0.0.1:$RELAY" \
-    --token-file "$T/token" --remote-port "$PUB" expose tcp "$WEB" >"$T/expose.out" 2>"$T/expose.err" &
+    --token-file "$T/token" --remote-port "$PUB" --pool "$POOL" expose tcp "$WEB" >"$T/expose.out" 2>"$T/expose.err" &
 AGENT=$!
 for i in $(seq 100); do grep -q ":$PUB" "$T/expose.out" && break; sleep 0.1; done
 grep -q ":$PUB" "$T/expose.out" || { cat "$T/expose.err"; exit 1; }
-run() { # port: "conn/s p50 p99"
+run() { # port: "conn/s p50 p99 failed"
 	ab -q -n "$N" -c "$C" "http://127.0.0.1:$1/" 2>&1 |
 	    awk '/Requests per second/ {r = $4} /Failed requests/ {f = $3}
 		 /^  50%/ {p50 = $2} /^  99%/ {p99 = $2}
@@ -87,6 +90,16 @@ for r in $(seq "$ROUNDS"); do
 		echo "$r $path $(run "$port")" >>"$T/results"
 	done
 done
+# Light load: one connection at a time, the first byte's time (µs).
+for r in $(seq "$ROUNDS"); do
+	for path in direct haproxy relay; do
+		case $path in
+		direct) port=$WEB ;; haproxy) port=$HAP ;; relay) port=$PUB ;;
+		esac
+		echo "$path $(python3 tests/bench/first_byte.py "$port" 2000 |
+		    sed 's/p50_us=\([0-9]*\) p99_us=\([0-9]*\)/\1 \2/')" >>"$T/light"
+	done
+done
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$AGENT/status")
 echo "| path | conn/s (median of $ROUNDS) | rounds | first byte p50 / p99 ms | failed |"
 echo "|---|---|---|---|---|"
@@ -98,4 +111,11 @@ done
 hap=$(awk '$2 == "haproxy" {print $3}' "$T/results" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
 rel=$(awk '$2 == "relay" {print $3}' "$T/results" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
 echo
-echo "relay with the agent ÷ one haproxy hop: $(echo "scale=2; $rel / $hap" | bc) ×; agent RSS after the run: $rss KiB; TLS to the relay: $TLS; ab -n $N -c $C"
+echo "| path, one connection at a time | first byte p50 µs (median of $ROUNDS) | p99 µs |"
+echo "|---|---|---|"
+for path in direct haproxy relay; do
+	awk -v p=$path '$1 == p' "$T/light" | sort -k2 -n | awk -v p=$path -v n="$ROUNDS" '
+	    {a[NR] = $2; b[NR] = $3} END {m = int((n + 1) / 2); printf "| %s | %s | %s |\n", p, a[m], b[m]}'
+done
+echo
+echo "relay with the agent ÷ one haproxy hop: $(echo "scale=2; $rel / $hap" | bc) ×; agent RSS after the run: $rss KiB; TLS to the relay: $TLS; pool $POOL; ab -n $N -c $C"

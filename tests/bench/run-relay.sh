@@ -4,12 +4,16 @@
 # on the other side), through haproxy (TCP mode, splice; as it comes, and
 # with 1 MiB pipes as the relay's busy streams get), through two such
 # haproxies in a row (the relay's two hops) and through socat.  The
-# paths take turns, ROUNDS times.  Needs iperf3, haproxy, socat and
+# paths take turns, ROUNDS times.  TLS between natclient and the relay
+# as deployed (TLS=no: plaintext); BIDIR=yes: iperf3 --bidir, both
+# directions at once, their sum.  Needs iperf3, haproxy, socat and
 # python3 (Debian packages).
 # Run from the build directory after make; prints Markdown tables.
 set -e
 SECS=${SECS:-10}
 ROUNDS=${ROUNDS:-5}
+TLS=${TLS:-yes}
+BIDIR=${BIDIR:-no}
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 base=$((20000 + $$ % 9000))
@@ -20,6 +24,8 @@ cat >"$T/conf" <<CONF
 [server]
 pidfile = $T/pid
 metrics_listen = 127.0.0.1:$((base + 7))
+tls = $TLS
+tls_dir = $T/tls
 [tracker]
 workers = 0
 [rendezvous]
@@ -37,7 +43,9 @@ iperf3 -s -p "$IPERF" >/dev/null 2>&1 &
 sleep 1
 # In this shell, not in $(...), so that the EXIT trap stops them.
 expose() { # local-port name
-	client/natclient -s "127.0.0.1:$RELAY" --token-file "$T/token" \
+	printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
+	XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" \
+	    -s "127.0.0.1:$RELAY" --token-file "$T/token" \
 	    --name "$2" expose tcp "$1" >"$T/$2" 2>/dev/null &
 }
 public() { # name: the public port
@@ -76,13 +84,15 @@ haproxy -f "$T/haproxy-two.cfg" >/dev/null 2>&1 &
 socat TCP-LISTEN:"$SOCAT",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$IPERF" &
 socat TCP-LISTEN:"$SOCE",bind=127.0.0.1,fork,reuseaddr TCP:127.0.0.1:"$ECHO" &
 sleep 1
-gbps() { # port: one iperf3 stream, the receiver's Gbit/s
+bidir=
+[ "$BIDIR" = yes ] && bidir=--bidir
+gbps() { # port: one iperf3 stream, the receiver's Gbit/s (both ways: the sum)
 	local try out
 	# Again when the iperf3 server is still busy with the last test.
 	for try in 1 2 3; do
 		sleep 1
-		out=$(iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J 2>/dev/null |
-		    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))' 2>/dev/null) &&
+		out=$(iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" $bidir -J 2>/dev/null |
+		    python3 -c 'import json,sys; e = json.load(sys.stdin)["end"]; print("%.2f" % ((e["sum_received"]["bits_per_second"] + e.get("sum_received_bidir_reverse", {}).get("bits_per_second", 0)) / 1e9))' 2>/dev/null) &&
 		    { echo "$out"; return 0; }
 	done
 	echo "iperf3 through port $1 failed" >&2
