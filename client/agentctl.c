@@ -240,8 +240,7 @@ cmd_status(struct client_opts *o, int argc, char **argv)
 	if (ans == NULL || (list = json_object_get(ans, "services")) == NULL)
 		client_fail(o, "the agent on %s did not answer", path);
 	if (o->json) {
-		client_print_json(ans);
-		json_decref(ans);
+		client_print_json(ans); /* it takes ans */
 		return 0;
 	}
 	printf("%-16s %-8s %-12s %-22s %8s %8s %10s %10s\n", "NAME", "KIND",

@@ -206,7 +206,7 @@ expose_visitor_new(struct expose_run *e, const char *id)
 		snprintf(v->why, sizeof(v->id), "local service: %s",
 		    strerror(errno));
 	}
-	if ((v->data_dial = dial_start(s->a->base, &s->a->o, &e->server, 1,
+	if ((v->data_dial = dial_start(s->a->base, &e->relay, &e->server, 1,
 		 expose_data_cb, v)) == NULL) {
 		agent_error(s, "data connection: %s", strerror(errno));
 		expose_visitor_free(v);
@@ -314,7 +314,7 @@ expose_exposed(struct expose_run *e, json_t *msg)
 	e->step = EXPOSE_EXPOSED;
 	e->exposed = 1;
 	e->backoff = 1;
-	addr_split(s->a->o.server, host, sizeof(host), &p, 0, &why);
+	addr_split(e->relay.server, host, sizeof(host), &p, 0, &why);
 	snprintf(s->public_addr, sizeof(s->public_addr),
 	    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, e->port);
 	agent_state(s, "exposed");
@@ -324,8 +324,7 @@ expose_exposed(struct expose_run *e, json_t *msg)
 			    "exposed", "public", s->public_addr,
 			    "remote_port", e->port);
 
-			client_print_json(j);
-			json_decref(j);
+			client_print_json(j); /* it takes j */
 		} else
 			puts(s->public_addr);
 		fflush(stdout);
@@ -468,7 +467,7 @@ expose_connect(struct expose_run *e)
 {
 	e->step = EXPOSE_DIALING;
 	agent_state(e->s, "connecting");
-	if ((e->dial = dial_start(e->s->a->base, &e->s->a->o, &e->server, 1,
+	if ((e->dial = dial_start(e->s->a->base, &e->relay, &e->server, 1,
 		 expose_ctl_cb, e)) == NULL) {
 		agent_error(e->s, "relay: %s", strerror(errno));
 		expose_retry(e, 0);
@@ -529,9 +528,14 @@ expose_start(struct service *s, char *why, size_t len)
 	snprintf(lo.server, sizeof(lo.server),
 	    strchr(s->spec.local_host, ':') ? "[%s]" : "%s",
 	    s->spec.local_host);
-	if (client_resolve(&a->o, CLIENT_PORT_RELAY, &e->server) == -1 ||
+	/* The relay: relay = (--relay) if given, else the server itself. */
+	e->relay = a->o;
+	if (a->o.relay[0] != '\0')
+		snprintf(e->relay.server, sizeof(e->relay.server), "%s",
+		    a->o.relay);
+	if (client_resolve(&e->relay, CLIENT_PORT_RELAY, &e->server) == -1 ||
 	    client_resolve(&lo, (uint16_t)s->spec.local_port, &e->local) == -1) {
-		snprintf(why, len, "cannot resolve %s or %s", a->o.server,
+		snprintf(why, len, "cannot resolve %s or %s", e->relay.server,
 		    s->spec.local_host);
 		free(e);
 		return -1;

@@ -314,9 +314,10 @@ cmd_netcheck(struct client_opts *o, int argc, char **argv)
 	json_object_set_new(j, "relay", rel);
 	json_object_set_new(j, "trackers", nc_trackers(o, &srv, ms));
 	if (o->json)
-		client_print_json(j);
-	else
+		client_print_json(j); /* it takes j */
+	else {
 		nc_print_text(j);
-	json_decref(j);
+		json_decref(j);
+	}
 	return ms >= 0 ? 0 : 1;
 }
