@@ -54,6 +54,20 @@ bridge_catch(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * The bridge is over: SIGINT and SIGTERM end natclient again (listen
+ * --keep-listening waits for the next peer, and must stop when told),
+ * and one that came at the very end is taken now.
+ */
+static void
+bridge_release(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (bridge_stop)
+		raise(bridge_stop);
+}
+
 static void
 bridge_dropped(const struct secure *s)
 {
@@ -121,7 +135,8 @@ bridge_read_path(struct secure *s, struct bridge_out *w)
 		} else if (kind == SECURE_DATA && !w->done) {
 			w->have = (size_t)n;
 			bridge_write(w);
-		}
+		} else if (kind == SECURE_PING)
+			secure_send(s, SECURE_PONG, w->buf, (size_t)n);
 	}
 	return 0;
 }
@@ -192,6 +207,7 @@ bridge_stream(struct secure *s)
 out:
 	bridge_flags(saved, 1);
 	secure_wipe(s);
+	bridge_release();
 	return rv;
 }
 
@@ -223,6 +239,8 @@ bridge_from_peer(struct secure *s, struct dg_local *local, int64_t *heard)
 		*heard = client_now_ms();
 		if (kind == SECURE_DATA)
 			dg_local_send(local, b, (size_t)n);
+		else if (kind == SECURE_PING)
+			secure_send(s, SECURE_PONG, b, (size_t)n);
 	}
 	return 0;
 }
@@ -259,9 +277,10 @@ bridge_datagrams(struct secure *s, struct dg_local *local)
 		pfd[0] = (struct pollfd){p->fd,
 		    (short)(POLLIN | p->ops->events(p)), 0};
 		pfd[1] = (struct pollfd){local->fd, POLLIN, 0};
-		if (poll(pfd, 2, 200) <= 0)
-			continue;
-		if ((pfd[0].revents & POLLOUT) && p->ops->flush(p) == -1)
+		/* Not only when the socket says so: a stream path may hold
+		 * a whole message already (read with the handshake). */
+		if (poll(pfd, 2, 200) > 0 && (pfd[0].revents & POLLOUT) &&
+		    p->ops->flush(p) == -1)
 			break;
 		if (bridge_from_peer(s, local, &heard) == -1)
 			break;
@@ -275,5 +294,6 @@ bridge_datagrams(struct secure *s, struct dg_local *local)
 	p->ops->close(p, 0);
 	bridge_dropped(s);
 	secure_wipe(s);
+	bridge_release();
 	return -1;
 }
