@@ -32,6 +32,10 @@ static const struct conf_key client_conf_keys[] =
 	    sizeof(((struct client_opts *)0)->tls_fingerprint), 0, 0, 0, ""},
 	{"client", "known_servers", CONF_STR, OFF(known_servers),
 	    sizeof(((struct client_opts *)0)->known_servers), 0, 0, 0, ""},
+	{"client", "tracker", CONF_STR, OFF(tracker),
+	    sizeof(((struct client_opts *)0)->tracker), 0, 0, 0, ""},
+	{"client", "relay", CONF_STR, OFF(relay),
+	    sizeof(((struct client_opts *)0)->relay), 0, 0, 0, ""},
 	{"client", "control_socket", CONF_STR, OFF(control_socket),
 	    sizeof(((struct client_opts *)0)->control_socket), 0, 0, 0, ""},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};

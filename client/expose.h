@@ -18,7 +18,8 @@ struct expose_pooled;
 
 struct expose_run {
 	struct service	     *s;
-	struct addr	      server, local;
+	struct client_opts    relay; /* the agent's, server = the relay */
+	struct addr	      server, local; /* server: the relay's address */
 	char		      token[RELAY_TOKEN_MAX + 1];
 	char		      client_id[65];
 	struct dial	     *dial;

@@ -188,7 +188,7 @@ pooled_open(struct expose_run *e, const char *id)
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	LIST_INSERT_HEAD(&e->pooled, c, entry);
 	e->npooled++;
-	if ((c->dial = dial_start(s->a->base, &s->a->o, &e->server, 1,
+	if ((c->dial = dial_start(s->a->base, &e->relay, &e->server, 1,
 		 pooled_dialed_cb, c)) == NULL) {
 		agent_error(s, "pooled data connection: %s", strerror(errno));
 		pooled_free(c);
