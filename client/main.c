@@ -71,6 +71,13 @@ static const struct command commands[] = {
 	"  --peer-key key   the listener must have this key\n"
 	"  (else its key is trusted the first time and checked after)\n"
 	"example: natclient -s nat.example.org connect office > file\n"},
+    {"ping", cmd_ping, "ping a listener over the path; direct or relay",
+	"natclient -s host[:port] [--count n] [--stream] [--tcp] [--relay h[:p]]\n"
+	"          [--token-file f] [--key f] [--peer-key key | --known-peers f]\n"
+	"          [--secret-file f] [--json] ping NAME\n"
+	"  --count n   pings, one a second (default 4)\n"
+	"  --stream    the listener carries stdin/stdout (not --forward)\n"
+	"example: natclient -s nat.example.org --secret-file ~/.s ping office\n"},
     {"keygen", cmd_keygen, "make this machine's identity key",
 	"natclient [--key f] keygen\n"
 	"  writes the private key (mode 0600) and f.pub; prints the public "
@@ -92,7 +99,7 @@ static const struct command commands[] = {
 	"example: natclient -c /etc/natclient.conf up\n"},
     {"status", cmd_status, "what the running agent serves, and how",
 	"natclient [-c natclient.conf] [--json] status\n"
-	"example: natclient status --json\n"},
+	"example: natclient -c /etc/natclient.conf --json status\n"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -114,6 +121,8 @@ static const struct option longopts[] = {
     {"local-host", required_argument, NULL, 'H'},
     {"remote-port", required_argument, NULL, 'p'},
     {"pool", required_argument, NULL, 1001},
+    {"count", required_argument, NULL, 1002},
+    {"stream", no_argument, NULL, 1003},
     {"name", required_argument, NULL, 'm'},
     {"token-file", required_argument, NULL, 'k'},
     {"key", required_argument, NULL, 'E'},
@@ -180,7 +189,7 @@ usage(FILE *fp, int code)
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
 	    "                 [--forward host:port] [--local port] [--tcp]\n"
-	    "                 [--keep-listening]\n"
+	    "                 [--keep-listening] [--count n] [--stream]\n"
 	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
 	    "                 [--local-host host]\n"
 	    "                 [--remote-port port] [--name name] [--pool n]\n"
@@ -252,7 +261,7 @@ main(int argc, char *argv[])
 	const char *peer_key = NULL, *known = NULL;
 	int	    allow_any = 0, listed = 0, no_tls = 0;
 	const char *ca = NULL, *fingerprint = NULL, *known_servers = NULL;
-	int	    remote_port = 0, pool = 2;
+	int	    remote_port = 0, pool = 2, ping_count = 0, ping_stream = 0;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:tv", longopts,
 		    NULL)) != -1) {
@@ -320,6 +329,13 @@ main(int argc, char *argv[])
 			break;
 		case 'K':
 			keep = 1;
+			break;
+		case 1002:
+			ping_count = (int)parse_number("--count", optarg, 1,
+			    3600);
+			break;
+		case 1003:
+			ping_stream = 1;
 			break;
 		case 'R':
 			tracker = optarg;
@@ -443,6 +459,8 @@ main(int argc, char *argv[])
 	o.local_port = local;
 	o.tcp = tcp;
 	o.keep_listening = keep;
+	o.ping_count = ping_count;
+	o.ping_stream = ping_stream;
 	o.family = family;
 	if (timeout > 0)
 		o.timeout = (int)timeout;

@@ -34,6 +34,9 @@ struct client_opts {
 	int  local_port;		/* connect --local PORT */
 	int  tcp;			/* listen/connect --tcp */
 	int  keep_listening;		/* listen --keep-listening */
+	int  ping_count;		/* ping --count; 0: not ping */
+	int  ping_stream;		/* ping --stream: an ENet listener */
+	const char *ping_name;		/* ping NAME */
 	char tracker[ADDR_HOSTLEN + 8]; /* listen/connect --tracker */
 	char relay[ADDR_HOSTLEN + 8];	/* listen/connect --relay */
 	char local_host[ADDR_HOSTLEN];	/* expose --local-host */
@@ -125,6 +128,7 @@ int cmd_punch(struct client_opts *, int, char **);
 /* rendezvous.c */
 int cmd_listen(struct client_opts *, int, char **);
 int cmd_connect(struct client_opts *, int, char **);
+int cmd_ping(struct client_opts *, int, char **);
 
 /* expose.c */
 int cmd_expose(struct client_opts *, int, char **);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "ping.h"
 #include "fallback.h"
 #include "hex.h"
 #include "holepunch.h"
@@ -124,11 +125,12 @@ rdv_failed(const struct client_opts *o, const struct hp_plan *p,
 	return RDV_NOPATH;
 }
 
-/* --forward or --local: datagrams, not stdin/stdout. */
+/* --forward or --local (or ping): datagrams, not stdin/stdout. */
 static int
 rdv_datagrams(const struct client_opts *o)
 {
-	return o->forward[0] != '\0' || o->local_port;
+	return o->forward[0] != '\0' || o->local_port ||
+	    (o->ping_count > 0 && !o->ping_stream);
 }
 
 /*
@@ -162,6 +164,12 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 		return RDV_REFUSED;
 	}
 	r->handshake_ms = (int)(client_now_ms() - start);
+	if (o->ping_count > 0) {
+		rv = ping_run(o, &sec, o->ping_name,
+		    p->strategy == NAMED_RELAY ? "relay" : "direct",
+		    named_strategy_name(p->strategy));
+		return rv == 0 ? RDV_DONE : RDV_LOST;
+	}
 	if (!rdv_datagrams(o)) {
 		rdv_report(o, p, r, 1, stderr, &sec);
 		rv = bridge_stream(&sec);
@@ -364,4 +372,20 @@ cmd_connect(struct client_opts *o, int argc, char **argv)
 			return rdv_run(o, &s, msg, &pol) == RDV_DONE ? 0 : 1;
 		json_decref(msg);
 	}
+}
+
+/*
+ * natclient ping NAME: connect as connect does, then ping over the path
+ * (ping.c) and leave.  A listener of datagrams (--forward) by default;
+ * --stream for one that carries stdin/stdout.
+ */
+int
+cmd_ping(struct client_opts *o, int argc, char **argv)
+{
+	if (o->ping_count == 0)
+		o->ping_count = 4;
+	if (o->forward[0] != '\0' || o->local_port)
+		client_fail(o, "ping: not with --forward or --local");
+	o->ping_name = argc == 2 ? argv[1] : "";
+	return cmd_connect(o, argc, argv);
 }

@@ -16,6 +16,8 @@ enum secure_kind {
 	SECURE_EOF = 1,	      /* the end of a stream's direction */
 	SECURE_KEEPALIVE = 2, /* datagram mode: holds the path open */
 	SECURE_BYE = 3,	      /* datagram mode: the peer is leaving */
+	SECURE_PING = 4,      /* natclient ping: answered with a pong */
+	SECURE_PONG = 5,      /* a ping's bytes, back */
 };
 
 /* Who we are and whom we accept (keys.c fills it). */

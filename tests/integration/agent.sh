@@ -36,7 +36,9 @@ done
 conf() { # the file, with [expose] sections for the names given
 	cat <<CONF
 [client]
-server = 127.0.0.1:$RELAY_PORT
+server = 127.0.0.1:$NAMED_PORT
+tracker = 127.0.0.1:$TRACKER_PORT
+relay = 127.0.0.1:$RELAY_PORT
 token_file = $T/token
 control_socket = $T/ctl.sock
 CONF
@@ -110,6 +112,13 @@ done
 "$NATCLIENT" -c "$T/status.conf" status >"$T/status.txt" || fail "status"
 grep -q "^t1 *expose *exposed *127.0.0.1:$X1 *0 *20" "$T/status.txt" || fail "status table: $(cat "$T/status.txt")"
 grep -q "^peer *listen *running" "$T/status.txt" || fail "the listener: $(cat "$T/status.txt")"
+# The [listen] section really listens: a ping over the punched path.
+pinged() {
+	"$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT" --timeout 5 \
+	    --stream --count 2 ping peer >"$T/ping.out" 2>"$T/ping.err" &&
+	    [ "$(grep -c "^reply from peer: .* via direct" "$T/ping.out")" = 2 ]
+}
+wait_for 100 pinged || fail "ping to the agent's listener: $(cat "$T/ping.out" "$T/ping.err")"
 pass "one agent: 3 TCP and 2 UDP exposures and a listener from one file; visitors, half-close and datagrams through each; status (socket 0600)"
 
 # Local service down: the visitor is closed at once, the exposure stays.

@@ -36,7 +36,7 @@ pass "natclient usage"
 # --help: for each command its own usage and an example, exit 0; an
 # unknown command: usage on stderr only, exit 2; the man pages name the
 # same codes.
-for cmd in nat nat-type register peers trackers punch listen connect keygen key expose; do
+for cmd in nat nat-type netcheck register peers trackers punch listen connect ping keygen key expose up status; do
 	out=$("$NATCLIENT" "$cmd" --help) || fail "natclient $cmd --help exited $?"
 	grep -q "^natclient $cmd: " <<<"$out" && grep -q "^usage: natclient " <<<"$out" && grep -q "^example: natclient .* $cmd" <<<"$out" ||
 	    fail "natclient $cmd --help: $out"

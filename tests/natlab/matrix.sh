@@ -139,7 +139,18 @@ datagrams() { # kindA kindB: a burst through --forward/--local
 	out=$(lab_in hB $BURST burst $((30000 + n)) 300) || fail "$1 x $2: datagrams: $out"
 	lab_stop hA hB
 	wait "$conn" "$LISTENER" 2>/dev/null
-	pass "$1 x $2: --forward/--local, $want: $out"
+	# natclient ping to a listener of datagrams: each reply names the
+	# path, which is the one this pair should get.
+	lab_in hA $BURST echo $((20000 + n)) &
+	listen_bg hA "p$name" --forward 127.0.0.1:$((20000 + n))
+	local pings
+	pings=$(lab_in hB "${C[@]}" --json --count 2 ping "p$name" 2>"$T/errB") ||
+	    fail "$1 x $2: ping: $pings $(cat "$T/errB")"
+	[ "$(grep -c "\"event\":\"reply\".*\"path\":\"$want\"" <<<"$pings")" = 2 ] ||
+	    fail "$1 x $2: ping, not 2 replies via $want: $pings $(cat "$T/errB") $(tail -5 "$T/errA")"
+	lab_stop hA hB
+	wait "$LISTENER" 2>/dev/null
+	pass "$1 x $2: --forward/--local, $want: $out; ping: 2 replies via $want"
 }
 
 for filter in ${MATRIX_FILTERS:-1 0}; do
