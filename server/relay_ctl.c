@@ -270,7 +270,13 @@ relay_refused_op(void *arg, json_t *msg)
 	json_unpack(msg, "{s:I,s:s}", "remote_port", &port, "error", &why);
 	for (i = 0; i < c->nports; i++)
 		if (c->ports[i]->port == port) {
-			relay_refused_log(c->w, (int)port, why, strlen(why));
+			/* A client that says much is counted, not all logged. */
+			if (worker_log_ok(c->w,
+				(const struct sockaddr *)&c->peer.ss))
+				relay_refused_log(c->w, (int)port, why,
+				    strlen(why));
+			else
+				proc_count(c->w, STAT_LOCAL_REFUSED);
 			return;
 		}
 	relay_error(c, "not_found", "no such exposed port");

@@ -180,8 +180,7 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	    c == NULL)
 		return;
 	worker_nodelay(fd);
-	if (p->nconns >= c->w->conf->relay_max_conns_per_port ||
-	    (v = calloc(1, sizeof(*v))) == NULL) {
+	if (p->nconns >= c->w->conf->relay_max_conns_per_port) {
 		close(fd);
 		relay_error(c, "port_full",
 		    "a visitor was refused: too many "
@@ -190,11 +189,15 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	}
 	p->nconns++; /* a pooled connection's stream ends with it */
 	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, relay_stream_closed,
-		p) == 0) {
-		free(v);
+		p) == 0)
+		return;
+	p->nconns--;
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		/* Refused, not fatal: the worker serves everyone else. */
+		proc_count(c->w, STAT_NOMEM);
+		close(fd);
 		return;
 	}
-	p->nconns--;
 	v->w = c->w;
 	v->port = p;
 	v->fd = fd;
