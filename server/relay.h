@@ -82,7 +82,6 @@ int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
 
 /* relay_pool.c */
 int  relay_pool_open(struct relay_port *, int);
-void relay_pool_tend(struct relay_port *);
 int  relay_pool_take(struct relay_port *, int, const struct sockaddr *,
      void (*)(void *), void *);
 void relay_pool_close(struct relay_port *);

@@ -241,17 +241,11 @@ relay_list_op(void *c, json_t *msg)
 	relay_list(c);
 }
 
-/* A heartbeat: answered, and pools whose asks expired are asked again. */
 static void
-relay_heartbeat_op(void *arg, json_t *msg)
+relay_heartbeat_op(void *c, json_t *msg)
 {
-	struct relay_ctl *c = arg;
-	int		  i;
-
 	(void)msg;
 	relay_send(c, json_pack("{s:s}", "type", "heartbeat"));
-	for (i = 0; i < c->nports; i++)
-		relay_pool_tend(c->ports[i]);
 }
 
 /*

@@ -26,6 +26,11 @@
 #include "relay.h"
 
 #define RELAY_POOL_AGE_S 60
+#define RELAY_POOL_TRIES 4 /* ids to try when a table stripe is full */
+/* An ask the client has not answered in this long is made again (it
+ * may have failed, or its record been pushed out of a full table); one
+ * that comes late finds the pool full and is closed. */
+#define RELAY_POOL_ASK_MS 3000
 
 struct relay_pooled {
 	struct relay_pool *pool;
@@ -41,6 +46,7 @@ struct relay_pool {
 	int		   nidle; /* connections waiting here */
 	int		   nasked;
 	int64_t		   asked[RELAY_POOL_MAX]; /* when each ask expires */
+	struct event	  *again; /* to fill it when it could not be */
 	TAILQ_HEAD(, relay_pooled) idle;
 };
 
@@ -65,15 +71,39 @@ relay_pooled_free(struct relay_pooled *c)
 	free(c);
 }
 
-/* Ask the client for connections until the pool is full again. */
+/* A one-time id for the pool's next connection, recorded: 0, or -1. */
+static int
+relay_pool_id(struct relay_pool *pool, uint8_t *id, int64_t now)
+{
+	struct worker	 *w = pool->port->ctl->w;
+	struct relay_wait rw = {pool->base.id, (uint16_t)w->ordinal};
+	uint8_t		  key[TABLE_KEY_MAX];
+	int		  try;
+
+	/* Another id lands in another stripe of the table, which may
+	 * have room where this one's had none. */
+	for (try = 0; try < RELAY_POOL_TRIES; try++)
+		if (getrandom(id, RELAY_ID_LEN, 0) == RELAY_ID_LEN &&
+		    table_put(w->state->table, TABLE_KIND_RELAY_PORT, key,
+			relay_key(key, 'D', id, RELAY_ID_LEN), &rw, sizeof(rw),
+			(int64_t)w->conf->relay_handshake_timeout * 1000,
+			now) == 0)
+			return 0;
+	return -1;
+}
+
+/*
+ * Ask the client for connections until the pool is full again; when it
+ * cannot be (the table is full) or asks are out, look again in a
+ * second, or when the first ask expires.
+ */
 static void
 relay_pool_fill(struct relay_pool *pool)
 {
 	struct relay_port *p = pool->port;
 	struct worker	  *w = p->ctl->w;
-	struct relay_wait  rw = {pool->base.id, (uint16_t)w->ordinal};
-	int64_t		   now = table_now_ms();
-	uint8_t		   id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
+	int64_t		   now = table_now_ms(), next = 0;
+	uint8_t		   id[RELAY_ID_LEN];
 	char		   hex[2 * RELAY_ID_LEN + 1];
 	int		   i;
 
@@ -83,19 +113,37 @@ relay_pool_fill(struct relay_pool *pool)
 		else
 			i++;
 	while (pool->nidle + pool->nasked < pool->want) {
-		if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
-		    table_put(w->state->table, TABLE_KIND_RELAY_PORT, key,
-			relay_key(key, 'D', id, sizeof(id)), &rw, sizeof(rw),
-			(int64_t)w->conf->relay_handshake_timeout * 1000,
-			now) == -1)
-			return; /* the table is full: asked again later */
-		pool->asked[pool->nasked++] =
-		    now + (int64_t)w->conf->relay_handshake_timeout * 1000;
+		if (relay_pool_id(pool, id, now) == -1) {
+			next = now + 1000;
+			break;
+		}
+		pool->asked[pool->nasked++] = now +
+		    (w->conf->relay_handshake_timeout * 1000 < RELAY_POOL_ASK_MS
+			    ? w->conf->relay_handshake_timeout * 1000
+			    : RELAY_POOL_ASK_MS);
 		relay_send(p->ctl,
 		    json_pack("{s:s,s:s,s:i}", "type", "pool", "id",
 			hex_encode(id, sizeof(id), hex), "remote_port",
 			p->port));
 	}
+	for (i = 0; i < pool->nasked; i++)
+		if (next == 0 || pool->asked[i] < next)
+			next = pool->asked[i];
+	if (next != 0) {
+		struct timeval tv = {(next - now) / 1000,
+		    (suseconds_t)((next - now) % 1000 * 1000)};
+
+		evtimer_add(pool->again, &tv);
+	} else
+		evtimer_del(pool->again);
+}
+
+static void
+relay_pool_again_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	relay_pool_fill(arg);
 }
 
 /* An idle connection spoke, closed or grew old: gone, and asked again. */
@@ -160,21 +208,19 @@ relay_pool_open(struct relay_port *p, int want)
 	pool->want = want;
 	pool->base.mail = relay_pool_mail;
 	TAILQ_INIT(&pool->idle);
+	if ((pool->again = evtimer_new(p->ctl->w->base, relay_pool_again_cb,
+		 pool)) == NULL) {
+		free(pool);
+		return -1;
+	}
 	if (wconn_add(&pool->base) == -1) {
+		event_free(pool->again);
 		free(pool);
 		return -1;
 	}
 	p->pool = pool;
 	relay_pool_fill(pool);
 	return 0;
-}
-
-/* Asks that expired are made again (the client's heartbeat calls). */
-void
-relay_pool_tend(struct relay_port *p)
-{
-	if (p->pool != NULL)
-		relay_pool_fill(p->pool);
 }
 
 /*
@@ -231,6 +277,7 @@ relay_pool_close(struct relay_port *p)
 		relay_pooled_free(c);
 	}
 	wconn_remove(&pool->base);
+	event_free(pool->again);
 	free(pool);
 	p->pool = NULL;
 }

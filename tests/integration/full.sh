@@ -124,7 +124,7 @@ pass "rendezvous.max_connections: a fourth named connection gets server_full; N4
 # connections): with the exposure's two pooled connections and six first
 # lines pending, a seventh connection is told server_full and closed.
 pooled() { [ "$(metric natkit_relay_pooled)" = 2 ]; }
-wait_for 50 pooled || fail "the exposure has $(metric natkit_relay_pooled) pooled connections, not 2"
+wait_for 50 pooled || fail "the exposure has $(metric natkit_relay_pooled) pooled connections, not 2: $(cat "$T/err")"
 python3 - "$RELAY_PORT" <<'PY' || fail "relay.max_connections"
 import socket, sys, time
 port = int(sys.argv[1])
