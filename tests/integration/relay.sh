@@ -60,6 +60,14 @@ pass "50 visitors at once through three relay workers, each echo intact, half-cl
 UECHO=61402
 python3 "$SRCDIR/tests/natlab/udpburst.py" echo "$UECHO" &
 STARTED+=("$!")
+udp_echoes() { # the echo is bound: datagrams sent before would be lost
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+s.sendto(b"ready?", ("127.0.0.1", int(sys.argv[1])))
+assert s.recv(100) == b"ready?"' "$UECHO" 2>/dev/null
+}
+wait_for 50 udp_echoes || fail "the UDP echo did not start"
 "${E[@]}" --token-file "$T/token" expose udp "$UECHO" >"$T/udp.out" 2>"$T/udp.err" &
 UEXP=$!
 STARTED+=("$UEXP")
