@@ -69,6 +69,7 @@ int	    client_udp_new(const struct client_opts *, int);
 int	    client_udp_socket(const struct client_opts *, const struct addr *);
 int	    client_udp_ask(int, const void *, size_t, char *, size_t, int);
 int64_t	    client_now_ms(void);
+int64_t	    client_now_us(void);
 int	    client_send_json(int, struct json_t *);
 const char *client_json_type(struct json_t *);
 struct json_t *client_json_read(int, char *, size_t, size_t *, int);

@@ -83,13 +83,20 @@ client_udp_socket(const struct client_opts *o, const struct addr *srv)
 	return fd;
 }
 
+/* The monotonic clock in microseconds (round trips), and in ms. */
 int64_t
-client_now_ms(void)
+client_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+client_now_ms(void)
+{
+	return client_now_us() / 1000;
 }
 
 /*

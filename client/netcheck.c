@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dial.h"
@@ -29,10 +28,7 @@
 static double
 nc_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+	return (double)client_now_us() / 1000;
 }
 
 /* One STUN round trip from a fresh socket: ms, or -1 (mapped set). */

@@ -13,21 +13,11 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "natclient.h"
 #include "ping.h"
 
 #define PING_WAIT_MS 1000 /* for each reply, and between pings */
-
-static uint64_t
-ping_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void
 ping_put(uint8_t *b, uint64_t v, int n)
@@ -75,10 +65,10 @@ ping_wait(struct secure *s, uint32_t seq)
 {
 	struct path *p = s->path;
 	uint8_t	     b[SECURE_DATA_MAX];
-	uint64_t     until = ping_now_us() + PING_WAIT_MS * 1000;
+	uint64_t     until = (uint64_t)client_now_us() + PING_WAIT_MS * 1000;
 	int	     kind, n;
 
-	while (ping_now_us() < until) {
+	while ((uint64_t)client_now_us() < until) {
 		struct pollfd pfd = {p->fd, (short)(POLLIN | p->ops->events(p)),
 		    0};
 
@@ -91,7 +81,7 @@ ping_wait(struct secure *s, uint32_t seq)
 				return -2;
 			if (kind == SECURE_PONG && n == 12 &&
 			    ping_get(b, 4) == seq)
-				return (double)(ping_now_us() - ping_get(b + 4, 8)) /
+				return (double)((uint64_t)client_now_us() - ping_get(b + 4, 8)) /
 				    1000;
 		}
 	}
@@ -112,7 +102,7 @@ ping_run(const struct client_opts *o, struct secure *s, const char *name,
 	double	 ms;
 
 	for (seq = 1; seq <= (uint32_t)o->ping_count; seq++) {
-		uint64_t sent = ping_now_us();
+		uint64_t sent = (uint64_t)client_now_us();
 
 		ping_put(b, seq, 4);
 		ping_put(b + 4, sent, 8);
@@ -127,7 +117,7 @@ ping_run(const struct client_opts *o, struct secure *s, const char *name,
 		replies += ms >= 0;
 		/* The rest of the second, so that pings go once a second. */
 		while (seq < (uint32_t)o->ping_count &&
-		    ping_now_us() - sent < PING_WAIT_MS * 1000)
+		    (uint64_t)client_now_us() - sent < PING_WAIT_MS * 1000)
 			poll(NULL, 0, 10);
 	}
 	for (i = 0; i < 3; i++) /* goodbye, on a lossy path thrice */
