@@ -36,6 +36,8 @@ struct service_spec {
 	int  pool; /* ready data connections (tcp) */
 	/* [listen] and [connect]: */
 	char forward[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */
+	char forward_tcp[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */
+	int  local_tcp;			    /* connect: PORT */
 	char allow[PATH_MAX];
 	char secret_file[PATH_MAX];
 	int  allow_any;

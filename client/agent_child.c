@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agent_link.h"
 
 #define CHILD_BACKOFF_MAX 30
 #define CHILD_ARGS_MAX	  32
@@ -26,6 +27,7 @@ struct child_run {
 	pid_t		pid;
 	int		backoff, restarts, last_status;
 	struct event   *timer, *sigchld;
+	struct agent_link link; /* what the child says of its path */
 };
 
 static void child_spawn(struct child_run *);
@@ -56,6 +58,10 @@ child_argv(struct child_run *c, const char **av)
 			av[n++] = "--forward";
 			av[n++] = p->forward;
 		}
+		if (p->forward_tcp[0] != '\0') {
+			av[n++] = "--forward-tcp";
+			av[n++] = p->forward_tcp;
+		}
 		if (p->tcp)
 			av[n++] = "--tcp";
 		if (p->allow[0] != '\0') {
@@ -67,9 +73,10 @@ child_argv(struct child_run *c, const char **av)
 	} else {
 		static char port[8];
 
-		snprintf(port, sizeof(port), "%d", p->local_port);
+		snprintf(port, sizeof(port), "%d",
+		    p->local_tcp ? p->local_tcp : p->local_port);
 		av[n++] = "connect";
-		av[n++] = "--local";
+		av[n++] = p->local_tcp ? "--local-tcp" : "--local";
 		av[n++] = port;
 		if (p->peer_key[0] != '\0') {
 			av[n++] = "--peer-key";
@@ -102,6 +109,8 @@ child_sigchld_cb(evutil_socket_t sig, short ev, void *arg)
 		return;
 	c->pid = 0;
 	c->last_status = status;
+	agent_link_close(&c->link);
+	agent_link_reset(&c->link);
 	agent_error(c->s, "%s ended (%s %d); again in %d s",
 	    c->s->kind->name, WIFEXITED(status) ? "exit" : "signal",
 	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
@@ -118,20 +127,27 @@ static void
 child_spawn(struct child_run *c)
 {
 	const char *av[CHILD_ARGS_MAX];
+	int	    status_fd;
 
 	child_argv(c, av);
+	status_fd = agent_link_open(&c->link, c->s);
 	if ((c->pid = fork()) == -1) {
 		agent_error(c->s, "fork: %s", strerror(errno));
 		c->pid = 0;
+		if (status_fd != -1)
+			close(status_fd);
 		return;
 	}
 	if (c->pid == 0) {
+		agent_link_child(status_fd);
 		signal(SIGPIPE, SIG_DFL);
 		execv(c->s->a->self, (char *const *)av);
 		fprintf(stderr, "natclient: %s: %s\n", c->s->a->self,
 		    strerror(errno));
 		_exit(127);
 	}
+	if (status_fd != -1)
+		close(status_fd);
 	c->restarts++;
 	agent_state(c->s, "running");
 }
@@ -146,6 +162,7 @@ child_start(struct service *s, char *why, size_t len)
 		return -1;
 	}
 	c->s = s;
+	c->link.fd = -1;
 	c->backoff = 1;
 	c->restarts = -1; /* the first start is not a restart */
 	c->timer = evtimer_new(s->a->base, child_timer_cb, c);
@@ -165,6 +182,7 @@ child_stop(struct service *s)
 		kill(c->pid, SIGTERM);
 		waitpid(c->pid, NULL, 0);
 	}
+	agent_link_close(&c->link);
 	event_free(c->timer);
 	event_free(c->sigchld);
 	free(c);
@@ -177,11 +195,15 @@ child_status(struct service *s, json_t *j)
 
 	json_object_set_new(j, "pid", json_integer(c->pid));
 	json_object_set_new(j, "restarts", json_integer(c->restarts));
+	agent_link_status(&c->link, j);
 }
 
 static int
 listen_check(const struct service_spec *p, char *why, size_t len)
 {
+	struct addr a;
+	const char *bad;
+
 	if (p->allow[0] == '\0' && p->secret_file[0] == '\0' && !p->allow_any) {
 		snprintf(why, len,
 		    "who may connect: allow_file, secret_file or allow_any");
@@ -191,14 +213,25 @@ listen_check(const struct service_spec *p, char *why, size_t len)
 		snprintf(why, len, "tcp carries a stream: not with forward");
 		return -1;
 	}
+	if (p->forward[0] != '\0' && p->forward_tcp[0] != '\0') {
+		snprintf(why, len, "forward (datagrams) or forward_tcp (TCP "
+		    "connections): not both");
+		return -1;
+	}
+	if (p->forward_tcp[0] != '\0' &&
+	    addr_parse(p->forward_tcp, 0, &a, &bad) == -1) {
+		snprintf(why, len, "forward_tcp %s: %s", p->forward_tcp, bad);
+		return -1;
+	}
 	return 0;
 }
 
 static int
 connect_check(const struct service_spec *p, char *why, size_t len)
 {
-	if (p->local_port == 0) {
-		snprintf(why, len, "local_port: missing (1 to 65535)");
+	if ((p->local_port == 0) == (p->local_tcp == 0)) {
+		snprintf(why, len, "local_port (datagrams) or local_tcp (TCP "
+		    "connections): one of them, 1 to 65535");
 		return -1;
 	}
 	return 0;

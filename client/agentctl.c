@@ -213,6 +213,26 @@ agentctl_bytes(uint64_t n, char *buf, size_t len)
 	return buf;
 }
 
+/* A peer link's path: direct (and how) or relay, to whom, round trip. */
+static void
+agentctl_path_line(json_t *s)
+{
+	const char *path = "", *strategy = "", *peer = "";
+	json_t	   *rtt = json_object_get(s, "rtt_ms");
+
+	json_unpack(s, "{s?s,s?s,s?s}", "path", &path, "strategy", &strategy,
+	    "peer", &peer);
+	if (path[0] == '\0')
+		return;
+	printf("  path: %s", path);
+	if (strcmp(path, "direct") == 0)
+		printf(" (%s)", strategy);
+	printf(" to %s", peer);
+	if (json_is_number(rtt))
+		printf(", rtt %.1f ms", json_number_value(rtt));
+	printf("\n");
+}
+
 /* natclient status: what the running agent says, as a table or JSON. */
 int
 cmd_status(struct client_opts *o, int argc, char **argv)
@@ -258,6 +278,7 @@ cmd_status(struct client_opts *o, int argc, char **argv)
 		    kind, state, pub[0] ? pub : "-", (long long)v, (long long)t,
 		    agentctl_bytes((uint64_t)bi, in, sizeof(in)),
 		    agentctl_bytes((uint64_t)bo, out, sizeof(out)));
+		agentctl_path_line(s);
 		if (err[0] != '\0')
 			printf("  last error: %s\n", err);
 	}

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,10 @@
 
 #define BRIDGE_KEEPALIVE_MS 2000 /* datagram mode */
 #define BRIDGE_SILENT_MS    8000 /* datagram mode: the peer is gone */
+#define BRIDGE_PING_MS	    10000 /* datagram mode: the round trip */
+
+/* Datagram mode's counters, for the agent's status. */
+static uint64_t bridge_in, bridge_out;
 
 static volatile sig_atomic_t bridge_stop;
 
@@ -42,7 +47,7 @@ bridge_signal(int sig)
 }
 
 /* SIGINT and SIGTERM set bridge_stop (and interrupt poll). */
-static void
+void
 bridge_catch(void)
 {
 	struct sigaction sa;
@@ -59,13 +64,62 @@ bridge_catch(void)
  * --keep-listening waits for the next peer, and must stop when told),
  * and one that came at the very end is taken now.
  */
-static void
+void
 bridge_release(void)
 {
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (bridge_stop)
 		raise(bridge_stop);
+}
+
+/* A signal came: the bridge must end (mux.c asks too). */
+int
+bridge_stopped(void)
+{
+	return bridge_stop != 0;
+}
+
+/*
+ * A ping of our own (SECURE_PING with our clock, 8 bytes), whose pong
+ * gives the path's round trip for the agent's status; natclient ping
+ * (ping.c) sends its own, which the same pong answers.
+ */
+void
+bridge_ping(struct secure *s)
+{
+	uint64_t now = (uint64_t)client_now_us();
+	uint8_t	 b[8];
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(now >> (56 - 8 * i));
+	secure_send(s, SECURE_PING, b, sizeof(b));
+}
+
+/* The round trip in microseconds of a pong to bridge_ping, or -1. */
+int64_t
+bridge_pong(const uint8_t *b, int n)
+{
+	uint64_t sent = 0;
+	int	 i;
+
+	if (n != 8)
+		return -1;
+	for (i = 0; i < 8; i++)
+		sent = sent << 8 | b[i];
+	return (int64_t)((uint64_t)client_now_us() - sent);
+}
+
+/* What the agent's status shows of a path (output.c's client_status). */
+void
+bridge_stats(int64_t rtt_us, uint64_t in, uint64_t out, int now,
+    uint64_t total)
+{
+	client_status(json_pack("{s:s,s:f,s:I,s:I,s:i,s:I}", "event", "stats",
+	    "rtt_ms", (double)rtt_us / 1000, "bytes_in", (json_int_t)in,
+	    "bytes_out", (json_int_t)out, "streams", now, "streams_total",
+	    (json_int_t)total));
 }
 
 static void
@@ -229,6 +283,7 @@ static int
 bridge_from_peer(struct secure *s, struct dg_local *local, int64_t *heard)
 {
 	static uint8_t b[SECURE_DATA_MAX];
+	int64_t	       rtt;
 	int	       kind, n;
 
 	while ((n = secure_recv(s, &kind, b, sizeof(b))) != SECURE_NONE) {
@@ -237,10 +292,13 @@ bridge_from_peer(struct secure *s, struct dg_local *local, int64_t *heard)
 			return -1;
 		}
 		*heard = client_now_ms();
-		if (kind == SECURE_DATA)
+		if (kind == SECURE_DATA) {
 			dg_local_send(local, b, (size_t)n);
-		else if (kind == SECURE_PING)
+			bridge_in += (uint64_t)n;
+		} else if (kind == SECURE_PING)
 			secure_send(s, SECURE_PONG, b, (size_t)n);
+		else if (kind == SECURE_PONG && (rtt = bridge_pong(b, n)) >= 0)
+			bridge_stats(rtt, bridge_in, bridge_out, 1, 1);
 	}
 	return 0;
 }
@@ -255,7 +313,7 @@ bridge_datagrams(struct secure *s, struct dg_local *local)
 	static uint8_t b[SECURE_DATA_MAX];
 	struct path   *p = s->path;
 	struct pollfd  pfd[2];
-	int64_t	       next_ka = 0, heard = client_now_ms();
+	int64_t	       next_ka = 0, next_ping = 0, heard = client_now_ms();
 	ssize_t	       n;
 
 	bridge_catch();
@@ -273,6 +331,10 @@ bridge_datagrams(struct secure *s, struct dg_local *local)
 			secure_send(s, SECURE_KEEPALIVE, NULL, 0);
 			next_ka = client_now_ms() + BRIDGE_KEEPALIVE_MS;
 		}
+		if (client_now_ms() >= next_ping) {
+			bridge_ping(s);
+			next_ping = client_now_ms() + BRIDGE_PING_MS;
+		}
 		secure_tick(s);
 		pfd[0] = (struct pollfd){p->fd,
 		    (short)(POLLIN | p->ops->events(p)), 0};
@@ -287,9 +349,11 @@ bridge_datagrams(struct secure *s, struct dg_local *local)
 		/* A full stream loses the datagram, as UDP may. */
 		if ((pfd[1].revents & POLLIN) &&
 		    (n = dg_local_recv(local, b, sizeof(b))) >= 0 &&
-		    p->ops->room(p) &&
-		    secure_send(s, SECURE_DATA, b, (size_t)n) == -1)
-			break;
+		    p->ops->room(p)) {
+			if (secure_send(s, SECURE_DATA, b, (size_t)n) == -1)
+				break;
+			bridge_out += (uint64_t)n;
+		}
 	}
 	p->ops->close(p, 0);
 	bridge_dropped(s);

@@ -70,6 +70,8 @@ const struct conf_key expose_keys[] = {
 const struct conf_key listen_keys[] = {
 	{"listen", "forward", CONF_STR, SOFF(forward), SSIZE(forward), 0, 0, 0,
 	    ""},
+	{"listen", "forward_tcp", CONF_STR, SOFF(forward_tcp),
+	    SSIZE(forward_tcp), 0, 0, 0, ""},
 	{"listen", "tcp", CONF_BOOL, SOFF(tcp), 0, 0, 0, 0, "no"},
 	{"listen", "allow_file", CONF_STR, SOFF(allow), SSIZE(allow), 0, 0, 0,
 	    ""},
@@ -80,6 +82,8 @@ const struct conf_key listen_keys[] = {
 
 const struct conf_key connect_keys[] = {
 	{"connect", "local_port", CONF_INT, SOFF(local_port), 0, 0, 65535, 0,
+	    "0"},
+	{"connect", "local_tcp", CONF_INT, SOFF(local_tcp), 0, 0, 65535, 0,
 	    "0"},
 	{"connect", "secret_file", CONF_STR, SOFF(secret_file),
 	    SSIZE(secret_file), 0, 0, 0, ""},

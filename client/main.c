@@ -54,23 +54,30 @@ static const struct command commands[] = {
 	"[-o offset] punch\n"
 	"example: natclient -s nat.example.org punch -a mypair\n"},
     {"listen", cmd_listen, "wait under a name; bridge the first peer",
-	"natclient -s host[:port] [--forward host:port] [--tcp]\n"
-	"          [--keep-listening] [--tracker h[:p]] [--relay h[:p]]\n"
+	"natclient -s host[:port] [--forward host:port | --forward-tcp h:p]\n"
+	"          [--tcp] [--keep-listening] [--tracker h[:p]] [--relay h[:p]]\n"
 	"          [--token-file f] [--key f] [--listed]\n"
 	"          --allow f | --secret-file f | --allow-any  listen NAME\n"
+	"  --forward h:p    the peer's datagrams to this UDP service\n"
+	"  --forward-tcp h:p  each of the peer's TCP connections to h:p\n"
 	"  --listed         let the server's list show the name (if it lists)\n"
 	"  --allow f        accept only the public keys in f, one a line\n"
 	"  --secret-file f  accept whoever holds the same secret\n"
 	"example: natclient -s nat.example.org --allow ~/.config/natkit/"
 	"allowed listen office < file\n"},
     {"connect", cmd_connect, "punch to a name; bridge stdin/stdout",
-	"natclient -s host[:port] [--local port] [--tcp] [--tracker h[:p]]\n"
-	"          [--relay h[:p]] [--token-file f] [--key f]\n"
+	"natclient -s host[:port] [--local port | --local-tcp port] [--tcp]\n"
+	"          [--tracker h[:p]] [--relay h[:p]] [--token-file f] [--key f]\n"
 	"          [--peer-key key | --known-peers f] [--secret-file f] "
 	"connect NAME\n"
+	"  --local port     datagrams sent to 127.0.0.1:port, to the peer\n"
+	"  --local-tcp port TCP connections to 127.0.0.1:port, each to the\n"
+	"                   peer's --forward-tcp, over the one path\n"
 	"  --peer-key key   the listener must have this key\n"
 	"  (else its key is trusted the first time and checked after)\n"
-	"example: natclient -s nat.example.org connect office > file\n"},
+	"example: natclient -s nat.example.org connect office > file\n"
+	"example: natclient -s nat.example.org --local-tcp 2222 connect "
+	"office\n"},
     {"ping", cmd_ping, "ping a listener over the path; direct or relay",
 	"natclient -s host[:port] [--count n] [--stream] [--tcp] [--relay h[:p]]\n"
 	"          [--token-file f] [--key f] [--peer-key key | --known-peers f]\n"
@@ -123,6 +130,8 @@ static const struct option longopts[] = {
     {"pool", required_argument, NULL, 1001},
     {"count", required_argument, NULL, 1002},
     {"stream", no_argument, NULL, 1003},
+    {"forward-tcp", required_argument, NULL, 1004},
+    {"local-tcp", required_argument, NULL, 1005},
     {"name", required_argument, NULL, 'm'},
     {"token-file", required_argument, NULL, 'k'},
     {"key", required_argument, NULL, 'E'},
@@ -189,6 +198,7 @@ usage(FILE *fp, int code)
 	    "                 [--once] [--interval s] [--public addr] [--ns ns]\n"
 	    "                 [-a ident] [-b port] [-n count] [-o offset]\n"
 	    "                 [--forward host:port] [--local port] [--tcp]\n"
+	    "                 [--forward-tcp host:port] [--local-tcp port]\n"
 	    "                 [--keep-listening] [--count n] [--stream]\n"
 	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
 	    "                 [--local-host host]\n"
@@ -255,7 +265,8 @@ main(int argc, char *argv[])
 	int	    once = 0, src_port = 30000, src_count = 25, offset = 20;
 	int	    local = 0, tcp = 0, keep = 0, help = 0, test = 0;
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
-	const char *relay = NULL;
+	const char *relay = NULL, *forward_tcp = NULL;
+	int	    local_tcp = 0;
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
 	const char *key_file = NULL, *allow = NULL, *secret = NULL;
 	const char *peer_key = NULL, *known = NULL;
@@ -336,6 +347,13 @@ main(int argc, char *argv[])
 			break;
 		case 1003:
 			ping_stream = 1;
+			break;
+		case 1004:
+			forward_tcp = optarg;
+			break;
+		case 1005:
+			local_tcp = (int)parse_number("--local-tcp", optarg, 1,
+			    65535);
 			break;
 		case 'R':
 			tracker = optarg;
@@ -427,6 +445,8 @@ main(int argc, char *argv[])
 	    opt_copy(o.ns, sizeof(o.ns), ns, "--ns") ||
 	    opt_copy(o.ident, sizeof(o.ident), ident, "-a") ||
 	    opt_copy(o.forward, sizeof(o.forward), forward, "--forward") ||
+	    opt_copy(o.forward_tcp, sizeof(o.forward_tcp), forward_tcp,
+		"--forward-tcp") ||
 	    opt_copy(o.tracker, sizeof(o.tracker), tracker, "--tracker") ||
 	    opt_copy(o.relay, sizeof(o.relay), relay, "--relay") ||
 	    opt_copy(o.local_host, sizeof(o.local_host), local_host,
@@ -457,6 +477,8 @@ main(int argc, char *argv[])
 	o.src_count = src_count;
 	o.peer_offset = offset;
 	o.local_port = local;
+	o.local_tcp = local_tcp;
+	o.local_tcp_fd = -1;
 	o.tcp = tcp;
 	o.keep_listening = keep;
 	o.ping_count = ping_count;

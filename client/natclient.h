@@ -32,6 +32,9 @@ struct client_opts {
 	int  peer_offset;	/* punch -o */
 	char forward[ADDR_HOSTLEN + 8]; /* listen --forward HOST:PORT */
 	int  local_port;		/* connect --local PORT */
+	char forward_tcp[ADDR_HOSTLEN + 8]; /* listen --forward-tcp H:P */
+	int  local_tcp;			/* connect --local-tcp PORT */
+	int  local_tcp_fd;		/* its socket, bound first */
 	int  tcp;			/* listen/connect --tcp */
 	int  keep_listening;		/* listen --keep-listening */
 	int  ping_count;		/* ping --count; 0: not ping */
@@ -97,6 +100,8 @@ int client_join(int, int, int, int);
 /* output.c */
 struct json_t;
 void client_print_json(struct json_t *);
+#define CLIENT_STATUS_LINE 1024 /* bytes of one client_status line */
+void client_status(struct json_t *);
 void client_sanitize(char *, int);
 void client_print(const struct client_opts *, const char *, ...)
     __attribute__((sentinel));

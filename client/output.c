@@ -5,11 +5,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "natclient.h"
 
@@ -81,4 +83,39 @@ client_print_json(json_t *obj)
 	free(s);
 	json_decref(obj);
 	fflush(stdout);
+}
+
+/*
+ * Tell the agent that runs us (agent_child.c) what became of our path:
+ * one JSON line, taken, to the fd in NATCLIENT_STATUS_FD; without it,
+ * nothing.  The pipe is non-blocking: a line the agent has no room for
+ * is dropped, never waited for, so that the data path does not stall.
+ */
+void
+client_status(json_t *ev)
+{
+	static int fd = -2;
+	char	  *s;
+
+	if (fd == -2) {
+		const char *v = getenv("NATCLIENT_STATUS_FD");
+
+		fd = v != NULL && *v >= '3' && *v <= '9' && v[1] == '\0'
+		    ? *v - '0'
+		    : -1;
+	}
+	if (fd == -1 || ev == NULL ||
+	    (s = json_dumps(ev, JSON_COMPACT)) == NULL) {
+		json_decref(ev);
+		return;
+	}
+	json_decref(ev);
+	if (strlen(s) < CLIENT_STATUS_LINE) {
+		size_t n = strlen(s);
+
+		s[n] = '\n'; /* json_dumps leaves room: its NUL */
+		if (write(fd, s, n + 1) == -1 && errno != EAGAIN)
+			fd = -1; /* the agent went */
+	}
+	free(s);
 }

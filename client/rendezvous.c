@@ -20,6 +20,7 @@
 #include "hex.h"
 #include "holepunch.h"
 #include "keys.h"
+#include "mux.h"
 #include "natclient.h"
 #include "path.h"
 #include "secure.h"
@@ -85,6 +86,10 @@ rdv_report(const struct client_opts *o, const struct hp_plan *p,
 		key_format(sec->peer, key, sizeof(key));
 	} else
 		addr_format(&p->peer_public, peer, sizeof(peer));
+	client_status(json_pack("{s:s,s:s,s:s,s:s,s:i}", "event",
+	    ok ? "path" : "nopath",
+	    "path", !ok ? "none" : p->strategy == NAMED_RELAY ? "relay" : "direct",
+	    "strategy", strategy, "peer", peer, "ms", r->ms));
 	if (o->json) {
 		char *s = json_dumps(
 		    json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:i}", "result",
@@ -133,6 +138,29 @@ rdv_datagrams(const struct client_opts *o)
 	    (o->ping_count > 0 && !o->ping_stream);
 }
 
+/* --forward-tcp or --local-tcp: TCP connections over a stream path. */
+static int
+rdv_forwards_tcp(const struct client_opts *o)
+{
+	return o->forward_tcp[0] != '\0' || o->local_tcp;
+}
+
+/* Carry TCP connections: the listener dials --forward-tcp for each. */
+static int
+rdv_tcp(const struct client_opts *o, struct secure *sec)
+{
+	struct mux_stats st;
+	struct addr	 target;
+	const char	*why;
+
+	memset(&st, 0, sizeof(st));
+	if (o->local_tcp)
+		return bridge_tcp(sec, o, o->local_tcp_fd, NULL, &st);
+	if (addr_parse(o->forward_tcp, 0, &target, &why) == -1)
+		client_fail(o, "--forward-tcp %s: %s", o->forward_tcp, why);
+	return bridge_tcp(sec, o, -1, &target, &st);
+}
+
 /*
  * Seal the path (the punched UDP socket r->fd, or tcp when it is a TCP
  * connection to the peer: punched with --tcp, or through the relay),
@@ -170,7 +198,10 @@ rdv_carry(const struct client_opts *o, struct hp_plan *p, struct hp_result *r,
 		    named_strategy_name(p->strategy));
 		return rv == 0 ? RDV_DONE : RDV_LOST;
 	}
-	if (!rdv_datagrams(o)) {
+	if (rdv_forwards_tcp(o)) {
+		rdv_report(o, p, r, 1, stdout, &sec);
+		rv = rdv_tcp(o, &sec);
+	} else if (!rdv_datagrams(o)) {
 		rdv_report(o, p, r, 1, stderr, &sec);
 		rv = bridge_stream(&sec);
 	} else {
@@ -264,10 +295,16 @@ rdv_check(struct client_opts *o, int argc, char **argv, const char *usage)
 		    argv[1]);
 	if (o->forward[0] != '\0' && addr_parse(o->forward, 0, &a, &why) == -1)
 		client_fail(o, "--forward %s: %s", o->forward, why);
+	if (o->forward_tcp[0] != '\0' &&
+	    addr_parse(o->forward_tcp, 0, &a, &why) == -1)
+		client_fail(o, "--forward-tcp %s: %s", o->forward_tcp, why);
 	if (o->tcp && (o->forward[0] != '\0' || o->local_port))
 		client_fail(o,
 		    "--tcp carries a stream: not with --forward "
 		    "or --local");
+	if ((o->forward[0] != '\0' || o->local_port) && rdv_forwards_tcp(o))
+		client_fail(o, "datagrams or TCP connections: --forward and "
+		    "--local are not with --forward-tcp or --local-tcp");
 	/* ENet speaks IPv4 only. */
 	if (o->family == AF_UNSPEC)
 		o->family = AF_INET;
@@ -298,6 +335,9 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 	json_t		    *msg;
 
 	rdv_check(o, argc, argv, "natclient listen NAME [--forward HOST:PORT]");
+	if (o->local_port || o->local_tcp)
+		client_fail(o, "listen: --local and --local-tcp are for "
+		    "connect (a listener forwards: --forward, --forward-tcp)");
 	key_load(o, &key, 1);
 	key_policy(o, &key, 0, argv[1], &pol);
 	session_open(o, &s, argv[1], &key);
@@ -333,6 +373,7 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 		json_decref(msg);
 		if (rv == RDV_NOPATH)
 			continue;
+		client_status(json_pack("{s:s}", "event", "lost"));
 		close(s.tcp);
 		close(s.udp);
 		if (rv == RDV_REFUSED) {
@@ -359,6 +400,12 @@ cmd_connect(struct client_opts *o, int argc, char **argv)
 	json_t		    *msg;
 
 	rdv_check(o, argc, argv, "natclient connect NAME [--local PORT]");
+	if (o->forward[0] != '\0' || o->forward_tcp[0] != '\0')
+		client_fail(o, "connect: --forward and --forward-tcp are for "
+		    "listen (a connector is local: --local, --local-tcp)");
+	/* Bound before the punch: a port in use is said at once. */
+	if (o->local_tcp)
+		o->local_tcp_fd = mux_listen(o, o->local_tcp);
 	key_load(o, &key, 1);
 	key_policy(o, &key, 1, argv[1], &pol);
 	session_open(o, &s, NULL, NULL);
@@ -384,8 +431,9 @@ cmd_ping(struct client_opts *o, int argc, char **argv)
 {
 	if (o->ping_count == 0)
 		o->ping_count = 4;
-	if (o->forward[0] != '\0' || o->local_port)
-		client_fail(o, "ping: not with --forward or --local");
+	if (o->forward[0] != '\0' || o->local_port || rdv_forwards_tcp(o))
+		client_fail(o, "ping: not with --forward, --local, "
+		    "--forward-tcp or --local-tcp");
 	o->ping_name = argc == 2 ? argv[1] : "";
 	return cmd_connect(o, argc, argv);
 }

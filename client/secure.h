@@ -18,6 +18,12 @@ enum secure_kind {
 	SECURE_BYE = 3,	      /* datagram mode: the peer is leaving */
 	SECURE_PING = 4,      /* natclient ping: answered with a pong */
 	SECURE_PONG = 5,      /* a ping's bytes, back */
+	/* TCP connections over the path (mux.c): */
+	SECURE_MUX_OPEN = 6,
+	SECURE_MUX_DATA = 7,
+	SECURE_MUX_EOF = 8,
+	SECURE_MUX_RESET = 9,
+	SECURE_MUX_WINDOW = 10,
 };
 
 /* Who we are and whom we accept (keys.c fills it). */

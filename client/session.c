@@ -249,4 +249,6 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 	session_note(o, "public address %s, NAT: %s (%s)",
 	    addr_format(&s->observed, pub, sizeof(pub)), s->nat.name,
 	    named_class_name(s->class));
+	client_status(json_pack("{s:s,s:s,s:s}", "event", "public", "public",
+	    pub, "nat", s->nat.name));
 }

@@ -111,7 +111,8 @@ for i in range(10):
 done
 "$NATCLIENT" -c "$T/status.conf" status >"$T/status.txt" || fail "status"
 grep -q "^t1 *expose *exposed *127.0.0.1:$X1 *0 *20" "$T/status.txt" || fail "status table: $(cat "$T/status.txt")"
-grep -q "^peer *listen *running" "$T/status.txt" || fail "the listener: $(cat "$T/status.txt")"
+listening() { "$NATCLIENT" -c "$T/status.conf" status | grep -q "^peer *listen *listening"; }
+wait_for 100 listening || fail "the listener: $("$NATCLIENT" -c "$T/status.conf" status)"
 # The [listen] section really listens: a ping over the punched path.
 pinged() {
 	"$NATCLIENT" -s "127.0.0.1:$NAMED_PORT" --tracker "127.0.0.1:$TRACKER_PORT" --timeout 5 \

@@ -182,6 +182,20 @@ NFT
 	lab_in "$r" nft -f "$T/nft-$r-hairpin" || fail "hairpin rules on $r"
 }
 
+# lab_nats KIND-A KIND-B: rA and rB afresh with these NATs, nothing left
+# behind them from an earlier run (processes, rules, conntrack entries)
+# that could open mappings now.
+lab_nats() {
+	local r
+	lab_stop hA hA2 hB
+	for r in rA rB; do
+		lab_in "$r" nft flush ruleset
+		lab_in "$r" conntrack -F 2>/dev/null
+	done
+	lab_nat rA "$1"
+	lab_nat rB "$2"
+}
+
 # lab_server: natserver in srv, RFC 5780 on both IPs, two rendezvous
 # workers, a relay whose token is in $T/lab-token, logging to
 # $T/lab-srv.log.

@@ -52,18 +52,6 @@ no_path() {
 	return 1
 }
 
-nat_both() { # kindA kindB
-	local r
-	# Nothing from an earlier run may open mappings now.
-	lab_stop hA hA2 hB
-	for r in rA rB; do
-		lab_in "$r" nft flush ruleset
-		lab_in "$r" conntrack -F 2>/dev/null
-	done
-	lab_nat rA "$1"
-	lab_nat rB "$2"
-}
-
 # The listener has registered its name (it says so on stderr).
 registered() {
 	grep -q "^natclient: listening as" "$T/errA"
@@ -116,7 +104,7 @@ pair() {
 	local na=$1 nb=$2 la=$3 lb=$4 ha=$5 hb=$6 i times=() median f
 	shift 6
 	for i in $(seq 1 "$RUNS"); do
-		nat_both "$na" "$nb"
+		lab_nats "$na" "$nb"
 		stream "$filter" "$la" "$lb" "$ha" "$hb" "$@"
 		times+=("$LAST_MS")
 	done
@@ -169,7 +157,7 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 				pair "$ka" "$kb" "$ka" "$kb" hA hB --tcp ;;
 			esac
 			if [ "$filter" = 1 ]; then
-				nat_both "$ka" "$kb"
+				lab_nats "$ka" "$kb"
 				datagrams "$ka" "$kb"
 			fi
 		done
@@ -186,7 +174,7 @@ done
 # device's are), so that the kernel cannot hide a stall by buffering the
 # whole stream.
 LAB_FILTER=1
-nat_both symmetric-random symmetric-random
+lab_nats symmetric-random symmetric-random
 for h in hA hB srv; do
 	lab_in "$h" sysctl -qw net.ipv4.tcp_rmem="4096 32768 65536" net.ipv4.tcp_wmem="4096 32768 65536"
 done
@@ -209,7 +197,7 @@ pass "symmetric random x symmetric random: 64 MiB through the relay fallback and
 # Without a token there is no relay to fall back on: a clear failure
 # that names the pair and points to the relay.
 LAB_FILTER=1
-nat_both symmetric-random symmetric-random
+lab_nats symmetric-random symmetric-random
 : >"$T/errA"
 lab_in hA "$NATCLIENT" --timeout 10 -s 203.0.113.1 "${TRUST[@]}" listen nt </dev/null >"$T/outA" 2>>"$T/errA" &
 LISTENER=$!
