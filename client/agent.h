@@ -34,6 +34,7 @@ struct service_spec {
 	int  local_port; /* [connect] too: where local programs send */
 	int  remote_port;
 	int  pool; /* ready data connections (tcp) */
+	char proxy_protocol[8]; /* v1, v2 or no (tcp) */
 	/* [listen] and [connect]: */
 	char forward[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */
 	char forward_tcp[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */

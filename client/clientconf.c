@@ -65,6 +65,8 @@ const struct conf_key expose_keys[] = {
 	    "0"},
 	{"expose", "pool", CONF_INT, SOFF(pool), 0, 0, EXPOSE_POOL_MAX, 0,
 	    "2"},
+	{"expose", "proxy_protocol", CONF_STR, SOFF(proxy_protocol),
+	    SSIZE(proxy_protocol), 0, 0, 0, "no"},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 const struct conf_key listen_keys[] = {

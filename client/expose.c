@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "expose.h"
+#include "proxyproto.h"
 #include "hex.h"
 
 #define EXPOSE_HEARTBEAT_S 20
@@ -38,6 +39,7 @@ struct expose_visitor {
 	struct dial	   *local_dial, *data_dial;
 	struct bufferevent *local, *data;
 	char		    why[300]; /* the local service's refusal */
+	char		    from[ADDR_STRLEN], to[ADDR_STRLEN]; /* PROXY */
 	int		    local_failed;
 	int		    udp; /* no local connection to make */
 	LIST_ENTRY(expose_visitor) entry;
@@ -140,8 +142,10 @@ expose_visitor_ready(struct expose_visitor *v)
 	s->visitors_total++;
 	if (v->udp)
 		expose_udp_start(e, v->data);
-	else
+	else {
+		expose_proxy(e, v->local, v->from, v->to);
 		splice_join(s->a->base, v->data, v->local, &e->joins);
+	}
 	v->data = v->local = NULL;
 	expose_visitor_free(v);
 }
@@ -180,9 +184,42 @@ expose_data_cb(struct bufferevent *bev, const char *why, int final,
 	expose_visitor_ready(v);
 }
 
+/*
+ * The PROXY protocol header (proxy_protocol = v1 or v2) to the local
+ * service, first: from the visitor's address to the one it reached, as
+ * the relay said them (UNKNOWN/LOCAL when it did not).
+ */
+void
+expose_proxy(struct expose_run *e, struct bufferevent *local,
+    const char *from, const char *to)
+{
+	struct addr f, t;
+	uint8_t	    h[PROXY_HEADER_MAX];
+	const char *why;
+
+	if (e->proxy == PROXY_NONE)
+		return;
+	memset(&f, 0, sizeof(f));
+	memset(&t, 0, sizeof(t));
+	if (from == NULL || addr_parse(from, 0, &f, &why) == -1)
+		memset(&f, 0, sizeof(f));
+	if (to == NULL || addr_parse(to, 0, &t, &why) == -1)
+		memset(&t, 0, sizeof(t));
+	bufferevent_write(local, h, proxy_header(e->proxy, &f, &t, h));
+}
+
+/* An address the relay named in msg, or "" (ADDR_STRLEN bytes). */
+void
+expose_addr(char *dst, json_t *msg, const char *key)
+{
+	const char *v = json_string_value(json_object_get(msg, key));
+
+	snprintf(dst, ADDR_STRLEN, "%s", v != NULL ? v : "");
+}
+
 /* conn {id}: a visitor waits on the relay. */
 static void
-expose_visitor_new(struct expose_run *e, const char *id)
+expose_visitor_new(struct expose_run *e, const char *id, json_t *msg)
 {
 	struct service	      *s = e->s;
 	struct expose_visitor *v;
@@ -196,6 +233,8 @@ expose_visitor_new(struct expose_run *e, const char *id)
 	}
 	v->e = e;
 	snprintf(v->id, sizeof(v->id), "%s", id);
+	expose_addr(v->from, msg, "visitor");
+	expose_addr(v->to, msg, "to");
 	LIST_INSERT_HEAD(&e->waiting, v, entry);
 	e->nwaiting++;
 	if (strcmp(s->spec.type, "udp") == 0)
@@ -377,7 +416,7 @@ expose_line(struct expose_run *e, json_t *msg)
 	}
 	if (strcmp(type, "conn") == 0 &&
 	    json_unpack(msg, "{s:s}", "id", &id) == 0)
-		expose_visitor_new(e, id);
+		expose_visitor_new(e, id, msg);
 	else if (strcmp(type, "pool") == 0 &&
 	    json_unpack(msg, "{s:s}", "id", &id) == 0)
 		expose_pool_ask(e, id);
@@ -502,6 +541,12 @@ expose_check(const struct service_spec *p, char *why, size_t len)
 		snprintf(why, len, "type: tcp or udp, not '%s'", p->type);
 	else if (p->local_port == 0)
 		snprintf(why, len, "local_port: missing (1 to 65535)");
+	else if (proxy_version(p->proxy_protocol) == -1)
+		snprintf(why, len, "proxy_protocol: v1, v2 or no, not '%s'",
+		    p->proxy_protocol);
+	else if (proxy_version(p->proxy_protocol) != PROXY_NONE &&
+	    strcmp(p->type, "tcp") != 0)
+		snprintf(why, len, "proxy_protocol: for tcp only");
 	else
 		return 0;
 	return -1;
@@ -542,6 +587,7 @@ expose_start(struct service *s, char *why, size_t len)
 	}
 	e->s = s;
 	e->backoff = 1;
+	e->proxy = proxy_version(s->spec.proxy_protocol);
 	e->joins.a_to_b = &s->bytes_in;
 	e->joins.b_to_a = &s->bytes_out;
 	e->joins.now = &s->visitors;
@@ -614,6 +660,8 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	p.local_port = (int)port;
 	p.remote_port = o->remote_port;
 	p.pool = o->pool;
+	snprintf(p.proxy_protocol, sizeof(p.proxy_protocol), "%s",
+	    o->proxy_protocol);
 	if (expose_check(&p, why, sizeof(why)) == -1)
 		client_fail(o, "%s", why);
 	STAILQ_INIT(&specs);

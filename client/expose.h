@@ -37,9 +37,13 @@ struct expose_run {
 	unsigned	      npooled; /* open or being opened */
 	char		      asks[EXPOSE_POOL_MAX][64]; /* waiting for room */
 	unsigned	      nasks;
+	int		      proxy; /* PROXY_V1, PROXY_V2 or PROXY_NONE */
 };
 
 void expose_send(struct bufferevent *, json_t *);
+void expose_proxy(struct expose_run *, struct bufferevent *, const char *,
+    const char *);
+void expose_addr(char *, json_t *, const char *);
 
 /* expose_pool.c */
 void expose_pool_ask(struct expose_run *, const char *);

@@ -29,6 +29,7 @@ struct expose_pooled {
 	struct dial	   *dial, *local_dial;
 	struct bufferevent *data;
 	int		    taken; /* a visitor's: no longer in the pool */
+	char		    from[ADDR_STRLEN], to[ADDR_STRLEN]; /* PROXY */
 	LIST_ENTRY(expose_pooled) entry;
 };
 
@@ -93,6 +94,7 @@ pooled_local_cb(struct bufferevent *bev, const char *why, int final,
 		return;
 	}
 	c->data = NULL;
+	expose_proxy(e, bev, c->from, c->to);
 	pooled_free(c);
 	e->s->visitors_total++;
 	splice_join(e->s->a->base, data, bev, &e->joins);
@@ -128,6 +130,8 @@ pooled_read_cb(struct bufferevent *bev, void *arg)
 		pooled_free(c);
 		return;
 	}
+	expose_addr(c->from, msg, "visitor");
+	expose_addr(c->to, msg, "to");
 	json_decref(msg);
 	c->taken = 1; /* the relay asks for another */
 	pooled_left(e);

@@ -95,8 +95,11 @@ static const struct command commands[] = {
 	"example: natclient --key ~/.config/natkit/key key >> allowed\n"},
     {"expose", cmd_expose, "make a local TCP or UDP service public",
 	"natclient -s host[:port] --token-file f [--local-host h]\n"
-	"          [--remote-port n] [--name n] [--pool n] [--json] "
-	"expose tcp|udp LOCAL_PORT\n"
+	"          [--remote-port n] [--name n] [--pool n] [--proxy-protocol v]\n"
+	"          [--json] expose tcp|udp LOCAL_PORT\n"
+	"  --proxy-protocol v1|v2  tell the service each visitor's address\n"
+	"                   first (tcp; haproxy's accept-proxy, nginx's\n"
+	"                   proxy_protocol)\n"
 	"example: natclient -s nat.example.org --token-file ~/.natkit-token "
 	"expose tcp 22\n"},
     {"up", cmd_up, "serve every service of natclient.conf (the agent)",
@@ -132,6 +135,7 @@ static const struct option longopts[] = {
     {"stream", no_argument, NULL, 1003},
     {"forward-tcp", required_argument, NULL, 1004},
     {"local-tcp", required_argument, NULL, 1005},
+    {"proxy-protocol", required_argument, NULL, 1006},
     {"name", required_argument, NULL, 'm'},
     {"token-file", required_argument, NULL, 'k'},
     {"key", required_argument, NULL, 'E'},
@@ -203,6 +207,7 @@ usage(FILE *fp, int code)
 	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
 	    "                 [--local-host host]\n"
 	    "                 [--remote-port port] [--name name] [--pool n]\n"
+	    "                 [--proxy-protocol v1|v2]\n"
 	    "                 [--token-file file]\n"
 	    "                 [--key file] [--allow file] [--allow-any] "
 	    "[--secret-file file]\n"
@@ -267,6 +272,7 @@ main(int argc, char *argv[])
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 	const char *relay = NULL, *forward_tcp = NULL;
 	int	    local_tcp = 0;
+	const char *proxy_protocol = "no";
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
 	const char *key_file = NULL, *allow = NULL, *secret = NULL;
 	const char *peer_key = NULL, *known = NULL;
@@ -350,6 +356,9 @@ main(int argc, char *argv[])
 			break;
 		case 1004:
 			forward_tcp = optarg;
+			break;
+		case 1006:
+			proxy_protocol = optarg;
 			break;
 		case 1005:
 			local_tcp = (int)parse_number("--local-tcp", optarg, 1,
@@ -447,6 +456,8 @@ main(int argc, char *argv[])
 	    opt_copy(o.forward, sizeof(o.forward), forward, "--forward") ||
 	    opt_copy(o.forward_tcp, sizeof(o.forward_tcp), forward_tcp,
 		"--forward-tcp") ||
+	    opt_copy(o.proxy_protocol, sizeof(o.proxy_protocol),
+		proxy_protocol, "--proxy-protocol") ||
 	    opt_copy(o.tracker, sizeof(o.tracker), tracker, "--tracker") ||
 	    opt_copy(o.relay, sizeof(o.relay), relay, "--relay") ||
 	    opt_copy(o.local_host, sizeof(o.local_host), local_host,

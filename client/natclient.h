@@ -45,6 +45,7 @@ struct client_opts {
 	char local_host[ADDR_HOSTLEN];	/* expose --local-host */
 	int  remote_port;		/* expose --remote-port */
 	int  pool;			/* expose --pool */
+	char proxy_protocol[8];		/* expose --proxy-protocol */
 	char name[33];			/* expose --name */
 	char token_file[PATH_MAX];	/* expose --token-file, or conf */
 	char key_file[PATH_MAX];	/* --key, or conf key_file */

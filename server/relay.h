@@ -78,7 +78,7 @@ int    relay_data_start(struct worker *, int, const char *, const char *);
 int    relay_visitors_waiting(void);
 void   relay_refused_log(struct worker *, int, const char *, size_t);
 int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
-       const char *);
+       const struct sockaddr *, const char *);
 
 /* relay_pool.c */
 int  relay_pool_open(struct relay_port *, int);

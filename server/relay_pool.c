@@ -234,15 +234,24 @@ relay_pool_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
 	struct relay_pool   *pool = p->pool;
 	struct relay_pooled *c;
 	struct worker	    *w;
-	char		     a[ADDR_STRLEN], line[ADDR_STRLEN + 64];
+	char		     a[ADDR_STRLEN], b[ADDR_STRLEN];
+	char		     line[2 * ADDR_STRLEN + 64];
+	struct sockaddr_storage to;
+	socklen_t	     tolen = sizeof(to);
 	int		     fd, n;
 
 	if (pool == NULL)
 		return -1;
 	w = p->ctl->w;
 	addr_format_sa(visitor, a, sizeof(a));
+	/* The address the visitor reached, for a PROXY protocol header. */
+	if (getsockname(vfd, (struct sockaddr *)&to, &tolen) == -1)
+		snprintf(b, sizeof(b), "?");
+	else
+		addr_format_sa((struct sockaddr *)&to, b, sizeof(b));
 	n = snprintf(line, sizeof(line),
-	    "{\"type\":\"visitor\",\"visitor\":\"%s\"}\n", a);
+	    "{\"type\":\"visitor\",\"visitor\":\"%s\",\"to\":\"%s\"}\n",
+	    a, b);
 	while ((c = TAILQ_FIRST(&pool->idle)) != NULL) {
 		fd = c->fd;
 		relay_pooled_free(c);

@@ -170,8 +170,8 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	struct relay_ctl       *c = p->ctl;
 	struct relay_visitor   *v;
 	struct timeval		tv;
-	struct sockaddr_storage ss;
-	socklen_t		len = sizeof(ss);
+	struct sockaddr_storage ss, to;
+	socklen_t		len = sizeof(ss), tolen = sizeof(to);
 	int			fd;
 
 	(void)ev;
@@ -217,8 +217,10 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 		relay_visitor_free(v, 1);
 		return;
 	}
-	if (relay_announce(p, v->base.id, (struct sockaddr *)&ss, "tcp") ==
-	    -1) {
+	if (getsockname(fd, (struct sockaddr *)&to, &tolen) == -1)
+		tolen = 0;
+	if (relay_announce(p, v->base.id, (struct sockaddr *)&ss,
+		tolen > 0 ? (struct sockaddr *)&to : NULL, "tcp") == -1) {
 		relay_visitor_free(v, 1);
 		return;
 	}
@@ -228,16 +230,21 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 
 /*
  * Tell the port's client about a visitor (connection id conn in this
- * worker) under a new one-time id, recorded as D|id; 0, or -1.
+ * worker) under a new one-time id, recorded as D|id; 0, or -1.  The
+ * visitor's address, and for TCP the address it reached (to), let the
+ * client write a PROXY protocol header to its local service.
  */
 int
 relay_announce(struct relay_port *p, uint64_t conn,
-    const struct sockaddr *visitor, const char *proto)
+    const struct sockaddr *visitor, const struct sockaddr *to,
+    const char *proto)
 {
 	struct relay_ctl *c = p->ctl;
 	struct relay_wait rw = {conn, (uint16_t)c->w->ordinal};
 	uint8_t		  id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
 	char		  hex[2 * RELAY_ID_LEN + 1], a[ADDR_STRLEN];
+	char		  b[ADDR_STRLEN] = "";
+	json_t		 *msg;
 
 	if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
 	    table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, key,
@@ -246,10 +253,14 @@ relay_announce(struct relay_port *p, uint64_t conn,
 		table_now_ms()) == -1)
 		return -1;
 	addr_format_sa(visitor, a, sizeof(a));
-	relay_send(c,
-	    json_pack("{s:s,s:s,s:s,s:i,s:s}", "type", "conn", "id",
-		hex_encode(id, sizeof(id), hex), "proto", proto, "remote_port",
-		p->port, "visitor", a));
+	msg = json_pack("{s:s,s:s,s:s,s:i,s:s}", "type", "conn", "id",
+	    hex_encode(id, sizeof(id), hex), "proto", proto, "remote_port",
+	    p->port, "visitor", a);
+	if (to != NULL && msg != NULL) {
+		addr_format_sa(to, b, sizeof(b));
+		json_object_set_new(msg, "to", json_string(b));
+	}
+	relay_send(c, msg);
 	return 0;
 }
 
