@@ -116,13 +116,16 @@ expose_refusal_event_cb(struct bufferevent *bev, short what, void *arg)
 	bufferevent_free(bev);
 }
 
+#define EXPOSE_JOINED_MAX 512 /* the relay's joined line, or its refusal */
+static const struct timeval joined_wait = {10, 0};
+
+static void expose_joined_cb(struct bufferevent *, void *);
+static void expose_joined_event_cb(struct bufferevent *, short, void *);
+
 /* Both connections made, or the local one refused: go on. */
 static void
 expose_visitor_ready(struct expose_visitor *v)
 {
-	struct expose_run *e = v->e;
-	struct service	  *s = e->s;
-
 	if (v->data == NULL || (v->local == NULL && !v->local_failed && !v->udp))
 		return;
 	if (v->local_failed) {
@@ -138,7 +141,53 @@ expose_visitor_ready(struct expose_visitor *v)
 		expose_visitor_free(v);
 		return;
 	}
-	expose_send(v->data, json_pack("{s:s,s:s}", "type", "data", "id", v->id));
+	/* ack: the relay says joined (or why not) before any visitor byte,
+	 * and only then is the local service joined, so that a refusal
+	 * (unknown_id, server_full) is never taken for the visitor's. */
+	expose_send(v->data, json_pack("{s:s,s:s,s:b}", "type", "data", "id",
+	    v->id, "ack", 1));
+	if (v->local != NULL)
+		bufferevent_disable(v->local, EV_READ); /* the join reads it */
+	bufferevent_setcb(v->data, expose_joined_cb, NULL,
+	    expose_joined_event_cb, v);
+	bufferevent_set_timeouts(v->data, &joined_wait, NULL);
+	bufferevent_enable(v->data, EV_READ | EV_WRITE);
+}
+
+/* The relay's line on a visitor's data connection: joined, or not. */
+static void
+expose_joined_cb(struct bufferevent *bev, void *arg)
+{
+	struct expose_visitor *v = arg;
+	struct expose_run     *e = v->e;
+	struct service	      *s = e->s;
+	char		      *line;
+	size_t		       n;
+	json_t		      *msg;
+	const char	      *code = "", *text = "";
+
+	if ((line = evbuffer_readln(bufferevent_get_input(bev), &n,
+		 EVBUFFER_EOL_LF)) == NULL) {
+		if (evbuffer_get_length(bufferevent_get_input(bev)) >
+		    EXPOSE_JOINED_MAX) {
+			agent_error(s, "the relay sent a data connection a "
+			    "line of more than %d bytes", EXPOSE_JOINED_MAX);
+			expose_visitor_free(v);
+		}
+		return;
+	}
+	msg = json_loadb(line, n, 0, NULL);
+	free(line);
+	if (msg == NULL || strcmp(client_json_type(msg), "joined") != 0) {
+		json_unpack(msg, "{s?s,s?s}", "code", &code, "message", &text);
+		agent_error(s, "relay: a visitor's data connection was refused: "
+		    "%s (%s)", text, code);
+		json_decref(msg);
+		expose_visitor_free(v);
+		return;
+	}
+	json_decref(msg);
+	bufferevent_set_timeouts(bev, NULL, NULL);
 	s->visitors_total++;
 	if (v->udp)
 		expose_udp_start(e, v->data);
@@ -147,6 +196,18 @@ expose_visitor_ready(struct expose_visitor *v)
 		splice_join(s->a->base, v->data, v->local, &e->joins);
 	}
 	v->data = v->local = NULL;
+	expose_visitor_free(v);
+}
+
+static void
+expose_joined_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct expose_visitor *v = arg;
+
+	(void)bev;
+	agent_error(v->e->s, "relay: a visitor's data connection %s before "
+	    "it was joined", (what & BEV_EVENT_TIMEOUT) ? "waited too long"
+	    : "was closed");
 	expose_visitor_free(v);
 }
 

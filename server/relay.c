@@ -2,8 +2,10 @@
  * The relay worker: control and data connections on 8888 (DESIGN 3.3).
  * A connection's first line says which it is: {"type":"hello",…} opens
  * a control connection, {"type":"data","id":…} is a client's half of a
- * visitor's stream.  The first line is read exactly (peeked up to its
- * newline), so not one byte of the stream behind it is taken.
+ * visitor's stream (with "ack":true the client waits for our joined
+ * line, or the refusal, before it joins its local service).  The first
+ * line is read exactly (peeked up to its newline), so not one byte of
+ * the stream behind it is taken.
  */
 #include "config.h"
 
@@ -90,6 +92,7 @@ relay_first_cb(evutil_socket_t fd, short ev, void *arg)
 	char		 *nl;
 	ssize_t		  got;
 	size_t		  len;
+	int		  ack = 0;
 
 	(void)ev;
 	got = recv(fd, line, sizeof(line) - 1, MSG_PEEK);
@@ -122,8 +125,9 @@ relay_first_cb(evutil_socket_t fd, short ev, void *arg)
 		relay_ctl_start(n->w, n->fd, line, len - 1, &n->peer);
 		relay_new_free(n, 0);
 	} else if (strcmp(type, "data") == 0 &&
-	    json_unpack(msg, "{s:s,s?s}", "id", &id, "error", &error) == 0) {
-		n->awaited = relay_data_start(n->w, n->fd, id, error);
+	    json_unpack(msg, "{s:s,s?s,s?b}", "id", &id, "error", &error,
+		"ack", &ack) == 0) {
+		n->awaited = relay_data_start(n->w, n->fd, id, error, ack);
 		relay_new_free(n, 0);
 	} else
 		relay_refuse(n, "bad_message", "hello or data first");

@@ -74,7 +74,7 @@ void   relay_unexpose(struct relay_ctl *, struct json_t *);
 void   relay_port_close(struct relay_port *);
 void   relay_port_release(struct relay_port *);
 size_t relay_key(uint8_t *, char, const void *, size_t);
-int    relay_data_start(struct worker *, int, const char *, const char *);
+int    relay_data_start(struct worker *, int, const char *, const char *, int);
 int    relay_visitors_waiting(void);
 void   relay_refused_log(struct worker *, int, const char *, size_t);
 int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,

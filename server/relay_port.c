@@ -514,15 +514,20 @@ relay_take_fn(void *val, size_t *len, int found, void *arg)
 /*
  * A client's data connection for visitor id: to the visitor's worker.
  * With error, the client could not reach its local service: the
- * visitor's worker is told, and closes the visitor at once.  1 when a
- * visitor (or a pool) waited for it, 0 when none did.
+ * visitor's worker is told, and closes the visitor at once.  With ack
+ * the client waits for a line before it joins the connection to its
+ * local service: joined, or the error, so that no word of ours can be
+ * taken for the visitor's bytes.  1 when a visitor (or a pool) waited
+ * for it, 0 when none did.
  */
 int
-relay_data_start(struct worker *w, int fd, const char *hexid, const char *error)
+relay_data_start(struct worker *w, int fd, const char *hexid, const char *error,
+    int ack)
 {
 	static const char unknown[] =
 	    "{\"type\":\"error\",\"code\":\"unknown_id\","
 	    "\"message\":\"no visitor waits for this id\"}\n";
+	static const char joined[] = "{\"type\":\"joined\"}\n";
 	struct relay_wait rw;
 	uint8_t		  id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
 	int		  sent;
@@ -540,9 +545,18 @@ relay_data_start(struct worker *w, int fd, const char *hexid, const char *error)
 		    strlen(error) < RELAY_REASON_MAX ? strlen(error)
 						     : RELAY_REASON_MAX,
 		    0);
-	else
+	else {
+		/* Before the visitor's worker has it: first on the stream.
+		 * A new connection's empty buffer takes the line whole. */
+		if (ack && send(fd, joined, sizeof(joined) - 1,
+			       MSG_NOSIGNAL | MSG_DONTWAIT) !=
+			(ssize_t)sizeof(joined) - 1) {
+			close(fd);
+			return 1;
+		}
 		sent = wmail_send_fd(w, rw.ordinal, rw.visitor, MAIL_RELAY_DATA,
 		    NULL, 0, fd);
+	}
 	if (sent == -1) {
 		proc_count(w, STAT_ERRORS);
 		send(fd, unknown, sizeof(unknown) - 1,
