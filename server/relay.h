@@ -30,10 +30,25 @@ struct relay_wait {
 };
 
 struct relay_ctl;
+struct relay_port;
+
+/*
+ * A kind of exposure (the expose message's proto): its row in
+ * relay_kinds (relay_port.c).  A new kind (http, https) is a row: the
+ * socket it listens on, what a visitor there does, what it holds.
+ */
+struct relay_kind {
+	const char	 *name;	    /* tcp, udp */
+	int		  socktype; /* of the port's listening socket */
+	event_callback_fn visitor;  /* the port's socket is readable */
+	void (*close)(struct relay_port *); /* its own state, or NULL */
+	int pooled; /* it takes ready data connections (relay_pool.c) */
+};
 
 struct relay_port {
-	struct relay_ctl   *ctl; /* NULL once the control connection is gone */
-	int		    port, fd, nconns, closed, udp;
+	struct relay_ctl	*ctl; /* NULL once the control connection is gone */
+	const struct relay_kind *kind;
+	int			 port, fd, nconns, closed;
 	struct relay_usess *usess; /* udp: its visitors' sessions */
 	struct relay_pool  *pool; /* tcp: its ready data connections, or NULL */
 	uint64_t	   *bytes; /* its counters in the worker's slot */
@@ -78,7 +93,7 @@ int    relay_data_start(struct worker *, int, const char *, const char *, int);
 int    relay_visitors_waiting(void);
 void   relay_refused_log(struct worker *, int, const char *, size_t);
 int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
-       const struct sockaddr *, const char *);
+       const struct sockaddr *);
 
 /* relay_pool.c */
 int  relay_pool_open(struct relay_port *, int);

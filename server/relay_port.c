@@ -1,5 +1,8 @@
 /*
- * Exposed ports and their visitors.  A visitor on an exposed port waits
+ * Exposed ports and their visitors.  Each port is of a kind, a row of
+ * relay_kinds: tcp (a visitor is a connection, joined to a data
+ * connection; pooled ones too) or udp (relay_udp.c: datagrams carried
+ * per visitor session).  A visitor on an exposed TCP port waits
  * while the client is sent conn {id}; the client's data connection with
  * that id may reach any relay worker, which finds the visitor's worker
  * in the table record D|id (used once) and hands the socket over by
@@ -50,8 +53,8 @@ relay_port_release(struct relay_port *p)
 void
 relay_port_close(struct relay_port *p)
 {
-	if (p->udp)
-		relay_udp_close(p);
+	if (p->kind->close != NULL)
+		p->kind->close(p);
 	relay_pool_close(p);
 	event_free(p->ev);
 	close(p->fd);
@@ -220,7 +223,7 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	if (getsockname(fd, (struct sockaddr *)&to, &tolen) == -1)
 		tolen = 0;
 	if (relay_announce(p, v->base.id, (struct sockaddr *)&ss,
-		tolen > 0 ? (struct sockaddr *)&to : NULL, "tcp") == -1) {
+		tolen > 0 ? (struct sockaddr *)&to : NULL) == -1) {
 		relay_visitor_free(v, 1);
 		return;
 	}
@@ -236,8 +239,7 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
  */
 int
 relay_announce(struct relay_port *p, uint64_t conn,
-    const struct sockaddr *visitor, const struct sockaddr *to,
-    const char *proto)
+    const struct sockaddr *visitor, const struct sockaddr *to)
 {
 	struct relay_ctl *c = p->ctl;
 	struct relay_wait rw = {conn, (uint16_t)c->w->ordinal};
@@ -254,7 +256,7 @@ relay_announce(struct relay_port *p, uint64_t conn,
 		return -1;
 	addr_format_sa(visitor, a, sizeof(a));
 	msg = json_pack("{s:s,s:s,s:s,s:i,s:s}", "type", "conn", "id",
-	    hex_encode(id, sizeof(id), hex), "proto", proto, "remote_port",
+	    hex_encode(id, sizeof(id), hex), "proto", p->kind->name, "remote_port",
 	    p->port, "visitor", a);
 	if (to != NULL && msg != NULL) {
 		addr_format_sa(to, b, sizeof(b));
@@ -264,21 +266,38 @@ relay_announce(struct relay_port *p, uint64_t conn,
 	return 0;
 }
 
+/* The kinds of exposure, one row each. */
+static const struct relay_kind relay_kinds[] = {
+    {"tcp", SOCK_STREAM, relay_visitor_cb, NULL, 1},
+    {"udp", SOCK_DGRAM, relay_udp_read, relay_udp_close, 0},
+};
+
+static const struct relay_kind *
+relay_kind_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(relay_kinds) / sizeof(relay_kinds[0]); i++)
+		if (strcmp(relay_kinds[i].name, name) == 0)
+			return &relay_kinds[i];
+	return NULL;
+}
+
 static int
-relay_listen_on(struct relay_ctl *c, int port, int udp)
+relay_listen_on(struct relay_ctl *c, int port, const struct relay_kind *k)
 {
 	struct addr a = c->local;
-	int	    fd, on = 1;
+	int	    fd, on = 1, stream = k->socktype == SOCK_STREAM;
 
 	addr_set_port(&a, (uint16_t)port);
-	fd = socket(addr_family(&a),
-	    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(addr_family(&a), k->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
 	if (fd == -1)
 		return -1;
-	if (!udp)
+	if (stream)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&a.ss, a.len) == -1 ||
-	    (!udp && listen(fd, LISTEN_BACKLOG) == -1)) {
+	    (stream && listen(fd, LISTEN_BACKLOG) == -1)) {
 		close(fd);
 		return -1;
 	}
@@ -314,7 +333,7 @@ relay_take_over(struct relay_ctl *c)
 /* A port for this client: its old one if free, else any in the range. */
 static int
 relay_pick_port(struct relay_ctl *c, const struct conf_range *r, int want,
-    int udp, const uint8_t *rkey, size_t rlen, int *port)
+    const struct relay_kind *k, const uint8_t *rkey, size_t rlen, int *port)
 {
 	int fd, i, old = 0, span = r->high - r->low + 1;
 	uint32_t		 rnd;
@@ -323,19 +342,19 @@ relay_pick_port(struct relay_ctl *c, const struct conf_range *r, int want,
 	    table_get(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen,
 		&old, sizeof(old), table_now_ms()) == (int)sizeof(old) &&
 	    old >= r->low && old <= r->high &&
-	    (fd = relay_listen_on(c, old, udp)) != -1) {
+	    (fd = relay_listen_on(c, old, k)) != -1) {
 		*port = old;
 		return fd;
 	}
 	if (want != 0) {
 		*port = want;
-		return relay_listen_on(c, want, udp);
+		return relay_listen_on(c, want, k);
 	}
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = 0;
 	for (i = 0; i < span; i++) {
 		*port = r->low + (int)((rnd + (uint32_t)i) % (uint32_t)span);
-		if ((fd = relay_listen_on(c, *port, udp)) != -1)
+		if ((fd = relay_listen_on(c, *port, k)) != -1)
 			return fd;
 	}
 	return -1;
@@ -389,16 +408,16 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	uint8_t			 rkey[TABLE_KEY_MAX];
 	char			 idname[160];
 	size_t			 rlen;
-	int			 fd, port = 0, udp;
+	const struct relay_kind *k;
+	int			 fd, port = 0;
 
 	if (json_unpack(msg, "{s:s,s?I,s?s,s?I}", "proto", &proto,
 		"remote_port", &want, "name", &name, "pool", &pool) == -1)
 		return relay_error(c, "bad_message",
 		    "expose needs proto; remote_port, name and pool are "
 		    "optional");
-	if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+	if ((k = relay_kind_find(proto)) == NULL)
 		return relay_error(c, "unsupported", "proto is tcp or udp");
-	udp = strcmp(proto, "udp") == 0;
 	if (name[0] != '\0' && !named_name_ok(name))
 		return relay_error(c, "bad_name",
 		    "a name is 1 to 32 of A-Z a-z 0-9 . _ -");
@@ -418,7 +437,7 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	rlen = relay_key(rkey, 'R', idname,
 	    strlen(idname) > TABLE_KEY_MAX - 1 ? TABLE_KEY_MAX - 1
 					       : strlen(idname));
-	if ((fd = relay_pick_port(c, r, (int)want, udp, rkey, rlen, &port)) ==
+	if ((fd = relay_pick_port(c, r, (int)want, k, rkey, rlen, &port)) ==
 	    -1)
 		return relay_error(c, "port_busy",
 		    want != 0 ? "remote_port is taken" : "no free port");
@@ -430,12 +449,12 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	p->port = port;
 	p->fd = fd;
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->udp = udp;
+	p->kind = k;
 	snprintf(idname, sizeof(idname), "%s/%d", proto, port);
 	p->bytes =
 	    state_exposure_bytes(c->w->slot, name[0] != '\0' ? name : idname);
 	p->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
-	    udp ? relay_udp_read : relay_visitor_cb, p);
+	    k->visitor, p);
 	if (p->ev == NULL) {
 		proc_count(c->w, STAT_NOMEM);
 		free(p);
@@ -449,7 +468,7 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	    sizeof(port), RELAY_KEEP_PORT, table_now_ms());
 	log_info("client %s (id %s) exposes %s port %d", c->client,
 	    c->client_id, proto, port);
-	if (udp || pool < 0)
+	if (!k->pooled || pool < 0)
 		pool = 0;
 	if (pool > c->w->conf->relay_pool_max)
 		pool = c->w->conf->relay_pool_max;
@@ -469,7 +488,7 @@ relay_list(struct relay_ctl *c)
 	for (i = 0; i < c->nports; i++)
 		json_array_append_new(ports,
 		    json_pack("{s:s,s:i,s:s,s:i}", "proto",
-			c->ports[i]->udp ? "udp" : "tcp", "remote_port",
+			c->ports[i]->kind->name, "remote_port",
 			c->ports[i]->port, "name", c->ports[i]->name,
 			"connections", c->ports[i]->nconns));
 	relay_send(c, json_pack("{s:s,s:o}", "type", "list", "ports", ports));

@@ -154,7 +154,7 @@ relay_usess_new(struct relay_port *p, const struct sockaddr_storage *peer,
 	p->nconns++;
 	s->next = p->usess;
 	p->usess = s;
-	if (relay_announce(p, s->base.id, (struct sockaddr *)peer, NULL, "udp") ==
+	if (relay_announce(p, s->base.id, (struct sockaddr *)peer, NULL) ==
 	    -1) {
 		relay_usess_free(s);
 		return NULL;
