@@ -21,6 +21,8 @@ enum table_kind {
 	TABLE_KIND_N4,	       /* N4 waiting session */
 	TABLE_KIND_RELAY_PORT, /* relay port ownership */
 	TABLE_KIND_BUCKET,     /* rate-limit token bucket */
+	TABLE_KIND_RELAY_VISITOR, /* a visitor (or pool ask) awaiting data */
+	TABLE_KIND_RELAY_MEET,	  /* a relay-fallback meeting */
 	TABLE_KIND_MAX
 };
 

@@ -35,7 +35,8 @@ static int		     metrics_fds[CONF_LISTEN_MAX];
 static int		     metrics_nfds;
 
 static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
-    "tracker", "named", "n4", "relay_port", "bucket"};
+    "tracker", "named", "n4", "relay_port", "bucket", "relay_visitor",
+    "relay_meet"};
 
 static const char *stat_help[STAT_MAX] = {
     [STAT_REQUESTS] = "Requests parsed.",

@@ -206,7 +206,7 @@ relay_meet(struct relay_ctl *c, json_t *msg)
 		relay_error(c, "bad_session", "a session is 32 hex digits");
 		return;
 	}
-	if (table_update(w->state->table, TABLE_KIND_RELAY_PORT, key,
+	if (table_update(w->state->table, TABLE_KIND_RELAY_MEET, key,
 		relay_key(key, 'M', session, sizeof(session)), relay_meet_fn,
 		&rw, (int64_t)w->conf->relay_handshake_timeout * 3000,
 		table_now_ms()) == -1) {

@@ -84,7 +84,7 @@ relay_pool_id(struct relay_pool *pool, uint8_t *id, int64_t now)
 	 * have room where this one's had none. */
 	for (try = 0; try < RELAY_POOL_TRIES; try++)
 		if (getrandom(id, RELAY_ID_LEN, 0) == RELAY_ID_LEN &&
-		    table_put(w->state->table, TABLE_KIND_RELAY_PORT, key,
+		    table_put(w->state->table, TABLE_KIND_RELAY_VISITOR, key,
 			relay_key(key, 'D', id, RELAY_ID_LEN), &rw, sizeof(rw),
 			(int64_t)w->conf->relay_handshake_timeout * 1000,
 			now) == 0)

@@ -249,7 +249,7 @@ relay_announce(struct relay_port *p, uint64_t conn,
 	json_t		 *msg;
 
 	if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
-	    table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, key,
+	    table_put(c->w->state->table, TABLE_KIND_RELAY_VISITOR, key,
 		relay_key(key, 'D', id, sizeof(id)), &rw, sizeof(rw),
 		(int64_t)c->w->conf->relay_handshake_timeout * 1000,
 		table_now_ms()) == -1)
@@ -553,7 +553,7 @@ relay_data_start(struct worker *w, int fd, const char *hexid, const char *error,
 
 	memset(&rw, 0, sizeof(rw));
 	if (hex_decode(hexid, id, RELAY_ID_LEN) == 0)
-		table_update(w->state->table, TABLE_KIND_RELAY_PORT, key,
+		table_update(w->state->table, TABLE_KIND_RELAY_VISITOR, key,
 		    relay_key(key, 'D', id, sizeof(id)), relay_take_fn, &rw, 0,
 		    table_now_ms());
 	if (rw.visitor == 0)

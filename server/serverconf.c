@@ -263,11 +263,15 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	memset(tc, 0, sizeof(*tc));
 	tc->capacity = (uint32_t)c->state_records;
 	tc->stripes = 1024;
-	tc->quota_pct[TABLE_KIND_GROUP] = 40;
+	tc->quota_pct[TABLE_KIND_GROUP] = 36;
 	tc->quota_pct[TABLE_KIND_TRACKER] = 2;
 	tc->quota_pct[TABLE_KIND_NAMED] = 15;
 	tc->quota_pct[TABLE_KIND_N4] = 15;
-	tc->quota_pct[TABLE_KIND_RELAY_PORT] = 8;
+	/* Apart, so that a flood of visitors to an exposed port, or of
+	 * meetings, cannot push out the ports clients are to get back. */
+	tc->quota_pct[TABLE_KIND_RELAY_PORT] = 4;
+	tc->quota_pct[TABLE_KIND_RELAY_VISITOR] = 6;
+	tc->quota_pct[TABLE_KIND_RELAY_MEET] = 2;
 	tc->quota_pct[TABLE_KIND_BUCKET] = 20;
 	/* A live name is never evicted for another's (hijack): refused. */
 	tc->no_evict[TABLE_KIND_NAMED] = 1;

@@ -176,3 +176,28 @@ print(len(held))
 PY
 nat_ok >/dev/null || fail "the tracker was not served with the named share full"
 pass "a full state table: new names get server_full, every live name is kept, the tracker still answers"
+
+# Visitors and meetings have table shares of their own: a flood of
+# visitors that wait for data connections (the client never sends one)
+# fills the visitors' share only, and the port a client is to get back
+# (its own record kind) is still there for it.
+kill "$MASTER"
+wait_gone "$MASTER" 100 || fail "natserver did not stop"
+start_server "server.state_records = 64" "relay.token_file = $T/token" \
+    "relay.port_range = 61300-61399" "relay.max_conns_per_port = 500" \
+    "relay.handshake_timeout = 30"
+python3 - "$RELAY_PORT" "$T/token" "$T/ctl.py" <<'PY' || fail "a flood of visitors"
+import socket, sys, time
+sys.path.insert(0, sys.argv[3].rsplit("/", 1)[0])
+exec(open(sys.argv[3]).read())
+c, f = login(int(sys.argv[1]), sys.argv[2], "flood-client")
+a = ask(c, f, {"type": "expose", "proto": "tcp", "name": "kept"})
+assert a["type"] == "exposed", a
+port = a["remote_port"]
+held = [socket.create_connection(("127.0.0.1", port)) for i in range(60)]
+time.sleep(1)  # every visitor announced: 60 records for a share of a few
+c2, f2 = login(int(sys.argv[1]), sys.argv[2], "flood-client")
+a = ask(c2, f2, {"type": "expose", "proto": "tcp", "name": "kept"})
+assert a["type"] == "exposed" and a["remote_port"] == port, (port, a)
+PY
+pass "60 visitors waiting on a 64-record table fill their own share: the client's port record survives, and it gets its port back"
