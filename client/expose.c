@@ -41,7 +41,7 @@ struct expose_visitor {
 	char		    why[300]; /* the local service's refusal */
 	char		    from[ADDR_STRLEN], to[ADDR_STRLEN]; /* PROXY */
 	int		    local_failed;
-	int		    udp; /* no local connection to make */
+
 	LIST_ENTRY(expose_visitor) entry;
 };
 
@@ -126,7 +126,8 @@ static void expose_joined_event_cb(struct bufferevent *, short, void *);
 static void
 expose_visitor_ready(struct expose_visitor *v)
 {
-	if (v->data == NULL || (v->local == NULL && !v->local_failed && !v->udp))
+	if (v->data == NULL ||
+	    (v->local == NULL && !v->local_failed && v->e->type->stream))
 		return;
 	if (v->local_failed) {
 		struct bufferevent *data = v->data;
@@ -189,14 +190,42 @@ expose_joined_cb(struct bufferevent *bev, void *arg)
 	json_decref(msg);
 	bufferevent_set_timeouts(bev, NULL, NULL);
 	s->visitors_total++;
-	if (v->udp)
-		expose_udp_start(e, v->data);
-	else {
-		expose_proxy(e, v->local, v->from, v->to);
-		splice_join(s->a->base, v->data, v->local, &e->joins);
-	}
+	e->type->join(v);
 	v->data = v->local = NULL;
 	expose_visitor_free(v);
+}
+
+/* tcp: the visitor's stream spliced to the local connection. */
+static void
+expose_join_stream(struct expose_visitor *v)
+{
+	struct expose_run *e = v->e;
+
+	expose_proxy(e, v->local, v->from, v->to);
+	splice_join(e->s->a->base, v->data, v->local, &e->joins);
+}
+
+/* udp: the visitor's framed datagrams to a socket of its own. */
+static void
+expose_join_datagrams(struct expose_visitor *v)
+{
+	expose_udp_start(v->e, v->data);
+}
+
+static const struct expose_type expose_types[] = {
+    {"tcp", 1, expose_join_stream},
+    {"udp", 0, expose_join_datagrams},
+};
+
+static const struct expose_type *
+expose_type_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(expose_types) / sizeof(expose_types[0]); i++)
+		if (strcmp(expose_types[i].name, name) == 0)
+			return &expose_types[i];
+	return NULL;
 }
 
 static void
@@ -298,12 +327,12 @@ expose_visitor_new(struct expose_run *e, const char *id, json_t *msg)
 	expose_addr(v->to, msg, "to");
 	LIST_INSERT_HEAD(&e->waiting, v, entry);
 	e->nwaiting++;
-	if (strcmp(s->spec.type, "udp") == 0)
-		v->udp = 1; /* a datagram socket needs no dial */
-	else if ((v->local_dial = dial_start(s->a->base, &s->a->o, &e->local,
-			0, expose_local_cb, v)) == NULL) {
+	/* A datagram kind's socket needs no dial: made at the join. */
+	if (e->type->stream &&
+	    (v->local_dial = dial_start(s->a->base, &s->a->o, &e->local, 0,
+		 expose_local_cb, v)) == NULL) {
 		v->local_failed = 1;
-		snprintf(v->why, sizeof(v->id), "local service: %s",
+		snprintf(v->why, sizeof(v->why), "local service: %s",
 		    strerror(errno));
 	}
 	if ((v->data_dial = dial_start(s->a->base, &e->relay, &e->server, 1,
@@ -465,7 +494,7 @@ expose_line(struct expose_run *e, json_t *msg)
 			"proto", p->type, "remote_port",
 			p->remote_port ? p->remote_port : e->port, "name",
 			p->label, "pool",
-			strcmp(p->type, "tcp") == 0 ? p->pool : 0));
+			e->type->stream ? p->pool : 0));
 		e->step = EXPOSE_ASKED;
 		return;
 	case EXPOSE_ASKED:
@@ -598,15 +627,16 @@ expose_timer_cb(evutil_socket_t fd, short ev, void *arg)
 static int
 expose_check(const struct service_spec *p, char *why, size_t len)
 {
-	if (strcmp(p->type, "tcp") != 0 && strcmp(p->type, "udp") != 0)
+	const struct expose_type *t = expose_type_find(p->type);
+
+	if (t == NULL)
 		snprintf(why, len, "type: tcp or udp, not '%s'", p->type);
 	else if (p->local_port == 0)
 		snprintf(why, len, "local_port: missing (1 to 65535)");
 	else if (proxy_version(p->proxy_protocol) == -1)
 		snprintf(why, len, "proxy_protocol: v1, v2 or no, not '%s'",
 		    p->proxy_protocol);
-	else if (proxy_version(p->proxy_protocol) != PROXY_NONE &&
-	    strcmp(p->type, "tcp") != 0)
+	else if (proxy_version(p->proxy_protocol) != PROXY_NONE && !t->stream)
 		snprintf(why, len, "proxy_protocol: for tcp only");
 	else
 		return 0;
@@ -649,6 +679,7 @@ expose_start(struct service *s, char *why, size_t len)
 	e->s = s;
 	e->backoff = 1;
 	e->proxy = proxy_version(s->spec.proxy_protocol);
+	e->type = expose_type_find(s->spec.type); /* expose_check found it */
 	e->joins.a_to_b = &s->bytes_in;
 	e->joins.b_to_a = &s->bytes_out;
 	e->joins.now = &s->visitors;
@@ -705,8 +736,7 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	char		    *end;
 	long		     port;
 
-	if (argc != 3 ||
-	    (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "udp") != 0))
+	if (argc != 3 || expose_type_find(argv[1]) == NULL)
 		client_fail(o,
 		    "usage: natclient expose tcp|udp LOCAL_PORT "
 		    "[--local-host H] [--remote-port N] [--name N]");

@@ -16,8 +16,23 @@
 struct expose_visitor;
 struct expose_pooled;
 
+struct expose_visitor;
+
+/*
+ * A kind of exposure (the relay's proto, [expose] type): a row of
+ * expose_types in expose.c.  A stream kind dials the local service for
+ * each visitor and may pool data connections and send PROXY headers;
+ * join starts a visitor's traffic once the relay joined it.
+ */
+struct expose_type {
+	const char *name; /* tcp, udp */
+	int	    stream;
+	void (*join)(struct expose_visitor *);
+};
+
 struct expose_run {
 	struct service	     *s;
+	const struct expose_type *type;
 	struct client_opts    relay; /* the agent's, server = the relay */
 	struct addr	      server, local; /* server: the relay's address */
 	char		      token[RELAY_TOKEN_MAX + 1];
