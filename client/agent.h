@@ -29,12 +29,14 @@ struct service_spec {
 	int  kind; /* index in agent_kinds */
 	int  line; /* of its header, for messages */
 	/* [expose]: */
-	char type[8]; /* tcp, udp */
+	char type[8]; /* tcp, udp, http, https */
 	char local_host[ADDR_HOSTLEN];
 	int  local_port; /* [connect] too: where local programs send */
 	int  remote_port;
 	int  pool; /* ready data connections (tcp) */
 	char proxy_protocol[8]; /* v1, v2 or no (tcp) */
+	char domains[512]; /* http, https: names, apart by spaces */
+	char subdomain[64]; /* http, https: a label under the relay's host */
 	/* [listen] and [connect]: */
 	char forward[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */
 	char forward_tcp[ADDR_HOSTLEN + 8]; /* listen: HOST:PORT */

@@ -67,6 +67,10 @@ const struct conf_key expose_keys[] = {
 	    "2"},
 	{"expose", "proxy_protocol", CONF_STR, SOFF(proxy_protocol),
 	    SSIZE(proxy_protocol), 0, 0, 0, "no"},
+	{"expose", "domain", CONF_STR, SOFF(domains), SSIZE(domains), 0, 0, 0,
+	    ""},
+	{"expose", "subdomain", CONF_STR, SOFF(subdomain), SSIZE(subdomain), 0,
+	    0, 0, ""},
 	{NULL, NULL, 0, 0, 0, 0, 0, 0, NULL}};
 
 const struct conf_key listen_keys[] = {

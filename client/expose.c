@@ -213,8 +213,10 @@ expose_join_datagrams(struct expose_visitor *v)
 }
 
 static const struct expose_type expose_types[] = {
-    {"tcp", 1, expose_join_stream},
-    {"udp", 0, expose_join_datagrams},
+    {"tcp", 1, expose_join_stream, 0},
+    {"udp", 0, expose_join_datagrams, 0},
+    {"http", 1, expose_join_stream, 1},
+    {"https", 1, expose_join_stream, 2},
 };
 
 static const struct expose_type *
@@ -355,13 +357,16 @@ expose_final(const struct expose_run *e, const char *code)
 {
 	static const char *final[] = {"auth_failed", "no_relay",
 	    "port_not_allowed", "unsupported", "bad_name", "too_many_ports",
-	    "taken_over", "bad_hello", NULL};
+	    "taken_over", "bad_hello", "domain_not_allowed", "bad_domain",
+	    "no_subdomain_host", NULL};
 	int		   i;
 
 	for (i = 0; final[i] != NULL; i++)
 		if (strcmp(code, final[i]) == 0)
 			return 1;
-	return strcmp(code, "port_busy") == 0 && !e->exposed;
+	return (strcmp(code, "port_busy") == 0 ||
+		   strcmp(code, "domain_taken") == 0) &&
+	    !e->exposed;
 }
 
 static void
@@ -426,6 +431,30 @@ expose_refused(struct expose_run *e, json_t *msg, const char *what)
 	expose_fail(e);
 }
 
+/* The names the relay gave (http, https): its URLs, the first shown. */
+static void
+expose_names(struct expose_run *e, json_t *names)
+{
+	size_t	i, off = 0;
+	json_t *v;
+	int	n;
+
+	e->urls[0] = '\0';
+	json_array_foreach(names, i, v) {
+		const char *name = json_string_value(v);
+
+		if (name == NULL)
+			continue;
+		n = snprintf(e->urls + off, sizeof(e->urls) - off, "%s%s://%s",
+		    off > 0 ? " " : "", e->type->name, name);
+		if (n < 0 || (size_t)n >= sizeof(e->urls) - off)
+			break;
+		off += (size_t)n;
+	}
+	snprintf(e->s->public_addr, sizeof(e->s->public_addr), "%.*s",
+	    (int)strcspn(e->urls, " "), e->urls);
+}
+
 /* exposed {remote_port}: say where, once a line on stdout. */
 static void
 expose_exposed(struct expose_run *e, json_t *msg)
@@ -436,7 +465,11 @@ expose_exposed(struct expose_run *e, json_t *msg)
 	uint16_t	p;
 	struct timeval	tv = {EXPOSE_HEARTBEAT_S, 0};
 
-	if (json_unpack(msg, "{s:i}", "remote_port", &e->port) == -1) {
+	json_t	       *names = NULL;
+
+	if (json_unpack(msg, "{s:i,s?o}", "remote_port", &e->port, "domains",
+		&names) == -1 ||
+	    (e->type->vhost && json_array_size(names) == 0)) {
 		expose_refused(e, msg, "expose");
 		return;
 	}
@@ -444,8 +477,11 @@ expose_exposed(struct expose_run *e, json_t *msg)
 	e->exposed = 1;
 	e->backoff = 1;
 	addr_split(e->relay.server, host, sizeof(host), &p, 0, &why);
-	snprintf(s->public_addr, sizeof(s->public_addr),
-	    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, e->port);
+	if (e->type->vhost)
+		expose_names(e, names);
+	else
+		snprintf(s->public_addr, sizeof(s->public_addr),
+		    strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, e->port);
 	agent_state(s, "exposed");
 	if (s->a->once) {
 		if (s->a->o.json) {
@@ -453,14 +489,42 @@ expose_exposed(struct expose_run *e, json_t *msg)
 			    "exposed", "public", s->public_addr,
 			    "remote_port", e->port);
 
+			if (names != NULL)
+				json_object_set(j, "domains", names);
 			client_print_json(j); /* it takes j */
 		} else
-			puts(s->public_addr);
+			puts(e->type->vhost ? e->urls : s->public_addr);
 		fflush(stdout);
 	} else
 		fprintf(stderr, "natclient: %s: exposed on %s\n", s->spec.name,
-		    s->public_addr);
+		    e->type->vhost ? e->urls : s->public_addr);
 	evtimer_add(e->timer, &tv);
+}
+
+/* What we ask the relay for: a port, or names (http, https). */
+static json_t *
+expose_message(struct expose_run *e)
+{
+	const struct service_spec *p = &e->s->spec;
+	json_t *m = json_pack("{s:s,s:s,s:s,s:i}", "type", "expose", "proto",
+	    p->type, "name", p->label, "pool", e->type->stream ? p->pool : 0);
+	json_t *names;
+	char	copy[sizeof(p->domains)], *w, *save = NULL;
+
+	if (!e->type->vhost) {
+		json_object_set_new(m, "remote_port",
+		    json_integer(p->remote_port ? p->remote_port : e->port));
+		return m;
+	}
+	names = json_array();
+	snprintf(copy, sizeof(copy), "%s", p->domains);
+	for (w = strtok_r(copy, " ,", &save); w != NULL;
+	     w = strtok_r(NULL, " ,", &save))
+		json_array_append_new(names, json_string(w));
+	json_object_set_new(m, "domains", names);
+	if (p->subdomain[0] != '\0')
+		json_object_set_new(m, "subdomain", json_string(p->subdomain));
+	return m;
 }
 
 /* One line from the relay, in the step we are at. */
@@ -489,12 +553,7 @@ expose_line(struct expose_run *e, json_t *msg)
 			expose_refused(e, msg, "login");
 			return;
 		}
-		expose_send(e->ctl,
-		    json_pack("{s:s,s:s,s:i,s:s,s:i}", "type", "expose",
-			"proto", p->type, "remote_port",
-			p->remote_port ? p->remote_port : e->port, "name",
-			p->label, "pool",
-			e->type->stream ? p->pool : 0));
+		expose_send(e->ctl, expose_message(e));
 		e->step = EXPOSE_ASKED;
 		return;
 	case EXPOSE_ASKED:
@@ -630,7 +689,17 @@ expose_check(const struct service_spec *p, char *why, size_t len)
 	const struct expose_type *t = expose_type_find(p->type);
 
 	if (t == NULL)
-		snprintf(why, len, "type: tcp or udp, not '%s'", p->type);
+		snprintf(why, len, "type: tcp, udp, http or https, not '%s'",
+		    p->type);
+	else if (t->vhost && p->domains[0] == '\0' && p->subdomain[0] == '\0')
+		snprintf(why, len, "domain or subdomain: %s needs a name",
+		    p->type);
+	else if (!t->vhost && (p->domains[0] != '\0' || p->subdomain[0] != '\0'))
+		snprintf(why, len, "domain and subdomain: for http and https only");
+	else if (t->vhost && p->remote_port != 0)
+		snprintf(why, len, "remote_port: not for %s (port 80 or 443 of "
+				   "the relay, by name)",
+		    p->type);
 	else if (p->local_port == 0)
 		snprintf(why, len, "local_port: missing (1 to 65535)");
 	else if (proxy_version(p->proxy_protocol) == -1)
@@ -719,6 +788,8 @@ expose_status(struct service *s, json_t *j)
 	json_object_set_new(j, "local",
 	    json_string(addr_format(&e->local, a, sizeof(a))));
 	json_object_set_new(j, "remote_port", json_integer(e->port));
+	if (e->type->vhost)
+		json_object_set_new(j, "urls", json_string(e->urls));
 	json_object_set_new(j, "pooled", json_integer(e->npooled));
 }
 
@@ -738,8 +809,9 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 
 	if (argc != 3 || expose_type_find(argv[1]) == NULL)
 		client_fail(o,
-		    "usage: natclient expose tcp|udp LOCAL_PORT "
-		    "[--local-host H] [--remote-port N] [--name N]");
+		    "usage: natclient expose tcp|udp|http|https LOCAL_PORT "
+		    "[--local-host H] [--remote-port N] [--name N] "
+		    "[--domain NAME]... [--subdomain LABEL]");
 	port = strtol(argv[2], &end, 10);
 	if (*end != '\0' || port < 1 || port > 65535)
 		client_fail(o, "LOCAL_PORT: 1 to 65535, not '%s'", argv[2]);
@@ -753,6 +825,8 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	p.pool = o->pool;
 	snprintf(p.proxy_protocol, sizeof(p.proxy_protocol), "%s",
 	    o->proxy_protocol);
+	snprintf(p.domains, sizeof(p.domains), "%s", o->domains);
+	snprintf(p.subdomain, sizeof(p.subdomain), "%s", o->subdomain);
 	if (expose_check(&p, why, sizeof(why)) == -1)
 		client_fail(o, "%s", why);
 	STAILQ_INIT(&specs);

@@ -25,9 +25,10 @@ struct expose_visitor;
  * join starts a visitor's traffic once the relay joined it.
  */
 struct expose_type {
-	const char *name; /* tcp, udp */
+	const char *name; /* tcp, udp, http, https */
 	int	    stream;
 	void (*join)(struct expose_visitor *);
+	int	    vhost; /* by name on the relay's port 80 or 443: 1 http, 2 https */
 };
 
 struct expose_run {
@@ -53,6 +54,7 @@ struct expose_run {
 	char		      asks[EXPOSE_POOL_MAX][64]; /* waiting for room */
 	unsigned	      nasks;
 	int		      proxy; /* PROXY_V1, PROXY_V2 or PROXY_NONE */
+	char		      urls[600]; /* http, https: what the relay gave */
 };
 
 void expose_send(struct bufferevent *, json_t *);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "expose.h"
+#include "httphead.h"
 
 #define POOL_LINE_MAX 512 /* the visitor line */
 
@@ -73,6 +74,37 @@ pooled_refused(struct expose_run *e, const char *why)
 			e->port, "error", text));
 }
 
+static void pooled_event_cb(struct bufferevent *, short, void *);
+
+static void
+pooled_answered_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pooled_free(arg);
+}
+
+/*
+ * A web visitor (http, https) whose service failed is told so, as a
+ * browser understands: 502 (or a TLS alert), then closed once written.
+ * 0, or -1 for any other kind.
+ */
+static int
+pooled_answer(struct expose_pooled *c)
+{
+	char   out[HTTPHEAD_ANSWER_MAX];
+	size_t n;
+
+	if (!c->e->type->vhost || c->data == NULL)
+		return -1;
+	n = httphead_answer(out, c->e->type->vhost == 2, 502);
+	bufferevent_setcb(c->data, NULL, pooled_answered_cb, pooled_event_cb,
+	    c);
+	if (bufferevent_write(c->data, out, n) == -1 ||
+	    bufferevent_enable(c->data, EV_WRITE) == -1)
+		return -1;
+	return 0;
+}
+
 /* The local service answered (or not): join, or end the visitor. */
 static void
 pooled_local_cb(struct bufferevent *bev, const char *why, int final,
@@ -90,7 +122,8 @@ pooled_local_cb(struct bufferevent *bev, const char *why, int final,
 		agent_error(e->s, "a visitor was turned away: local service %s",
 		    why);
 		pooled_refused(e, why);
-		pooled_free(c);
+		if (pooled_answer(c) == -1)
+			pooled_free(c);
 		return;
 	}
 	c->data = NULL;

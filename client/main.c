@@ -93,15 +93,21 @@ static const struct command commands[] = {
     {"key", cmd_key, "print this machine's public key",
 	"natclient [--key f] key\n"
 	"example: natclient --key ~/.config/natkit/key key >> allowed\n"},
-    {"expose", cmd_expose, "make a local TCP or UDP service public",
+    {"expose", cmd_expose, "make a local TCP, UDP or web service public",
 	"natclient -s host[:port] --token-file f [--local-host h]\n"
 	"          [--remote-port n] [--name n] [--pool n] [--proxy-protocol v]\n"
-	"          [--json] expose tcp|udp LOCAL_PORT\n"
+	"          [--domain name]... [--subdomain label]\n"
+	"          [--json] expose tcp|udp|http|https LOCAL_PORT\n"
 	"  --proxy-protocol v1|v2  tell the service each visitor's address\n"
 	"                   first (tcp; haproxy's accept-proxy, nginx's\n"
 	"                   proxy_protocol)\n"
+	"  --domain name    http, https: a host name (or *.name) that the\n"
+	"                   relay's port 80 (443) routes here; repeatable\n"
+	"  --subdomain l    http, https: l.SUBDOMAIN_HOST of the relay\n"
 	"example: natclient -s nat.example.org --token-file ~/.natkit-token "
-	"expose tcp 22\n"},
+	"expose tcp 22\n"
+	"example: natclient -s nat.example.org --token-file ~/.natkit-token "
+	"expose http 8080 --domain www.example.org\n"},
     {"up", cmd_up, "serve every service of natclient.conf (the agent)",
 	"natclient [-c natclient.conf] up\n"
 	"  [expose NAME], [listen NAME] and [connect NAME] sections; SIGHUP\n"
@@ -136,6 +142,8 @@ static const struct option longopts[] = {
     {"forward-tcp", required_argument, NULL, 1004},
     {"local-tcp", required_argument, NULL, 1005},
     {"proxy-protocol", required_argument, NULL, 1006},
+    {"domain", required_argument, NULL, 1007},
+    {"subdomain", required_argument, NULL, 1008},
     {"name", required_argument, NULL, 'm'},
     {"token-file", required_argument, NULL, 'k'},
     {"key", required_argument, NULL, 'E'},
@@ -272,7 +280,8 @@ main(int argc, char *argv[])
 	const char *ident = "n4n4n4", *forward = NULL, *tracker = NULL;
 	const char *relay = NULL, *forward_tcp = NULL;
 	int	    local_tcp = 0;
-	const char *proxy_protocol = "no";
+	const char *proxy_protocol = "no", *subdomain = "";
+	static char domains[512];
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
 	const char *key_file = NULL, *allow = NULL, *secret = NULL;
 	const char *peer_key = NULL, *known = NULL;
@@ -359,6 +368,20 @@ main(int argc, char *argv[])
 			break;
 		case 1006:
 			proxy_protocol = optarg;
+			break;
+		case 1007: /* repeatable: the names, apart by spaces */
+			if (strlen(domains) + strlen(optarg) + 2 >
+			    sizeof(domains)) {
+				fprintf(stderr, "natclient: --domain: too many "
+						"names\n");
+				return 2;
+			}
+			if (domains[0] != '\0')
+				strcat(domains, " ");
+			strcat(domains, optarg);
+			break;
+		case 1008:
+			subdomain = optarg;
 			break;
 		case 1005:
 			local_tcp = (int)parse_number("--local-tcp", optarg, 1,
@@ -458,6 +481,9 @@ main(int argc, char *argv[])
 		"--forward-tcp") ||
 	    opt_copy(o.proxy_protocol, sizeof(o.proxy_protocol),
 		proxy_protocol, "--proxy-protocol") ||
+	    opt_copy(o.domains, sizeof(o.domains), domains, "--domain") ||
+	    opt_copy(o.subdomain, sizeof(o.subdomain), subdomain,
+		"--subdomain") ||
 	    opt_copy(o.tracker, sizeof(o.tracker), tracker, "--tracker") ||
 	    opt_copy(o.relay, sizeof(o.relay), relay, "--relay") ||
 	    opt_copy(o.local_host, sizeof(o.local_host), local_host,

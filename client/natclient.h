@@ -46,6 +46,8 @@ struct client_opts {
 	int  remote_port;		/* expose --remote-port */
 	int  pool;			/* expose --pool */
 	char proxy_protocol[8];		/* expose --proxy-protocol */
+	char domains[512];		/* expose --domain, apart by spaces */
+	char subdomain[64];		/* expose --subdomain */
 	char name[33];			/* expose --name */
 	char token_file[PATH_MAX];	/* expose --token-file, or conf */
 	char key_file[PATH_MAX];	/* --key, or conf key_file */

@@ -18,9 +18,12 @@
 #include "config.h"
 
 #include <http_parser.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "httphead.h"
+#include "tlssni.h"
 
 struct httphead_state {
 	struct httphead *h;
@@ -170,4 +173,50 @@ httphead_parse(const char *b, size_t n, struct httphead *h)
 		return HTTPHEAD_OK;
 	}
 	return HTTPHEAD_NO_HOST;
+}
+
+/* What a visitor that will not be served is told, by HTTP status. */
+static const struct {
+	int	    status;
+	const char *reason, *body;
+	uint8_t	    alert; /* said instead over TLS */
+} httphead_answers[] = {
+    {400, "Bad Request", "The request could not be read.",
+	TLSSNI_DECODE_ERROR},
+    {404, "Not Found", "No service is exposed under this host name.",
+	TLSSNI_UNRECOGNIZED_NAME},
+    {408, "Request Timeout", "The request did not come in time.",
+	TLSSNI_DECODE_ERROR},
+    {431, "Request Header Fields Too Large", "The request head is too large.",
+	TLSSNI_DECODE_ERROR},
+    {502, "Bad Gateway",
+	"The service behind this host name cannot be reached now.",
+	TLSSNI_INTERNAL_ERROR},
+    {503, "Service Unavailable", "The service is too busy now.",
+	TLSSNI_INTERNAL_ERROR},
+};
+
+/*
+ * The answer with status (an HTTP response that closes the connection,
+ * or with tls the TLS alert for it) into out, HTTPHEAD_ANSWER_MAX
+ * bytes; its length.  Fixed texts: no byte of the request is repeated.
+ */
+size_t
+httphead_answer(char *out, int tls, int status)
+{
+	size_t i, n = sizeof(httphead_answers) / sizeof(httphead_answers[0]);
+	int    len;
+
+	for (i = 0; i < n - 1 && httphead_answers[i].status != status; i++)
+		;
+	if (tls) {
+		tlssni_alert((uint8_t *)out, httphead_answers[i].alert);
+		return TLSSNI_ALERT_LEN;
+	}
+	len = snprintf(out, HTTPHEAD_ANSWER_MAX,
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+	    httphead_answers[i].status, httphead_answers[i].reason,
+	    strlen(httphead_answers[i].body) + 1, httphead_answers[i].body);
+	return len > 0 ? (size_t)len : 0;
 }

@@ -20,6 +20,9 @@ struct httphead {
 	const char *why; /* with BAD or NO_HOST: what was wrong */
 };
 
+#define HTTPHEAD_ANSWER_MAX 512
+
 enum httphead_result httphead_parse(const char *, size_t, struct httphead *);
+size_t httphead_answer(char *, int, int);
 
 #endif

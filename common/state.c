@@ -39,6 +39,9 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_BAD_SIG] = "bad_signatures",
     [STAT_POOL_HITS] = "relay_pool_hits",
     [STAT_TLS_RESUMED] = "tls_resumed",
+    [STAT_VHOST_BAD] = "vhost_bad_requests",
+    [STAT_VHOST_UNKNOWN] = "vhost_unknown_hosts",
+    [STAT_VHOST_GONE] = "vhost_bad_gateway",
 };
 
 const char *
@@ -71,7 +74,7 @@ state_exposure_find(struct state_exposure *v, int n, const char *name)
 	for (i = 0; i < n - 1; i++)
 		if (strcmp(v[i].name, name) == 0 ||
 		    (v[i].name[0] == '\0' && v[i].bytes[0] == 0 &&
-			v[i].bytes[1] == 0))
+			v[i].bytes[1] == 0 && v[i].visitors == 0))
 			break;
 	snprintf(v[i].name, sizeof(v[i].name), "%s", i == n - 1 ? "" : name);
 	return &v[i];

@@ -36,6 +36,9 @@ enum stat_counter {
 	STAT_BAD_SIG,	     /* registrations whose signature failed */
 	STAT_POOL_HITS,	     /* visitors handed to a ready data connection */
 	STAT_TLS_RESUMED,    /* TLS handshakes that resumed a session */
+	STAT_VHOST_BAD,	     /* virtual-host heads refused as malformed */
+	STAT_VHOST_UNKNOWN,  /* virtual-host heads naming no exposed host */
+	STAT_VHOST_GONE,     /* visitors of a known host answered 502/503 */
 	STAT_MAX
 };
 
@@ -47,11 +50,15 @@ enum stat_gauge {
 	GAUGE_MAX
 };
 
-/* Bytes relayed for one named exposure (index 0 in, 1 out). */
+/*
+ * One named exposure's (or virtual host's) counters: bytes relayed
+ * (index 0 in, 1 out), visitors, and visitors it failed.
+ */
 #define STATE_EXPOSURES_MAX 16 /* per worker; more share "" */
 struct state_exposure {
-	char	 name[40];
+	char	 name[64];
 	uint64_t bytes[2];
+	uint64_t visitors, errors;
 };
 
 struct state_slot {

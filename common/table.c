@@ -41,7 +41,7 @@
 #include "table.h"
 
 #define TABLE_MAGIC   0x4e4b5442u /* "NKTB" */
-#define TABLE_VERSION 3
+#define TABLE_VERSION 4
 #define TABLE_ALIGN   128
 
 struct table_rec {

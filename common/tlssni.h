@@ -20,6 +20,7 @@ void tlssni_alert(uint8_t *, uint8_t);
 #define TLSSNI_UNRECOGNIZED_NAME 112
 #define TLSSNI_HANDSHAKE_FAILURE 40
 #define TLSSNI_DECODE_ERROR	 50
+#define TLSSNI_INTERNAL_ERROR	 80
 
 enum tlssni_result tlssni_parse(const uint8_t *, size_t, char *,
     const char **);

@@ -20,6 +20,7 @@ enum wmail_type {
 	MAIL_RELAY_DATA, /* a relay data connection (with its fd) */
 	MAIL_RELAY_MEET, /* a meeting partner's socket (relay fallback) */
 	MAIL_RELAY_REFUSED, /* the client's local service refused a visitor */
+	MAIL_RELAY_VHOST,   /* a virtual host's visitor (with its fd), to its port */
 };
 
 /* One message between workers of a kind, addressed to a connection. */

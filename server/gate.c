@@ -28,7 +28,7 @@
 #include "siphash.h"
 
 #define GATE_BUCKETS 4096
-#define GATE_USES    4 /* enum listen_use */
+#define GATE_USES    LISTEN_USES
 
 struct gate {
 	int	 max, per_ip, n;
@@ -78,7 +78,7 @@ gate_refuse(struct worker *w, struct gate *g, int fd, int per_ip)
 {
 	const char *text = per_ip ? "too many connections from your address"
 				  : "the server is full";
-	char	    said[128], *line = NULL;
+	char	    said[256], *line = NULL;
 
 	proc_count(w, STAT_TCP_REFUSED);
 	if (g->refusal == GATE_SAY_JSON &&
@@ -87,7 +87,13 @@ gate_refuse(struct worker *w, struct gate *g, int fd, int per_ip)
 		 text)) != NULL) {
 		snprintf(said, sizeof(said), "%s", line);
 		free(line);
-	} else if (g->refusal == GATE_SAY_TEXT)
+	} else if (g->refusal == GATE_SAY_HTTP)
+		snprintf(said, sizeof(said),
+		    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+		    "text/plain\r\nContent-Length: %zu\r\nConnection: "
+		    "close\r\n\r\n%s\n",
+		    strlen(text) + 1, text);
+	else if (g->refusal == GATE_SAY_TEXT)
 		snprintf(said, sizeof(said), "error: %s\n\n", text);
 	else {
 		close(fd);

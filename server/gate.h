@@ -11,6 +11,7 @@ enum gate_refusal {
 	GATE_SAY_NOTHING, /* closed (N4 has no error message) */
 	GATE_SAY_TEXT,	  /* "error: …" and an empty line (tracker text) */
 	GATE_SAY_JSON,	  /* {"type":"error",…} (named, relay) */
+	GATE_SAY_HTTP,	  /* 503 (the relay's HTTP virtual hosts) */
 };
 
 void gate_set(int, int, int, int);

@@ -242,8 +242,12 @@ listeners_open(const struct server_conf *c, const struct listeners *old,
 		    listeners_add(ls, old, WORKER_RENDEZVOUS, LISTEN_NAMED,
 			&c->named_listen, 0, err, errlen) == -1)) ||
 	    (c->relay_workers > 0 &&
-		listeners_add(ls, old, WORKER_RELAY, LISTEN_RELAY,
-		    &c->relay_listen, 0, err, errlen) == -1)) {
+		(listeners_add(ls, old, WORKER_RELAY, LISTEN_RELAY,
+		     &c->relay_listen, 0, err, errlen) == -1 ||
+		    listeners_add(ls, old, WORKER_RELAY, LISTEN_HTTP,
+			&c->relay_http_listen, 0, err, errlen) == -1 ||
+		    listeners_add(ls, old, WORKER_RELAY, LISTEN_HTTPS,
+			&c->relay_https_listen, 0, err, errlen) == -1))) {
 		listeners_close_unused(ls, old);
 		ls->n = 0;
 		return -1;

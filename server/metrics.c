@@ -36,7 +36,7 @@ static int		     metrics_nfds;
 
 static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
     "tracker", "named", "n4", "relay_port", "bucket", "relay_visitor",
-    "relay_meet"};
+    "relay_meet", "relay_domain"};
 
 static const char *stat_help[STAT_MAX] = {
     [STAT_REQUESTS] = "Requests parsed.",
@@ -61,6 +61,12 @@ static const char *stat_help[STAT_MAX] = {
     [STAT_BAD_SIG] = "Name registrations whose signature did not verify.",
     [STAT_POOL_HITS] = "Visitors handed to a ready (pooled) data connection.",
     [STAT_TLS_RESUMED] = "TLS handshakes that resumed a session (a ticket).",
+    [STAT_VHOST_BAD] = "HTTP(S) virtual-host visitors refused: a malformed, "
+		       "too large or unnamed head (400, 431, a TLS alert).",
+    [STAT_VHOST_UNKNOWN] = "HTTP(S) virtual-host visitors naming no exposed "
+			   "host (404, unrecognized_name).",
+    [STAT_VHOST_GONE] = "HTTP(S) virtual-host visitors of a known host whose "
+			"client or service failed them (502, 503).",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {
@@ -84,11 +90,13 @@ metrics_add_exposure(struct state_exposure *v, const struct state_exposure *e)
 {
 	struct state_exposure *to;
 
-	if (e->bytes[0] == 0 && e->bytes[1] == 0)
+	if (e->bytes[0] == 0 && e->bytes[1] == 0 && e->visitors == 0)
 		return;
 	to = state_exposure_find(v, METRICS_EXPOSURES_MAX, e->name);
 	to->bytes[0] += e->bytes[0];
 	to->bytes[1] += e->bytes[1];
+	to->visitors += e->visitors;
+	to->errors += e->errors;
 }
 
 /* A slot is handed to another worker: keep what it counted. */
@@ -168,6 +176,19 @@ metrics_page(char *buf, size_t max, const int *workers)
 			    "direction=\"%s\"} %llu\n",
 			    expo[i].name, dirs[c],
 			    (unsigned long long)expo[i].bytes[c]);
+	HEAD("exposure_visitors_total", "counter",
+	    "Visitors per exposure name or virtual host.");
+	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
+		if (expo[i].visitors > 0)
+			OUT("natkit_exposure_visitors_total{name=\"%s\"} %llu\n",
+			    expo[i].name, (unsigned long long)expo[i].visitors);
+	HEAD("exposure_errors_total", "counter",
+	    "Visitors per exposure name or virtual host that its client or "
+	    "service failed.");
+	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
+		if (expo[i].visitors > 0)
+			OUT("natkit_exposure_errors_total{name=\"%s\"} %llu\n",
+			    expo[i].name, (unsigned long long)expo[i].errors);
 	HEAD("workers", "gauge", "Workers running, per kind.");
 	for (k = 0; k < WORKER_KINDS; k++)
 		OUT("natkit_workers{kind=\"%s\"} %d\n", roles[k].name,

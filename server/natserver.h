@@ -22,6 +22,8 @@ struct event_base;
 #define RELAY_TOKENS_MAX 32
 #define RELAY_POOL_MAX	 64 /* relay.pool_max: ready data connections per exposure */
 #define RELAY_TOKEN_MAX	 128
+#define RELAY_DOMAINS_LEN 512 /* patterns of relay.allowed_domains */
+#define RELAY_HEAD_MAX	 65536 /* relay.http_head_max at the most */
 
 enum worker_kind {
 	WORKER_TRACKER,
@@ -36,6 +38,9 @@ enum listen_use {
 	LISTEN_N4,	/* N4 pairing, 1721 */
 	LISTEN_NAMED,	/* named rendezvous, 8848 */
 	LISTEN_RELAY,	/* relay control and data, 8888 */
+	LISTEN_HTTP,	/* relay virtual hosts by Host, 80 */
+	LISTEN_HTTPS,	/* relay virtual hosts by TLS SNI, 443 */
+	LISTEN_USES
 };
 
 /*
@@ -47,6 +52,7 @@ struct relay_token {
 	char secret[RELAY_TOKEN_MAX + 1];
 	int  port_low, port_high; /* 0: relay.port_range */
 	int  max_ports;		  /* 0: relay.max_ports_per_client */
+	char domains[RELAY_DOMAINS_LEN]; /* domains=: its patterns, or "" */
 };
 
 struct server_conf {
@@ -109,6 +115,13 @@ struct server_conf {
 	int		   relay_conn_per_minute;
 	int		   relay_auth_burst;
 	int		   relay_auth_per_minute;
+	struct conf_listen relay_http_listen;
+	struct conf_listen relay_https_listen;
+	int		   relay_http_head_max;
+	int		   relay_http_head_timeout;
+	int		   relay_http_forwarded;
+	char		   relay_subdomain_host[256];
+	char		   relay_allowed_domains[RELAY_DOMAINS_LEN];
 	/* Read by the master from relay.token_file; workers never read it. */
 	int		   relay_ntokens;
 	struct relay_token relay_tokens[RELAY_TOKENS_MAX];

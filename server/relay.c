@@ -154,7 +154,10 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	const char	     *code = NULL, *text = NULL;
 	char		     *line;
 
-	(void)l;
+	if (l->use != LISTEN_RELAY) {
+		relay_vhost_accept(w, l, fd, peer);
+		return;
+	}
 	/* The gate counted this one among the first lines; streams and
 	 * pooled data connections too. */
 	if (gate_count(LISTEN_RELAY) + splice_count() + relay_pooled_count() >
@@ -214,7 +217,8 @@ relay_busy(struct worker *w)
 {
 	(void)w;
 	return splice_count() + relay_visitors_waiting() +
-	    gate_count(LISTEN_RELAY) + tls_front_count();
+	    relay_vhost_waiting() + gate_count(LISTEN_RELAY) +
+	    tls_front_count();
 }
 
 void
@@ -223,6 +227,10 @@ relay_main(struct worker *w)
 	wconn_init(w, w->conf->relay_max_connections);
 	gate_set(LISTEN_RELAY, w->conf->relay_max_connections,
 	    w->conf->relay_per_ip, GATE_SAY_JSON);
+	gate_set(LISTEN_HTTP, w->conf->relay_max_connections,
+	    w->conf->relay_per_ip, GATE_SAY_HTTP);
+	gate_set(LISTEN_HTTPS, w->conf->relay_max_connections,
+	    w->conf->relay_per_ip, GATE_SAY_NOTHING);
 	wmail_start(w);
 	worker_listen(w, worker_drop_dgram, relay_accept);
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hostname.h"
 #include "named.h"
 
 #include "addr.h"
@@ -31,29 +32,40 @@ struct relay_wait {
 
 struct relay_ctl;
 struct relay_port;
+struct json_t;
+struct state_exposure;
 
 /*
  * A kind of exposure (the expose message's proto): its row in
- * relay_kinds (relay_port.c).  A new kind (http, https) is a row: the
- * socket it listens on, what a visitor there does, what it holds.
+ * relay_kinds (relay_port.c).  tcp and udp own a port of their own;
+ * http and https own domains on the shared ports 80 and 443
+ * (relay_vhost.c).  open takes what the expose message asks for and
+ * says what was given in the exposed message, or answers the error.
  */
 struct relay_kind {
-	const char	 *name;	    /* tcp, udp */
+	const char	 *name;	    /* tcp, udp, http, https */
 	int		  socktype; /* of the port's listening socket */
 	event_callback_fn visitor;  /* the port's socket is readable */
 	void (*close)(struct relay_port *); /* its own state, or NULL */
 	int pooled; /* it takes ready data connections (relay_pool.c) */
+	int (*open)(struct relay_ctl *, struct relay_port *, struct json_t *,
+	    struct json_t *);
 };
 
+#define RELAY_DOMAINS_MAX 8 /* names of one http/https exposure */
+
 struct relay_port {
+	struct wconn		 base; /* vhost: its visitors come by mail */
 	struct relay_ctl	*ctl; /* NULL once the control connection is gone */
 	const struct relay_kind *kind;
 	int			 port, fd, nconns, closed;
 	struct relay_usess *usess; /* udp: its visitors' sessions */
 	struct relay_pool  *pool; /* tcp: its ready data connections, or NULL */
-	uint64_t	   *bytes; /* its counters in the worker's slot */
+	struct state_exposure *expo; /* its counters in the worker's slot */
 	char		    name[NAMED_NAME_MAX + 1];
 	struct event	   *ev;
+	int		    ndomains; /* http, https: */
+	char		    domains[RELAY_DOMAINS_MAX][HOSTNAME_MAX + 1];
 };
 
 struct relay_ctl {
@@ -70,7 +82,6 @@ struct relay_ctl {
 	LIST_ENTRY(relay_ctl) entry; /* in relay_ctls */
 };
 
-struct json_t;
 
 /* relay_ctl.c */
 LIST_HEAD(relay_ctl_list, relay_ctl);
@@ -84,6 +95,10 @@ void relay_close_with(struct relay_ctl *, const char *, const char *);
 
 /* relay_port.c */
 void   relay_expose(struct relay_ctl *, struct json_t *);
+int    relay_port_open(struct relay_ctl *, struct relay_port *, struct json_t *,
+       struct json_t *);
+int    relay_visitor_start(struct relay_port *, int, struct state_exposure *,
+       const void *, size_t, int);
 void   relay_list(struct relay_ctl *);
 void   relay_unexpose(struct relay_ctl *, struct json_t *);
 void   relay_port_close(struct relay_port *);
@@ -98,7 +113,7 @@ int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
 /* relay_pool.c */
 int  relay_pool_open(struct relay_port *, int);
 int  relay_pool_take(struct relay_port *, int, const struct sockaddr *,
-     void (*)(void *), void *);
+     struct state_exposure *, const void *, size_t, void (*)(void *), void *);
 void relay_pool_close(struct relay_port *);
 int  relay_pooled_count(void);
 
@@ -106,9 +121,23 @@ int  relay_pooled_count(void);
 void relay_udp_read(evutil_socket_t, short, void *);
 void relay_udp_close(struct relay_port *);
 
+/* relay_vhost.c */
+void relay_vhost_accept(struct worker *, struct listener *, int,
+    const struct addr *);
+void relay_vhost_fail(struct worker *, int, int, int);
+int  relay_vhost_waiting(void);
+void relay_vhost_mail(struct wconn *, const struct wmail *, int);
+
+/* relay_domain.c */
+int  relay_vhost_open(struct relay_ctl *, struct relay_port *, struct json_t *,
+     struct json_t *);
+void relay_vhost_close(struct relay_port *);
+int  relay_domain_find(struct worker *, const char *, uint16_t *, uint64_t *,
+     char *);
+
 /* relay_splice.c */
-int splice_join(struct worker *, int, int, uint64_t *, void (*)(void *),
-    void *);
+int splice_join(struct worker *, int, int, struct state_exposure *,
+    const void *, size_t, void (*)(void *), void *);
 int splice_count(void);
 
 #endif

@@ -3,7 +3,7 @@
  * config, and refuses a file that others may read, as ssh refuses such
  * a key.  A line is a bare token (any client), or a client's own:
  *
- *   NAME TOKEN [ports=LOW-HIGH] [max_ports=N]
+ *   NAME TOKEN [ports=LOW-HIGH] [max_ports=N] [domains=PATTERN,...]
  *
  * NAME (1 to 32 of A-Z a-z 0-9 . _ -) is how logs and metrics call the
  * client, owns its exposures, and carries its limits; removing its line
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "hostname.h"
 #include "named.h"
 #include "natserver.h"
 
@@ -53,7 +54,26 @@ relay_token_option(struct relay_token *t, const char *opt, const char **why)
 		t->max_ports = (int)lo;
 		return 0;
 	}
-	*why = "unknown option (ports=LOW-HIGH, max_ports=N)";
+	if (strncmp(opt, "domains=", 8) == 0) {
+		char  copy[RELAY_DOMAINS_LEN], name[HOSTNAME_MAX + 1], *p, *s;
+
+		if (strlen(opt + 8) >= sizeof(copy)) {
+			*why = "domains= is too long";
+			return -1;
+		}
+		snprintf(copy, sizeof(copy), "%s", opt + 8);
+		for (p = strtok_r(copy, ",", &s); p != NULL;
+		     p = strtok_r(NULL, ",", &s))
+			if (hostname_norm(name, p, strlen(p), 1) == -1) {
+				*why = "domains= is names or *.names, apart "
+				       "by commas";
+				return -1;
+			}
+		snprintf(t->domains, sizeof(t->domains), "%s", opt + 8);
+		return 0;
+	}
+	*why = "unknown option (ports=LOW-HIGH, max_ports=N, "
+	       "domains=PATTERN,...)";
 	return -1;
 }
 

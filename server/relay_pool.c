@@ -225,10 +225,12 @@ relay_pool_open(struct relay_port *p, int want)
 
 /*
  * A visitor (vfd) to a pooled connection: 0 when one took it (joined,
- * closed by done(arg) at its end), -1 when none waits.
+ * closed by done(arg) at its end, counted in expo, pre[0..prelen) sent
+ * first), -1 when none waits.
  */
 int
 relay_pool_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
+    struct state_exposure *expo, const void *pre, size_t prelen,
     void (*done)(void *), void *arg)
 {
 	struct relay_pool   *pool = p->pool;
@@ -263,7 +265,8 @@ relay_pool_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
 		}
 		relay_pool_fill(pool);
 		proc_count(w, STAT_POOL_HITS);
-		if (splice_join(w, vfd, fd, p->bytes, done, arg) == -1) {
+		if (splice_join(w, vfd, fd, expo, pre, prelen, done, arg) ==
+		    -1) {
 			log_warn("out of memory for a stream");
 			done(arg);
 		}

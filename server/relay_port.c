@@ -36,6 +36,10 @@ struct relay_visitor {
 	struct relay_port *port;
 	int		   fd;
 	struct event	  *timer;
+	struct state_exposure *expo;
+	char		  *pre; /* a virtual host's head, to go first */
+	size_t		   prelen;
+	int		   use; /* LISTEN_HTTP(S) for a virtual host's, else 0 */
 };
 
 static void relay_visitor_refused(struct relay_visitor *, const struct wmail *);
@@ -56,8 +60,10 @@ relay_port_close(struct relay_port *p)
 	if (p->kind->close != NULL)
 		p->kind->close(p);
 	relay_pool_close(p);
-	event_free(p->ev);
-	close(p->fd);
+	if (p->ev != NULL)
+		event_free(p->ev);
+	if (p->fd != -1)
+		close(p->fd);
 	p->closed = 1;
 	p->ctl->w->slot->gauge[GAUGE_EXPOSURES]--;
 	p->ctl = NULL;
@@ -73,16 +79,27 @@ relay_visitor_free(struct relay_visitor *v, int close_fd)
 	wconn_remove(&v->base);
 	if (v->timer != NULL)
 		event_free(v->timer);
+	free(v->pre);
 	free(v);
 }
 
-/* A waiting visitor closed: its place on the port is free again. */
+/*
+ * A waiting visitor failed (its client's service refused, or no data
+ * connection came): a virtual host's is answered 502, any is closed,
+ * and its place on the port is free again.
+ */
 static void
 relay_visitor_drop(struct relay_visitor *v)
 {
 	struct relay_port *p = v->port;
 
-	relay_visitor_free(v, 1);
+	if (v->expo != NULL)
+		v->expo->errors++;
+	if (v->use != 0) {
+		relay_vhost_fail(v->w, v->fd, v->use, 502);
+		relay_visitor_free(v, 0);
+	} else
+		relay_visitor_free(v, 1);
 	p->nconns--;
 	relay_port_release(p);
 }
@@ -138,12 +155,13 @@ relay_visitor_mail(struct wconn *wc, const struct wmail *m, int fd)
 			close(fd);
 		return;
 	}
-	relay_visitor_free(v, 0);
-	if (splice_join(w, vfd, fd, p->bytes, relay_stream_closed, p) == -1) {
+	if (splice_join(w, vfd, fd, v->expo, v->pre, v->prelen,
+		relay_stream_closed, p) == -1) {
 		log_warn("out of memory for a stream");
 		p->nconns--;
 		relay_port_release(p);
 	}
+	relay_visitor_free(v, 0);
 }
 
 static void
@@ -169,38 +187,67 @@ relay_key(uint8_t *key, char tag, const void *b, size_t n)
 static void
 relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 {
-	struct relay_port      *p = arg;
+	struct relay_port *p = arg;
+	int		   fd;
+
+	(void)ev;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+		-1 ||
+	    p->ctl == NULL)
+		return;
+	worker_nodelay(fd);
+	if (relay_visitor_start(p, fd, p->expo, NULL, 0, 0) == -1)
+		close(fd);
+}
+
+/*
+ * A visitor (fd) of port p, counted in expo: to a pooled data
+ * connection, or the client is told and we wait for its data
+ * connection; pre[0..prelen) goes to the client first; use is
+ * LISTEN_HTTP(S) for a virtual host's visitor (answered 502 if it
+ * fails).  0 when it took fd; -1 when the port is full (said to the
+ * client; fd is the caller's).
+ */
+int
+relay_visitor_start(struct relay_port *p, int fd, struct state_exposure *expo,
+    const void *pre, size_t prelen, int use)
+{
 	struct relay_ctl       *c = p->ctl;
 	struct relay_visitor   *v;
 	struct timeval		tv;
 	struct sockaddr_storage ss, to;
 	socklen_t		len = sizeof(ss), tolen = sizeof(to);
-	int			fd;
 
-	(void)ev;
-	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
-		 SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1 ||
-	    c == NULL)
-		return;
-	worker_nodelay(fd);
 	if (p->nconns >= c->w->conf->relay_max_conns_per_port) {
-		close(fd);
 		relay_error(c, "port_full",
 		    "a visitor was refused: too many "
 		    "connections on the port");
-		return;
+		return -1;
 	}
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
+		close(fd); /* gone already */
+		return 0;
+	}
+	if (expo != NULL)
+		expo->visitors++;
 	p->nconns++; /* a pooled connection's stream ends with it */
-	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, relay_stream_closed,
-		p) == 0)
-		return;
+	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, expo, pre, prelen,
+		relay_stream_closed, p) == 0)
+		return 0;
 	p->nconns--;
-	if ((v = calloc(1, sizeof(*v))) == NULL) {
+	if ((v = calloc(1, sizeof(*v))) == NULL ||
+	    (prelen > 0 && (v->pre = malloc(prelen)) == NULL)) {
 		/* Refused, not fatal: the worker serves everyone else. */
+		free(v);
 		proc_count(c->w, STAT_NOMEM);
 		close(fd);
-		return;
+		return 0;
 	}
+	if (prelen > 0)
+		memcpy(v->pre, pre, prelen);
+	v->prelen = prelen;
+	v->expo = expo;
+	v->use = use;
 	v->w = c->w;
 	v->port = p;
 	v->fd = fd;
@@ -208,9 +255,10 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	tv.tv_sec = c->w->conf->relay_handshake_timeout;
 	tv.tv_usec = 0;
 	if (wconn_add(&v->base) == -1) {
+		free(v->pre);
 		free(v);
 		close(fd);
-		return;
+		return 0;
 	}
 	relay_nvisitors++;
 	if ((v->timer = evtimer_new(c->w->base, relay_visitor_timeout_cb,
@@ -218,17 +266,18 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 		/* Refused, not fatal: the worker serves everyone else. */
 		proc_count(c->w, STAT_NOMEM);
 		relay_visitor_free(v, 1);
-		return;
+		return 0;
 	}
 	if (getsockname(fd, (struct sockaddr *)&to, &tolen) == -1)
 		tolen = 0;
 	if (relay_announce(p, v->base.id, (struct sockaddr *)&ss,
 		tolen > 0 ? (struct sockaddr *)&to : NULL) == -1) {
 		relay_visitor_free(v, 1);
-		return;
+		return 0;
 	}
 	evtimer_add(v->timer, &tv);
 	p->nconns++;
+	return 0;
 }
 
 /*
@@ -268,8 +317,10 @@ relay_announce(struct relay_port *p, uint64_t conn,
 
 /* The kinds of exposure, one row each. */
 static const struct relay_kind relay_kinds[] = {
-    {"tcp", SOCK_STREAM, relay_visitor_cb, NULL, 1},
-    {"udp", SOCK_DGRAM, relay_udp_read, relay_udp_close, 0},
+    {"tcp", SOCK_STREAM, relay_visitor_cb, NULL, 1, relay_port_open},
+    {"udp", SOCK_DGRAM, relay_udp_read, relay_udp_close, 0, relay_port_open},
+    {"http", 0, NULL, relay_vhost_close, 1, relay_vhost_open},
+    {"https", 0, NULL, relay_vhost_close, 1, relay_vhost_open},
 };
 
 static const struct relay_kind *
@@ -397,86 +448,131 @@ relay_client_range(const struct relay_ctl *c, struct conf_range *r)
 	return r->low <= r->high ? 0 : -1;
 }
 
+/*
+ * open for tcp and udp: a port of its own (remote_port, or the one the
+ * client had, or any free one in its range), remembered as R|... so the
+ * client gets it back.  0, or -1 with the error answered.
+ */
+int
+relay_port_open(struct relay_ctl *c, struct relay_port *p, json_t *msg,
+    json_t *exposed)
+{
+	const struct relay_kind *k = p->kind;
+	struct conf_range	 range, *r = &range;
+	json_int_t		 want = 0;
+	uint8_t			 rkey[TABLE_KEY_MAX];
+	char			 idname[160];
+	size_t			 rlen;
+
+	json_unpack(msg, "{s?I}", "remote_port", &want);
+	if (relay_client_range(c, r) == -1 ||
+	    (want != 0 && (want < r->low || want > r->high))) {
+		relay_error(c, "port_not_allowed",
+		    "remote_port is outside relay.port_range or this client's "
+		    "ports=");
+		return -1;
+	}
+	snprintf(idname, sizeof(idname), "%s|%s|%s", c->client, c->client_id,
+	    p->name);
+	rlen = relay_key(rkey, 'R', idname,
+	    strlen(idname) > TABLE_KEY_MAX - 1 ? TABLE_KEY_MAX - 1
+					       : strlen(idname));
+	if ((p->fd = relay_pick_port(c, r, (int)want, k, rkey, rlen,
+		 &p->port)) == -1) {
+		relay_error(c, "port_busy",
+		    want != 0 ? "remote_port is taken" : "no free port");
+		return -1;
+	}
+	if ((p->ev = event_new(c->w->base, p->fd, EV_READ | EV_PERSIST,
+		 k->visitor, p)) == NULL) {
+		proc_count(c->w, STAT_NOMEM);
+		close(p->fd);
+		relay_error(c, "internal", "out of memory");
+		return -1;
+	}
+	event_add(p->ev, NULL);
+	table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen,
+	    &p->port, sizeof(p->port), RELAY_KEEP_PORT, table_now_ms());
+	snprintf(idname, sizeof(idname), "%s/%d", k->name, p->port);
+	p->expo = state_exposure_find(c->w->slot->expo, STATE_EXPOSURES_MAX,
+	    p->name[0] != '\0' ? p->name : idname);
+	log_info("client %s (id %s) exposes %s port %d", c->client,
+	    c->client_id, k->name, p->port);
+	json_object_set_new(exposed, "remote_port", json_integer(p->port));
+	return 0;
+}
+
 void
 relay_expose(struct relay_ctl *c, json_t *msg)
 {
 	const struct relay_token *t = &c->w->conf->relay_tokens[c->token];
-	struct conf_range	  range, *r = &range;
 	const char		*proto = NULL, *name = "";
-	json_int_t		 want = 0, pool = 0;
+	json_int_t		 pool = 0;
 	struct relay_port	*p;
-	uint8_t			 rkey[TABLE_KEY_MAX];
-	char			 idname[160];
-	size_t			 rlen;
 	const struct relay_kind *k;
-	int			 fd, port = 0;
+	json_t			*exposed;
 
-	if (json_unpack(msg, "{s:s,s?I,s?s,s?I}", "proto", &proto,
-		"remote_port", &want, "name", &name, "pool", &pool) == -1)
+	if (json_unpack(msg, "{s:s,s?s,s?I}", "proto", &proto, "name", &name,
+		"pool", &pool) == -1)
 		return relay_error(c, "bad_message",
-		    "expose needs proto; remote_port, name and pool are "
-		    "optional");
+		    "expose needs proto; remote_port (or domains), name and "
+		    "pool are optional");
 	if ((k = relay_kind_find(proto)) == NULL)
-		return relay_error(c, "unsupported", "proto is tcp or udp");
+		return relay_error(c, "unsupported",
+		    "proto is tcp, udp, http or https");
 	if (name[0] != '\0' && !named_name_ok(name))
 		return relay_error(c, "bad_name",
 		    "a name is 1 to 32 of A-Z a-z 0-9 . _ -");
-	if (relay_client_range(c, r) == -1 ||
-	    (want != 0 && (want < r->low || want > r->high)))
-		return relay_error(c, "port_not_allowed",
-		    "remote_port is outside relay.port_range or this client's "
-		    "ports=");
 	relay_take_over(c);
 	if (relay_client_ports(c) >=
 	    (t->max_ports != 0 ? t->max_ports : c->w->conf->relay_max_ports))
 		return relay_error(c, "too_many_ports",
 		    "relay.max_ports_per_client (or this client's max_ports=) "
 		    "reached");
-	snprintf(idname, sizeof(idname), "%s|%s|%s", c->client, c->client_id,
-	    name);
-	rlen = relay_key(rkey, 'R', idname,
-	    strlen(idname) > TABLE_KEY_MAX - 1 ? TABLE_KEY_MAX - 1
-					       : strlen(idname));
-	if ((fd = relay_pick_port(c, r, (int)want, k, rkey, rlen, &port)) ==
-	    -1)
-		return relay_error(c, "port_busy",
-		    want != 0 ? "remote_port is taken" : "no free port");
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		close(fd);
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (exposed = json_pack("{s:s,s:s,s:s}", "type", "exposed", "proto",
+		 proto, "name", name)) == NULL) {
+		free(p);
+		proc_count(c->w, STAT_NOMEM);
 		return relay_error(c, "internal", "out of memory");
 	}
 	p->ctl = c;
-	p->port = port;
-	p->fd = fd;
-	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->fd = -1;
 	p->kind = k;
-	snprintf(idname, sizeof(idname), "%s/%d", proto, port);
-	p->bytes =
-	    state_exposure_bytes(c->w->slot, name[0] != '\0' ? name : idname);
-	p->ev = event_new(c->w->base, fd, EV_READ | EV_PERSIST,
-	    k->visitor, p);
-	if (p->ev == NULL) {
-		proc_count(c->w, STAT_NOMEM);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	if (k->open(c, p, msg, exposed) == -1) {
+		json_decref(exposed);
 		free(p);
-		close(fd);
-		return relay_error(c, "internal", "out of memory");
+		return;
 	}
-	event_add(p->ev, NULL);
 	c->ports[c->nports++] = p;
 	c->w->slot->gauge[GAUGE_EXPOSURES]++;
-	table_put(c->w->state->table, TABLE_KIND_RELAY_PORT, rkey, rlen, &port,
-	    sizeof(port), RELAY_KEEP_PORT, table_now_ms());
-	log_info("client %s (id %s) exposes %s port %d", c->client,
-	    c->client_id, proto, port);
 	if (!k->pooled || pool < 0)
 		pool = 0;
 	if (pool > c->w->conf->relay_pool_max)
 		pool = c->w->conf->relay_pool_max;
 	/* Said before the pool's asks, so the client knows the port first. */
-	relay_send(c,
-	    json_pack("{s:s,s:s,s:i,s:s,s:i}", "type", "exposed", "proto",
-		proto, "remote_port", port, "name", name, "pool", (int)pool));
+	json_object_set_new(exposed, "pool", json_integer(pool));
+	relay_send(c, exposed);
 	relay_pool_open(p, (int)pool);
+}
+
+/* What list says of a port. */
+static json_t *
+relay_port_describe(const struct relay_port *p)
+{
+	json_t *j = json_pack("{s:s,s:i,s:s,s:i}", "proto", p->kind->name,
+	    "remote_port", p->port, "name", p->name, "connections", p->nconns);
+	json_t *d = json_array();
+	int	i;
+
+	for (i = 0; i < p->ndomains; i++)
+		json_array_append_new(d, json_string(p->domains[i]));
+	if (p->ndomains > 0)
+		json_object_set_new(j, "domains", d);
+	else
+		json_decref(d);
+	return j;
 }
 
 void
@@ -487,10 +583,7 @@ relay_list(struct relay_ctl *c)
 
 	for (i = 0; i < c->nports; i++)
 		json_array_append_new(ports,
-		    json_pack("{s:s,s:i,s:s,s:i}", "proto",
-			c->ports[i]->kind->name, "remote_port",
-			c->ports[i]->port, "name", c->ports[i]->name,
-			"connections", c->ports[i]->nconns));
+		    relay_port_describe(c->ports[i]));
 	relay_send(c, json_pack("{s:s,s:o}", "type", "list", "ports", ports));
 }
 

@@ -58,14 +58,16 @@ relay_stream_closed(void *arg)
 
 /*
  * Join a and b, which the stream then owns; closed(arg) is called when
- * it ends, and bytes (two counters, or NULL) count what it moves.  -1
- * (a and b closed, closed not called) when out of memory.
+ * it ends, and expo (or NULL) counts what it moves.  pre[0..prelen)
+ * goes to b first (a virtual host's head, read before).  -1 (a and b
+ * closed, closed not called) when out of memory.
  */
 int
-splice_join(struct worker *w, int a, int b, uint64_t *bytes,
-    void (*closed)(void *), void *arg)
+splice_join(struct worker *w, int a, int b, struct state_exposure *expo,
+    const void *pre, size_t prelen, void (*closed)(void *), void *arg)
 {
 	struct relay_stream *s = calloc(1, sizeof(*s));
+	struct fdsplice	    *pair;
 
 	/* A worker's config is its own for life: set once. */
 	relay_splice_ops.base = w->base;
@@ -81,14 +83,17 @@ splice_join(struct worker *w, int a, int b, uint64_t *bytes,
 		return -1;
 	}
 	s->w = w;
-	s->bytes = bytes;
+	s->bytes = expo != NULL ? expo->bytes : NULL;
 	s->closed = closed;
 	s->arg = arg;
-	if (fdsplice_join(&relay_splice_ops, s, a, b) == NULL) {
+	if ((pair = fdsplice_join(&relay_splice_ops, s, a, b)) == NULL) {
 		free(s);
 		proc_count(w, STAT_NOMEM);
 		return -1;
 	}
 	w->slot->gauge[GAUGE_STREAMS] = ++splice_live;
+	/* On failure the pair is closed, and s with it (closed is called). */
+	if (fdsplice_pre(pair, 0, pre, prelen) == -1)
+		proc_count(w, STAT_NOMEM);
 	return 0;
 }

@@ -124,6 +124,18 @@ const struct conf_key server_conf_keys[] = {
 	"5"},
     {"relay", "auth_fail_per_minute", CONF_INT,
 	INT(relay_auth_per_minute, 1, 1000000), "5"},
+    {"relay", "http_listen", CONF_LISTEN, OFF(relay_http_listen), 0, 0, 0,
+	CONF_PROTO_TCP, ""},
+    {"relay", "https_listen", CONF_LISTEN, OFF(relay_https_listen), 0, 0, 0,
+	CONF_PROTO_TCP, ""},
+    {"relay", "http_head_max", CONF_INT,
+	INT(relay_http_head_max, 1024, RELAY_HEAD_MAX), "16384"},
+    {"relay", "http_head_timeout", CONF_INT,
+	INT(relay_http_head_timeout, 1, 3600), "10"},
+    {"relay", "http_forwarded", CONF_BOOL, OFF(relay_http_forwarded), 0, 0, 0,
+	0, "yes"},
+    {"relay", "subdomain_host", CONF_STR, STR(relay_subdomain_host), ""},
+    {"relay", "allowed_domains", CONF_STR, STR(relay_allowed_domains), ""},
     {"relay", "port_range", CONF_RANGE, OFF(relay_port_range), 0, 1, 65535, 0,
 	"10000-20000"},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL},
@@ -263,7 +275,7 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	memset(tc, 0, sizeof(*tc));
 	tc->capacity = (uint32_t)c->state_records;
 	tc->stripes = 1024;
-	tc->quota_pct[TABLE_KIND_GROUP] = 36;
+	tc->quota_pct[TABLE_KIND_GROUP] = 34;
 	tc->quota_pct[TABLE_KIND_TRACKER] = 2;
 	tc->quota_pct[TABLE_KIND_NAMED] = 15;
 	tc->quota_pct[TABLE_KIND_N4] = 15;
@@ -273,8 +285,10 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	tc->quota_pct[TABLE_KIND_RELAY_VISITOR] = 6;
 	tc->quota_pct[TABLE_KIND_RELAY_MEET] = 2;
 	tc->quota_pct[TABLE_KIND_BUCKET] = 20;
+	tc->quota_pct[TABLE_KIND_RELAY_DOMAIN] = 2;
 	/* A live name is never evicted for another's (hijack): refused. */
 	tc->no_evict[TABLE_KIND_NAMED] = 1;
+	tc->no_evict[TABLE_KIND_RELAY_DOMAIN] = 1;
 }
 
 /*

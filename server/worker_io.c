@@ -118,7 +118,8 @@ worker_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		if (!gate_enter(ws->w, ws->l->use, c,
 			(const struct sockaddr *)&peer.ss))
 			continue;
-		if (ws->l->use == LISTEN_RELAY)
+		if (ws->l->use == LISTEN_RELAY || ws->l->use == LISTEN_HTTP ||
+		    ws->l->use == LISTEN_HTTPS)
 			worker_nodelay(c);
 		if ((ws->l->use == LISTEN_NAMED || ws->l->use == LISTEN_RELAY) &&
 		    (c = tls_front(ws->w, c)) == -1) {
