@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "expose.h"
+#include "hostname.h"
 #include "proxyproto.h"
 #include "hex.h"
 
@@ -683,11 +684,45 @@ expose_timer_cb(evutil_socket_t fd, short ev, void *arg)
 
 /* ---- the kind's row ---- */
 
+/* Each of a web exposure's names a host name (or *.name); 0, or -1. */
+static int
+expose_check_names(const struct service_spec *p, char *why, size_t len)
+{
+	char  copy[sizeof(p->domains)], name[HOSTNAME_MAX + 1], *w, *save;
+	int   n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", p->domains);
+	for (w = strtok_r(copy, " ,", &save); w != NULL;
+	     w = strtok_r(NULL, " ,", &save), n++)
+		if (hostname_norm(name, w, strlen(w), 1) == -1) {
+			snprintf(why, len, "domain: '%.64s' is not a host name "
+					   "(a-z 0-9 - in labels, or *.name)",
+			    w);
+			return -1;
+		}
+	if (n > 8) {
+		snprintf(why, len, "domain: at most 8 names");
+		return -1;
+	}
+	if (p->subdomain[0] != '\0' &&
+	    (strchr(p->subdomain, '.') != NULL ||
+		hostname_norm(name, p->subdomain, strlen(p->subdomain), 0) ==
+		    -1)) {
+		snprintf(why, len, "subdomain: '%.64s' is not one label "
+				   "(a-z 0-9 -)",
+		    p->subdomain);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 expose_check(const struct service_spec *p, char *why, size_t len)
 {
 	const struct expose_type *t = expose_type_find(p->type);
 
+	if (t != NULL && t->vhost && expose_check_names(p, why, len) == -1)
+		return -1;
 	if (t == NULL)
 		snprintf(why, len, "type: tcp, udp, http or https, not '%s'",
 		    p->type);

@@ -51,8 +51,8 @@ hostname_norm(char *out, const char *in, size_t len, int wildcard)
 			digits_only = 0;
 		out[i] = c;
 	}
-	if (out[len - 1] == '-' || digits_only)
-		return -1; /* ends badly, or an IPv4 literal */
+	if (label == 0 || out[len - 1] == '-' || digits_only)
+		return -1; /* an empty or bad last label, or an IPv4 literal */
 	out[len] = '\0';
 	return 0;
 }

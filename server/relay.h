@@ -97,8 +97,8 @@ void relay_close_with(struct relay_ctl *, const char *, const char *);
 void   relay_expose(struct relay_ctl *, struct json_t *);
 int    relay_port_open(struct relay_ctl *, struct relay_port *, struct json_t *,
        struct json_t *);
-int    relay_visitor_start(struct relay_port *, int, struct state_exposure *,
-       const void *, size_t, int);
+int    relay_visitor_start(struct relay_port *, int, const struct sockaddr *,
+       struct state_exposure *, const void *, size_t, int);
 void   relay_list(struct relay_ctl *);
 void   relay_unexpose(struct relay_ctl *, struct json_t *);
 void   relay_port_close(struct relay_port *);

@@ -187,21 +187,25 @@ relay_key(uint8_t *key, char tag, const void *b, size_t n)
 static void
 relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 {
-	struct relay_port *p = arg;
-	int		   fd;
+	struct relay_port      *p = arg;
+	struct sockaddr_storage ss;
+	socklen_t		len = sizeof(ss);
+	int			fd;
 
 	(void)ev;
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-		-1 ||
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		 SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1 ||
 	    p->ctl == NULL)
 		return;
 	worker_nodelay(fd);
-	if (relay_visitor_start(p, fd, p->expo, NULL, 0, 0) == -1)
+	if (relay_visitor_start(p, fd, (struct sockaddr *)&ss, p->expo, NULL,
+		0, 0) == -1)
 		close(fd);
 }
 
 /*
- * A visitor (fd) of port p, counted in expo: to a pooled data
+ * A visitor (fd, from the address from, or NULL to ask the socket) of
+ * port p, counted in expo: to a pooled data
  * connection, or the client is told and we wait for its data
  * connection; pre[0..prelen) goes to the client first; use is
  * LISTEN_HTTP(S) for a virtual host's visitor (answered 502 if it
@@ -209,8 +213,8 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
  * client; fd is the caller's).
  */
 int
-relay_visitor_start(struct relay_port *p, int fd, struct state_exposure *expo,
-    const void *pre, size_t prelen, int use)
+relay_visitor_start(struct relay_port *p, int fd, const struct sockaddr *from,
+    struct state_exposure *expo, const void *pre, size_t prelen, int use)
 {
 	struct relay_ctl       *c = p->ctl;
 	struct relay_visitor   *v;
@@ -224,7 +228,11 @@ relay_visitor_start(struct relay_port *p, int fd, struct state_exposure *expo,
 		    "connections on the port");
 		return -1;
 	}
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
+	if (from != NULL)
+		memcpy(&ss, from, from->sa_family == AF_INET6
+			? sizeof(struct sockaddr_in6)
+			: sizeof(struct sockaddr_in));
+	else if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
 		close(fd); /* gone already */
 		return 0;
 	}

@@ -289,7 +289,8 @@ relay_vhost_mail_fd(struct wconn *wc, const struct relay_vhost_mail *m,
 		memcpy(pre, head, m->headlen);
 		prelen = m->headlen;
 	}
-	if (relay_visitor_start(p, fd, expo, pre, prelen, m->use) == -1) {
+	if (relay_visitor_start(p, fd, NULL, expo, pre, prelen, m->use) ==
+	    -1) {
 		expo->visitors++;
 		expo->errors++;
 		proc_count(w, STAT_VHOST_GONE);

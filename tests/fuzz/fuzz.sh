@@ -8,7 +8,7 @@
 CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || skip "clang is not installed (Debian: clang)"
 SECONDS_EACH=${FUZZ_SECONDS:-15}
-HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay}
+HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost}
 F=$SRCDIR/tests/fuzz
 B=${FUZZ_BUILD:-$T/build} # FUZZ_BUILD: keep the harnesses
 mkdir -p "$B"
@@ -26,7 +26,7 @@ done >"$B/list"
 export CLANG B
 xargs -P 2 -n 2 sh -c '"$CLANG" @"$B/flags" -c "$0" -o "$1" 2>>"$B/cc.err"' <"$B/list" ||
     fail "clang: $(head -20 "$B/cc.err")"
-LIBS=$(pkg-config --libs libevent jansson libssl libcrypto libsodium zlib)
+LIBS="$(pkg-config --libs libevent jansson libssl libcrypto libsodium zlib) -lhttp_parser"
 
 total=0
 for h in $HARNESSES; do

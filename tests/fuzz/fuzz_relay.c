@@ -3,8 +3,11 @@
  * relay_port.c) on a real worker, through its real listener on loopback.
  * With the first byte's low bit set, the harness logs in first as
  * natclient does (hello, the challenge's HMAC with the test token), so
- * that the rest reaches the control messages behind the login;
- * otherwise the rest is a connection's first lines as they come.
+ * that the rest reaches the control messages behind the login (expose
+ * http and https among them); otherwise the rest is a connection's
+ * first lines as they come.  With bit 1 or 2 set (and bit 0 clear) the
+ * rest goes to the virtual hosts' HTTP or HTTPS door instead: a
+ * request head or a ClientHello (relay_vhost.c).
  */
 #include "config.h"
 
@@ -63,15 +66,19 @@ fuzz_login(struct worker *w, int fd)
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	static const int      uses[] = {LISTEN_RELAY};
+	static const int uses[] = {LISTEN_RELAY, LISTEN_HTTP, LISTEN_HTTPS};
 	static struct worker *w;
-	int		      fd;
+	int		      fd, door = LISTEN_RELAY;
 
 	if (w == NULL) {
 		struct server_conf *c;
 
-		w = fuzz_worker(WORKER_RELAY, uses, 1);
+		w = fuzz_worker(WORKER_RELAY, uses, 3);
 		c = (struct server_conf *)w->conf;
+		/* The web doors are on: expose http and https are served. */
+		c->relay_http_listen.n = c->relay_https_listen.n = 1;
+		snprintf(c->relay_subdomain_host,
+		    sizeof(c->relay_subdomain_host), "relay.test");
 		snprintf(c->relay_tokens[0].secret,
 		    sizeof(c->relay_tokens[0].secret), "%s", FUZZ_TOKEN);
 		c->relay_ntokens = 1;
@@ -79,7 +86,9 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	}
 	if (n < 1)
 		return 0;
-	fd = fuzz_connect(w, LISTEN_RELAY, SOCK_STREAM);
+	if (!(d[0] & 1) && (d[0] & 6))
+		door = d[0] & 2 ? LISTEN_HTTP : LISTEN_HTTPS;
+	fd = fuzz_connect(w, door, SOCK_STREAM);
 	if ((d[0] & 1) && fuzz_login(w, fd) == -1) {
 		fprintf(stderr, "fuzz: the relay refused the test login\n");
 		abort();

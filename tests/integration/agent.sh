@@ -66,7 +66,7 @@ for bad in "type = sctp" "local_port = 70000" "colour = blue"; do
 	n=$(grep -c '' "$T/bad.conf")
 	out=$("$NATCLIENT" -c "$T/bad.conf" -t 2>&1) && fail "-t passed '$bad'"
 	case $bad in
-	type*) want="bad.conf:$((n - 2)): \[expose\]: type: tcp or udp, not 'sctp'" ;;
+	type*) want="bad.conf:$((n - 2)): \[expose\]: type: tcp, udp, http or https, not 'sctp'" ;;
 	*) want="bad.conf:$n: expose\.${bad%% *}" ;;
 	esac
 	grep -q "$want" <<<"$out" || fail "-t on '$bad' said: $out (wanted $want)"

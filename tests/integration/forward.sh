@@ -110,7 +110,8 @@ bad "local-tcp" connect x --local-tcp 0
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(5)' "$BUSY" &
 STARTED+=("$!")
-sleep 0.5
+wait_for 100 python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$BUSY" ||
+    fail "the port to hold busy did not listen"
 bad "local-tcp $BUSY: 127.0.0.1:$BUSY: Address already in use" connect x --local-tcp $BUSY
 pass "bad combinations and a local port in use are refused with a message"
 

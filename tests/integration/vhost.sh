@@ -116,7 +116,10 @@ grep -q "domain_not_allowed" <<<"$out" || fail "a name outside domains=, not sai
 printf '[expose x]\ntype = http\nlocal_port = 1\n' >"$T/bad.conf"
 out=$("$NATCLIENT" -c "$T/bad.conf" -t 2>&1) && fail "-t passed http without a name"
 grep -q "domain or subdomain" <<<"$out" || fail "-t: $out"
-pass "owned names: bob's claim of alice's shop.test is refused (domain_taken), alice's evil.test (domain_not_allowed); -t names a missing domain"
+printf '[expose x]\ntype = https\nlocal_port = 1\ndomain = a.test bad_name.test\n' >"$T/bad.conf"
+out=$("$NATCLIENT" -c "$T/bad.conf" -t 2>&1) && fail "-t passed a bad name"
+grep -q "bad.conf:1: .*'bad_name.test' is not a host name" <<<"$out" || fail "-t: $out"
+pass "owned names: bob's claim of alice's shop.test is refused (domain_taken), alice's evil.test (domain_not_allowed); -t names a missing or bad domain"
 
 out=$($V ws "$H" a.alice.test) || fail "WebSocket: $out"
 [ "$out" = "A one | A twotwotwotwotw" ] || fail "WebSocket echo: $out"

@@ -28,8 +28,10 @@ START_TEST(test_hostname)
 	ck_assert_str_eq(out, "www.example.com");
 	ck_assert_int_eq(norm("a-b.example", 0, out), 0);
 	ck_assert_int_eq(norm("-a.example", 0, out), -1);
-	ck_assert_int_eq(norm("a-.example", 0, out), -1);
 	ck_assert_int_eq(norm("a..example", 0, out), -1);
+	ck_assert_int_eq(norm("a.example..", 0, out), -1); /* fuzz_vhost */
+	ck_assert_int_eq(norm("a..example", 0, out), -1);
+	ck_assert_int_eq(norm("a.example..", 0, out), -1); /* fuzz_vhost */
 	ck_assert_int_eq(norm("a_b.example", 0, out), -1);
 	ck_assert_int_eq(norm("1.2.3.4", 0, out), -1);
 	ck_assert_int_eq(norm("", 0, out), -1);
