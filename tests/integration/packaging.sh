@@ -44,7 +44,7 @@ pass "the sample natserver.conf shows all $out keys with their defaults, and par
 # sections too), passes natclient -t.
 sed 's/^#\([a-z_]* =\)/\1/; s/^#\(\[[a-z]* [a-z]*\]\)$/\1/' "$SRCDIR/etc/natclient.conf" >"$T/client.conf"
 res=$("$NATCLIENT" -c "$T/client.conf" -t 2>&1) || fail "natclient -t on the uncommented sample: $res"
-grep -q "syntax ok, 4 services" <<<"$res" || fail "natclient -t: $res"
+grep -q "syntax ok, 5 services" <<<"$res" || fail "natclient -t: $res"
 pass "the sample natclient.conf parses uncommented, with its 4 example services"
 
 if command -v mandoc >/dev/null; then
