@@ -37,6 +37,7 @@ token_file = $T/token
 max_connections_per_ip = 100000
 max_conns_per_port = 100000
 max_connections = 100000
+pool_max = ${POOL_MAX:-8}
 CONF
 cat >"$T/web.cfg" <<CFG
 global

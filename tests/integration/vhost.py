@@ -5,6 +5,7 @@
                               WebSocket echo on /ws
   serve-tls PORT NAME CERT KEY  the same over TLS
   ws PORT HOST                WebSocket handshake and 2 echoes each way
+  ws-hold PORT HOST SECS      a WebSocket echo, SECS idle, another echo
   keepalive PORT HOST N       N requests on one connection, each answered
   raw PORT KIND               bad visitors: bighead, drip, junk,
                               tls-trunc, tls-bad, tls-longsni, tls-nosni;
@@ -143,6 +144,28 @@ def ws(port, host):
     return 0
 
 
+def ws_hold(port, host, secs):
+    s = socket.create_connection(("127.0.0.1", port), timeout=secs + 20)
+    key = base64.b64encode(os.urandom(16))
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: " + host.encode() +
+              b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: " + key +
+              b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    f = s.makefile("rb")
+    head = read_head(f)
+    if not head or " 101 " not in head[0]:
+        print("no WebSocket handshake:", head)
+        return 1
+    s.sendall(ws_frame(b"before", True))
+    got = [ws_read(f)]
+    print("open", flush=True)
+    time.sleep(secs)
+    s.sendall(ws_frame(b"after", True))
+    got.append(ws_read(f))
+    print(b" | ".join(g for g in got if g).decode(), flush=True)
+    return 0
+
+
 def keepalive(port, host, n):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     f = s.makefile("rb")
@@ -229,6 +252,8 @@ def main():
         serve(int(sys.argv[2]), sys.argv[3], ctx)
     elif cmd == "ws":
         sys.exit(ws(int(sys.argv[2]), sys.argv[3]))
+    elif cmd == "ws-hold":
+        sys.exit(ws_hold(int(sys.argv[2]), sys.argv[3], float(sys.argv[4])))
     elif cmd == "keepalive":
         sys.exit(keepalive(int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
     elif cmd == "raw":

@@ -10,7 +10,8 @@
 # 1 MiB head, a drip past the deadline, junk, a reflected host, bad
 # ClientHellos) each get their answer and the server serves on; a
 # service that is down is a 502, pooled or dialled back; metrics count
-# per domain.
+# per domain; a reload (SIGHUP) keeps a WebSocket open across it and the
+# names come back to their clients.
 TLS=yes
 RELAY_WORKERS=2
 . "$TESTLIB"
@@ -169,3 +170,17 @@ if command -v promtool >/dev/null; then
 	promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1 || fail "promtool: $(cat "$T/promtool.out")"
 fi
 pass "metrics: visitors and errors per domain, unknown hosts and bad heads counted, 8 domain records"
+
+# A reload: the relay workers drain (the open WebSocket goes on), the
+# agents reconnect to the new ones and claim their names again.
+$V ws-hold "$H" a.alice.test 6 >"$T/hold.out" 2>&1 &
+HOLD=$!
+wait_for 100 grep -q open "$T/hold.out" || fail "the WebSocket to hold: $(cat "$T/hold.out")"
+kill -HUP "$MASTER"
+wait_for 100 grep -q "reload" "$T/log" || fail "no reload: $(tail "$T/log")"
+back() { [[ $(get a.alice.test 2>/dev/null) == "A host="* ]] && [[ $(get bob.relay.test 2>/dev/null) == "C host="* ]]; }
+wait_for 150 back || fail "the names did not come back after the reload: $(get a.alice.test 2>&1) $(tail -20 "$T/log")"
+wait "$HOLD" || fail "the held WebSocket: $(cat "$T/hold.out")"
+grep -q "^A before | A after$" "$T/hold.out" || fail "the held WebSocket: $(cat "$T/hold.out")"
+grep -q "domain_taken" "$T/alice.err" "$T/bob.err" && fail "a client's own name was refused after the reload"
+pass "a reload: a WebSocket open across it echoes after it; the agents claim their names again in the new workers"
