@@ -184,3 +184,18 @@ wait "$HOLD" || fail "the held WebSocket: $(cat "$T/hold.out")"
 grep -q "^A before | A after$" "$T/hold.out" || fail "the held WebSocket: $(cat "$T/hold.out")"
 grep -q "domain_taken" "$T/alice.err" "$T/bob.err" && fail "a client's own name was refused after the reload"
 pass "a reload: a WebSocket open across it echoes after it; the agents claim their names again in the new workers"
+
+# A relay worker killed: the master starts another, the agents whose
+# control connections it held reconnect and claim their names again
+# (their own: no domain_taken), and every name is served.
+wait_for 100 has_workers relay 2 || fail "two relay workers after the reload: $(workers relay)"
+kill -KILL $(workers relay)
+wait_for 100 has_workers relay 2 || fail "the relay workers were not started again"
+wait_for 200 back || fail "the names did not come back after the workers died: $(get a.alice.test 2>&1)"
+for n in shop.test x.w.alice.test; do
+	wait_for 100 eval '[[ $(get '$n' 2>/dev/null) == *" host='$n':$H "* ]]' || fail "$n after the workers died: $(get $n 2>&1)"
+done
+out=$(curl -sS --max-time 10 --resolve "secure.bob.test:$S:127.0.0.1" --cacert "$T/secure.bob.test.crt" "https://secure.bob.test:$S/s") ||
+    fail "https after the workers died: $out"
+grep -q "domain_taken" "$T/alice.err" "$T/bob.err" && fail "a client's own name was refused after the workers died"
+pass "both relay workers killed: new ones start, the agents claim their names again, every name is served"
