@@ -8,6 +8,7 @@
 # its own limit where it may (N = 10000 needs about 41000).  Needs python3.
 # Run from the build directory after make; prints a Markdown row.
 set -e
+. tests/bench/lib.sh
 N=${N:-10000}
 TLS=${TLS:-yes}
 ulimit -n $((N * 5 + 1000)) 2>/dev/null ||
@@ -17,26 +18,10 @@ trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null;
 base=$((20000 + $$ % 9000))
 ECHO=$base RELAY=$((base + 1)) PUB=$((base + 2))
 (umask 077 && echo "bench-idle-token-0123456789" >"$T/token")
-cat >"$T/conf" <<CONF
-[server]
-pidfile = $T/pid
-tls = $TLS
-tls_dir = $T/tls
-[tracker]
-workers = 0
-[rendezvous]
-workers = 0
-[relay]
-listen = 127.0.0.1:$RELAY
-workers = 1
-token_file = $T/token
-port_range = $PUB-$PUB
-splice = no
-idle_timeout = 3600
-max_connections = $((N + 100))
-max_connections_per_ip = $((N + 100))
-max_conns_per_port = $((N + 100))
-CONF
+bench_relay_conf "$T/conf" "$T/pid" "" "$TLS" "$RELAY" \
+    "port_range = $PUB-$PUB" "splice = no" "idle_timeout = 3600" \
+    "max_connections = $((N + 100))" "max_connections_per_ip = $((N + 100))" \
+    "max_conns_per_port = $((N + 100))"
 python3 tests/integration/relaypeer.py echo "$ECHO" &
 server/natserver -c "$T/conf" -d >"$T/log" 2>&1 &
 sleep 1

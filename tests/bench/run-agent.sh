@@ -10,6 +10,7 @@
 # visitor.  Needs ab (apache2-utils) and haproxy.
 # Run from the build directory after make; prints a Markdown table.
 set -e
+. tests/bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 N=${N:-20000}
 C=${C:-50}
@@ -20,38 +21,11 @@ trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null;
 base=$((20000 + $$ % 9000))
 WEB=$base RELAY=$((base + 1)) HAP=$((base + 2)) PUB=$((base + 3))
 (umask 077 && echo "bench-agent-token-0123456789" >"$T/token")
-cat >"$T/conf" <<CONF
-[server]
-pidfile = $T/pid
-metrics_listen = 127.0.0.1:$((base + 4))
-tls = $TLS
-tls_dir = $T/tls
-[tracker]
-workers = 0
-[rendezvous]
-workers = 0
-[relay]
-listen = 127.0.0.1:$RELAY
-workers = 1
-token_file = $T/token
-port_range = $PUB-$PUB
-max_connections_per_ip = 100000
-max_conns_per_port = 100000
-max_connections = 100000
-CONF
+bench_relay_conf "$T/conf" "$T/pid" "127.0.0.1:$((base + 4))" "$TLS" "$RELAY" \
+    "port_range = $PUB-$PUB" "max_connections_per_ip = 100000" \
+    "max_conns_per_port = 100000" "max_connections = 100000"
 # The responder: haproxy answering every request itself.
-cat >"$T/web.cfg" <<CFG
-global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend web
-    bind 127.0.0.1:$WEB
-    http-request return status 200 content-type text/plain string "hello"
-CFG
+bench_responder "$T/web.cfg" "$WEB"
 cat >"$T/hop.cfg" <<CFG
 global
     maxconn 8000

@@ -10,6 +10,7 @@
 # python3 (Debian packages).
 # Run from the build directory after make; prints Markdown tables.
 set -e
+. tests/bench/lib.sh
 SECS=${SECS:-10}
 ROUNDS=${ROUNDS:-5}
 TLS=${TLS:-yes}
@@ -20,23 +21,8 @@ base=$((20000 + $$ % 9000))
 ECHO=$base IPERF=$((base + 1)) RELAY=$((base + 2)) HAP=$((base + 3))
 SOCAT=$((base + 4)) HAPE=$((base + 5)) SOCE=$((base + 6)) HAPB=$((base + 8)) HAP2=$((base + 9))
 (umask 077 && echo "bench-relay-token-0123456789" >"$T/token")
-cat >"$T/conf" <<CONF
-[server]
-pidfile = $T/pid
-metrics_listen = 127.0.0.1:$((base + 7))
-tls = $TLS
-tls_dir = $T/tls
-[tracker]
-workers = 0
-[rendezvous]
-workers = 0
-[relay]
-listen = 127.0.0.1:$RELAY
-workers = 1
-token_file = $T/token
-port_range = 61100-61199
-max_conns_per_port = 2000
-CONF
+bench_relay_conf "$T/conf" "$T/pid" "127.0.0.1:$((base + 7))" "$TLS" "$RELAY" \
+    "port_range = 61100-61199" "max_conns_per_port = 2000"
 server/natserver -d -c "$T/conf" >"$T/log" 2>&1 &
 python3 tests/integration/relaypeer.py echo "$ECHO" &
 iperf3 -s -p "$IPERF" >/dev/null 2>&1 &

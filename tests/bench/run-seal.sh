@@ -9,6 +9,7 @@
 #     NATKIT_BENCH_PLAINTEXT.
 # Needs iperf3, python3, bc (Debian packages).  Prints Markdown.
 set -e
+. tests/bench/lib.sh
 cd "$(dirname "$0")/../.."
 SECS=${SECS:-5}
 ROUNDS=${ROUNDS:-5}
@@ -19,22 +20,7 @@ base=$((20000 + $$ % 9000))
 IPERF=$base
 (umask 077 && echo "bench-seal-token-0123456789" >"$T/token")
 server() { # name tls relay-port port-range
-	cat >"$T/$1.conf" <<CONF
-[server]
-pidfile = $T/pid$1
-metrics_listen =
-tls = $2
-tls_dir = $T/tls
-[tracker]
-workers = 0
-[rendezvous]
-workers = 0
-[relay]
-listen = 127.0.0.1:$3
-workers = 1
-token_file = $T/token
-port_range = $4
-CONF
+	bench_relay_conf "$T/$1.conf" "$T/pid$1" "" "$2" "$3" "port_range = $4"
 	server/natserver -d -c "$T/$1.conf" >"$T/$1.log" 2>&1 &
 }
 server tls yes $((base + 1)) 61100-61149

@@ -8,6 +8,7 @@
 # or off with TLS=no.  Needs wrk, ab (apache2-utils) and haproxy.
 # Run from the build directory after make; prints Markdown tables.
 set -e
+. tests/bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 N=${N:-20000}
 C=${C:-50}
@@ -19,38 +20,11 @@ trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null;
 base=$((20000 + $$ % 9000))
 WEB=$base RELAY=$((base + 1)) HAP=$((base + 2)) HTTP=$((base + 3))
 (umask 077 && echo "bench-vhost-token-0123456789" >"$T/token")
-cat >"$T/conf" <<CONF
-[server]
-pidfile = $T/pid
-metrics_listen = 127.0.0.1:$((base + 4))
-tls = $TLS
-tls_dir = $T/tls
-[tracker]
-workers = 0
-[rendezvous]
-workers = 0
-[relay]
-listen = 127.0.0.1:$RELAY
-http_listen = 127.0.0.1:$HTTP
-workers = 1
-token_file = $T/token
-max_connections_per_ip = 100000
-max_conns_per_port = 100000
-max_connections = 100000
-pool_max = ${POOL_MAX:-8}
-CONF
-cat >"$T/web.cfg" <<CFG
-global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend web
-    bind 127.0.0.1:$WEB
-    http-request return status 200 content-type text/plain string "hello"
-CFG
+bench_relay_conf "$T/conf" "$T/pid" "127.0.0.1:$((base + 4))" "$TLS" "$RELAY" \
+    "http_listen = 127.0.0.1:$HTTP" "max_connections_per_ip = 100000" \
+    "max_conns_per_port = 100000" "max_connections = 100000" \
+    "pool_max = ${POOL_MAX:-8}"
+bench_responder "$T/web.cfg" "$WEB"
 cat >"$T/hop.cfg" <<CFG
 global
     maxconn 8000

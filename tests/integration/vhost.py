@@ -8,7 +8,8 @@
   ws-hold PORT HOST SECS      a WebSocket echo, SECS idle, another echo
   keepalive PORT HOST N       N requests on one connection, each answered
   raw PORT KIND               bad visitors: bighead, drip, junk,
-                              tls-trunc, tls-bad, tls-longsni, tls-nosni;
+                              tls-trunc, tls-bad, tls-longsni, tls-nosni,
+                              tls-down;
                               prints what came back
 """
 import base64
@@ -122,8 +123,9 @@ def serve(port, name, ctx=None):
         threading.Thread(target=one, daemon=True).start()
 
 
-def ws(port, host):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def ws_open(port, host, timeout):
+    """A WebSocket's handshake: (socket, its reader), or None (said)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     key = base64.b64encode(os.urandom(16))
     s.sendall(b"GET /ws HTTP/1.1\r\nHost: " + host.encode() +
               b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -135,7 +137,15 @@ def ws(port, host):
     if not head or " 101 " not in head[0] or \
             ("Sec-WebSocket-Accept: " + want) not in head:
         print("no WebSocket handshake:", head)
+        return None
+    return s, f
+
+
+def ws(port, host):
+    opened = ws_open(port, host, 10)
+    if opened is None:
         return 1
+    s, f = opened
     # Two messages out before reading, then both echoes: both ways at once.
     s.sendall(ws_frame(b"one", True) + ws_frame(b"two" * 100, True))
     got = [ws_read(f), ws_read(f)]
@@ -145,17 +155,10 @@ def ws(port, host):
 
 
 def ws_hold(port, host, secs):
-    s = socket.create_connection(("127.0.0.1", port), timeout=secs + 20)
-    key = base64.b64encode(os.urandom(16))
-    s.sendall(b"GET /ws HTTP/1.1\r\nHost: " + host.encode() +
-              b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              b"Sec-WebSocket-Key: " + key +
-              b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    f = s.makefile("rb")
-    head = read_head(f)
-    if not head or " 101 " not in head[0]:
-        print("no WebSocket handshake:", head)
+    opened = ws_open(port, host, secs + 20)
+    if opened is None:
         return 1
+    s, f = opened
     s.sendall(ws_frame(b"before", True))
     got = [ws_read(f)]
     print("open", flush=True)
@@ -220,6 +223,8 @@ def raw(port, kind):
             s.sendall(hello(b"a" * 300))
         elif kind == "tls-nosni":
             s.sendall(hello(None))
+        elif kind == "tls-down":  # a name whose service is down
+            s.sendall(hello(b"downs.alice.test"))
     except OSError:
         pass
     got = b""

@@ -75,13 +75,14 @@ agent alice '[expose a]' 'type = http' "local_port = $PA" 'domain = a.alice.test
     '[expose shop]' 'type = http' "local_port = $PB" 'domain = shop.test' 'pool = 0' \
     '[expose down]' 'type = http' "local_port = $DOWN" 'domain = down.alice.test' \
     '[expose down0]' 'type = http' "local_port = $DOWN" 'domain = down0.alice.test' 'pool = 0' \
-    '[expose tls]' 'type = https' "local_port = $PT1" 'domain = secure.alice.test'
+    '[expose tls]' 'type = https' "local_port = $PT1" 'domain = secure.alice.test' \
+    '[expose downs]' 'type = https' "local_port = $DOWN" 'domain = downs.alice.test'
 agent bob '[expose c]' 'type = http' "local_port = $PC" 'subdomain = bob' \
     '[expose tls]' 'type = https' "local_port = $PT2" 'domain = secure.bob.test'
 exposed() { # who n
 	[ "$("$NATCLIENT" -c "$T/$1.conf" --json status | grep -o '"state":"exposed"' | wc -l)" = "$2" ]
 }
-wait_for 150 exposed alice 6 || fail "alice: not all exposed: $("$NATCLIENT" -c "$T/alice.conf" status) $(cat "$T/alice.err")"
+wait_for 150 exposed alice 7 || fail "alice: not all exposed: $("$NATCLIENT" -c "$T/alice.conf" status) $(cat "$T/alice.err")"
 wait_for 150 exposed bob 2 || fail "bob: not all exposed: $("$NATCLIENT" -c "$T/bob.conf" status) $(cat "$T/bob.err")"
 "$NATCLIENT" -c "$T/bob.conf" status | grep -q "http://bob.relay.test" ||
     fail "status does not show bob's URL: $("$NATCLIENT" -c "$T/bob.conf" status)"
@@ -158,18 +159,19 @@ for n in down.alice.test down0.alice.test; do
 	code=$(curl -s -o "$T/502" -w '%{http_code}' --max-time 10 --resolve "$n:$H:127.0.0.1" "http://$n:$H/")
 	[ "$code" = 502 ] || fail "$n (service down): $code $(cat "$T/502")"
 done
-pass "a service that is down: 502, pooled (the agent says it) and dialled back (the relay says it)"
+bad "$S" tls-down "alert 80"
+pass "a service that is down: 502, pooled (the agent says it) and dialled back (the relay says it); over HTTPS a TLS internal_error alert"
 
 curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >"$T/metrics"
 grep -q '^natkit_exposure_visitors_total{name="a.alice.test"} [1-9]' "$T/metrics" || fail "no visitors counted for a.alice.test: $(grep exposure_ "$T/metrics")"
 grep -q '^natkit_exposure_errors_total{name="down0.alice.test"} [1-9]' "$T/metrics" || fail "no errors counted for down0: $(grep exposure_ "$T/metrics")"
 grep -q '^natkit_vhost_unknown_hosts_total{kind="relay"} [2-9]' "$T/metrics" || fail "unknown hosts: $(grep vhost "$T/metrics")"
 grep -q '^natkit_vhost_bad_requests_total{kind="relay"} [5-9]' "$T/metrics" || fail "bad requests: $(grep vhost "$T/metrics")"
-grep -q '^natkit_table_records{type="relay_domain"} 8' "$T/metrics" || fail "domain records: $(grep relay_domain "$T/metrics")"
+grep -q '^natkit_table_records{type="relay_domain"} 9' "$T/metrics" || fail "domain records: $(grep relay_domain "$T/metrics")"
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$T/metrics" >"$T/promtool.out" 2>&1 || fail "promtool: $(cat "$T/promtool.out")"
 fi
-pass "metrics: visitors and errors per domain, unknown hosts and bad heads counted, 8 domain records"
+pass "metrics: visitors and errors per domain, unknown hosts and bad heads counted, 9 domain records"
 
 # A reload: the relay workers drain (the open WebSocket goes on), the
 # agents reconnect to the new ones and claim their names again.

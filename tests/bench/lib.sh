@@ -1,0 +1,35 @@
+# Shared by the relay benchmarks (sourced from the build directory).
+
+# bench_relay_conf FILE PID METRICS TLS RELAY_PORT [relay lines...]: a
+# natserver config with one relay worker on 127.0.0.1:RELAY_PORT and no
+# other workers; its token file and TLS directory beside FILE.
+bench_relay_conf() {
+	local f=$1 pid=$2 metrics=$3 tls=$4 relay=$5 dir
+	dir=$(dirname "$1")
+	shift 5
+	{
+		printf '[server]\npidfile = %s\nmetrics_listen = %s\n' "$pid" "$metrics"
+		printf 'tls = %s\ntls_dir = %s\n' "$tls" "$dir/tls"
+		printf '[tracker]\nworkers = 0\n[rendezvous]\nworkers = 0\n'
+		printf '[relay]\nlisten = 127.0.0.1:%s\nworkers = 1\n' "$relay"
+		printf 'token_file = %s\n' "$dir/token"
+		printf '%s\n' "$@"
+	} >"$f"
+}
+
+# bench_responder FILE PORT: a haproxy config that answers every HTTP
+# request on 127.0.0.1:PORT itself ("hello"), the benchmarks' service.
+bench_responder() {
+	cat >"$1" <<CFG
+global
+    maxconn 8000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend web
+    bind 127.0.0.1:$2
+    http-request return status 200 content-type text/plain string "hello"
+CFG
+}
