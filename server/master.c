@@ -168,8 +168,13 @@ master_say_listening(void)
 
 			if (l->kind != kind || l->shard > 0)
 				continue;
+			/* The web doors by their protocol: an admin sees
+			 * which address is port 80's and which 443's. */
 			n = snprintf(line + off, sizeof(line) - off, " %s:%s",
-			    l->type == SOCK_DGRAM ? "udp" : "tcp",
+			    l->use == LISTEN_HTTP	 ? "http"
+				: l->use == LISTEN_HTTPS ? "https"
+				: l->type == SOCK_DGRAM	 ? "udp"
+							 : "tcp",
 			    addr_format(&l->addr, a, sizeof(a)));
 			if (n < 0 || (size_t)n >= sizeof(line) - off)
 				break;

@@ -29,7 +29,7 @@ S=$((H + 1))
 start_server "relay.token_file = $T/tokens" "relay.http_listen = 127.0.0.1:$H" \
     "relay.https_listen = 127.0.0.1:$S" "relay.subdomain_host = relay.test" \
     "relay.http_head_timeout = 3" "relay.handshake_timeout = 3"
-grep -q "relay listens on.*tcp:127.0.0.1:$H.*tcp:127.0.0.1:$S" "$T/log" ||
+grep -q "relay listens on tcp:127.0.0.1:$RELAY_PORT http:127.0.0.1:$H https:127.0.0.1:$S$" "$T/log" ||
     fail "the startup line does not name the web ports: $(grep 'relay listens' "$T/log")"
 
 # The services: three HTTP, two HTTPS with their own certificates.
