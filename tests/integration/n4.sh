@@ -5,7 +5,10 @@
 command -v python3 >/dev/null || skip "python3 is not installed"
 PEER="python3 $SRCDIR/tests/integration/n4peer.py"
 
-RENDEZVOUS_WORKERS=3 start_server "rendezvous.wait_timeout = 3"
+# A client waits WAIT seconds for its peer: long enough that six Python
+# peers starting at once on a loaded machine still meet theirs.
+WAIT=8
+RENDEZVOUS_WORKERS=3 start_server "rendezvous.wait_timeout = $WAIT"
 wait_for 50 has_workers rendezvous 3 || fail "no 3 rendezvous workers"
 read -r w1 w2 w3 <<<"$(workers rendezvous | tr '\n' ' ')"
 
@@ -13,18 +16,20 @@ punch() { # ident port: natclient punch with one socket, no offset
 	"$NATCLIENT" -s "127.0.0.1:$N4_PORT" --timeout 10 punch -a "$1" \
 	    -b "$2" -n 1 -o 0
 }
+# hellos N: the rendezvous workers have read N requests (HELLOs here).
+hellos() { [ "$(metric 'natkit_requests_total{kind="rendezvous"}')" -ge "$1" ]; }
 
 # Two workers, one client each: only worker w1 runs for the first,
 # only w2 for the second.  They pair through the table and the mail.
 kill -STOP "$w2" "$w3"
 $PEER "$N4_PORT" cross 127.0.0.2 0 >"$T/py" 2>&1 &
 py=$!
-sleep 0.5
+wait_for 100 hellos 1 || fail "w1 did not read the first HELLO"
 kill -STOP "$w1"
 kill -CONT "$w2"
 punch cross 0 >"$T/nc" 2>&1 &
 nc=$!
-sleep 0.5
+wait_for 100 hellos 2 || fail "w2 did not read the second HELLO"
 kill -CONT "$w1" "$w3"
 wait "$nc" || fail "natclient punch: $(cat "$T/nc")"
 wait "$py" || fail "n4peer: $(cat "$T/py")"
@@ -56,13 +61,14 @@ grep -q '"nc":"nc -u -p' "$T/js" && grep -q '"local_port"' "$T/js" ||
     fail "json: $(cat "$T/js")"
 pass "--json prints local_port, peer and nc"
 
-# Alone: the server closes the connection after wait_timeout (3 s).
+# Alone: the server closes the connection after wait_timeout.
 start=$SECONDS
 if "$NATCLIENT" -s "127.0.0.1:$N4_PORT" punch -a alone -b 0 >"$T/alone" 2>&1; then
 	fail "a lonely client succeeded"
 fi
 grep -q "no peer came" "$T/alone" || fail "$(cat "$T/alone")"
-[ $((SECONDS - start)) -le 6 ] || fail "the lonely client waited too long"
+[ $((SECONDS - start)) -le $((WAIT + 3)) ] ||
+    fail "the lonely client waited too long"
 [ "$(metric 'natkit_timeouts_total{kind="rendezvous"}')" -ge 1 ] ||
     fail "the timeout was not counted"
 pass "a client alone is told, after wait_timeout"
@@ -71,7 +77,7 @@ pass "a client alone is told, after wait_timeout"
 junk_tcp() { # bytes (printf format): the server must close on us
 	exec 3<>"/dev/tcp/127.0.0.1/$N4_PORT"
 	printf "$1" >&3
-	timeout 5 cat <&3 >/dev/null
+	timeout $((WAIT + 5)) cat <&3 >/dev/null
 	local rc=$?
 	exec 3<&-
 	[ $rc -eq 0 ] || fail "connection not closed after '$1'"
