@@ -133,6 +133,7 @@ httphead_parse(const char *b, size_t n, struct httphead *h)
 	http_parser	      p;
 	enum http_errno	      e;
 	long		      end;
+	size_t		      m;
 
 	memset(h, 0, sizeof(*h));
 	memset(&s, 0, sizeof(s));
@@ -145,12 +146,20 @@ httphead_parse(const char *b, size_t n, struct httphead *h)
 	}
 	http_parser_init(&p, HTTP_REQUEST);
 	p.data = &s;
-	http_parser_execute(&p, &settings, b, (size_t)end);
+	m = http_parser_execute(&p, &settings, b, (size_t)end);
 	e = HTTP_PARSER_ERRNO(&p);
-	if ((e != HPE_OK && e != HPE_PAUSED) || !s.done) {
-		h->why = e != HPE_OK && e != HPE_PAUSED
-		    ? http_errno_description(e)
-		    : "the head does not end where its empty line is";
+	if (e != HPE_OK && e != HPE_PAUSED) {
+		h->why = http_errno_description(e);
+		return HTTPHEAD_BAD;
+	}
+	/* Paused at the head's end, on its last LF; the library, built
+	 * lenient, may find an end elsewhere (a CR with another byte). */
+	if (!s.done || m + 1 != (size_t)end) {
+		h->why = "the head does not end where its empty line is";
+		return HTTPHEAD_BAD;
+	}
+	if (p.http_major != 1) {
+		h->why = "not an HTTP/1.x request line";
 		return HTTPHEAD_BAD;
 	}
 	if (s.bad_name) {

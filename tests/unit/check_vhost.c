@@ -101,6 +101,14 @@ START_TEST(test_httphead)
 	ck_assert_int_eq(head("GET / HTTP/1.1\nHost: a\n\n", &h), HTTPHEAD_BAD);
 	ck_assert_int_eq(head("SSH-2.0-OpenSSH\r\n\r\n", &h), HTTPHEAD_BAD);
 	ck_assert_int_eq(head("\r\nGET / HTTP/1.1\r\n\r\n", &h), HTTPHEAD_BAD);
+	/* HTTP/0.9's request line; a CR before another byte, which the
+	 * library (built lenient) takes for a head's end before ours. */
+	ck_assert_int_eq(head("GET /\r\nHost: a.example\r\n\r\n", &h),
+	    HTTPHEAD_BAD);
+	ck_assert_int_eq(head("GET / HTTP/1.1\r\nHost: a.example\r\n\r\x8a"
+			      "3 b\r\n\r\n",
+			     &h),
+	    HTTPHEAD_BAD);
 	ck_assert_int_eq(head("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", &h),
 	    HTTPHEAD_BAD);
 	ck_assert_int_eq(head("CONNECT a.example:443 HTTP/1.1\r\n"
