@@ -10,6 +10,12 @@
  * ended, on an error, or after the idle time without traffic.  Bytes
  * the caller read before the join go first (fdsplice_pre).
  *
+ * A caller that must see what a sends before it goes (the relay's HTTP
+ * virtual hosts route each request) says, through ops->allow, how much
+ * of a's input may be taken; it may hold the rest in a's socket, end
+ * the direction there, and keep a's socket when the pair ends
+ * (fdsplice_keep), to join it to another b.
+ *
  * Where splice is off (relay.splice = no), no pipe can be had, or the
  * kernel refuses to splice a socket, a direction copies through a
  * buffer of the same size instead, with the same rules; the buffer is
@@ -49,6 +55,7 @@ struct fdsplice {
 	struct splice_dir	   d[2];
 	struct event		  *idle;
 	int			   fds[2];
+	int			   keep; /* a outlives the pair, not shut down */
 };
 
 static void
@@ -100,7 +107,8 @@ splice_release(struct fdsplice *p)
 		splice_unpipe(&p->d[i]);
 		free(p->d[i].buf);
 		free(p->d[i].pre);
-		close(p->fds[i]);
+		if (i != 0 || !p->keep)
+			close(p->fds[i]);
 	}
 	if (p->idle != NULL)
 		event_free(p->idle);
@@ -151,16 +159,19 @@ splice_out(struct splice_dir *d)
 	    MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* At most max bytes in. */
 static ssize_t
-splice_in(struct splice_dir *d)
+splice_in(struct splice_dir *d, size_t max)
 {
 	if (d->pipe[0] != -1)
-		return splice(d->from, NULL, d->pipe[1], NULL, PIPE_CHUNK,
+		return splice(d->from, NULL, d->pipe[1], NULL,
+		    max < PIPE_CHUNK ? max : PIPE_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (d->buf == NULL && (d->buf = malloc(COPY_CHUNK)) == NULL)
 		return -1;
 	d->off = 0;
-	return recv(d->from, d->buf, COPY_CHUNK, MSG_DONTWAIT);
+	return recv(d->from, d->buf, max < COPY_CHUNK ? max : COPY_CHUNK,
+	    MSG_DONTWAIT);
 }
 
 /* EINVAL from splice: this pair of descriptors cannot be spliced. */
@@ -204,7 +215,7 @@ splice_pre_out(struct splice_dir *d)
 static int
 splice_move(struct fdsplice *p, struct splice_dir *d)
 {
-	ssize_t n;
+	ssize_t n, max;
 	int	round;
 
 	if (d->pre != NULL && (round = splice_pre_out(d)) != 1)
@@ -222,15 +233,27 @@ splice_move(struct fdsplice *p, struct splice_dir *d)
 			d->off += (size_t)n;
 		}
 		event_del(d->wr);
+		max = d == &p->d[0] && p->ops->allow != NULL && !d->eof
+		    ? p->ops->allow(p->arg, d->from)
+		    : FDSPLICE_ALL;
+		if (max == FDSPLICE_END)
+			d->eof = 1;
 		if (d->eof) {
-			shutdown(d->to, SHUT_WR);
+			if (d->to != p->fds[0] || !p->keep)
+				shutdown(d->to, SHUT_WR);
 			event_del(d->rd);
 			d->done = 1;
 			return 0;
 		}
-		n = splice_in(d);
+		if (max == FDSPLICE_WAIT)
+			break;
+		if (max == FDSPLICE_HOLD) {
+			event_del(d->rd); /* until fdsplice_resume */
+			return 0;
+		}
+		n = splice_in(d, (size_t)max);
 		if (splice_refused(d, n) && splice_to_copy(p, d) == 0)
-			n = splice_in(d);
+			n = splice_in(d, (size_t)max);
 		if (n == -1 && errno == EAGAIN)
 			break;
 		if (n == -1)
@@ -281,6 +304,29 @@ splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	fdsplice_close(arg);
+}
+
+/* Direction 0 was held (FDSPLICE_HOLD): ask ops->allow again.  The
+ * pair may end in this call. */
+void
+fdsplice_resume(struct fdsplice *p)
+{
+	event_add(p->d[0].rd, NULL);
+	splice_dir_cb(p, 0);
+}
+
+/*
+ * a's socket outlives the pair: it is neither shut down nor closed, and
+ * is the caller's when ops->closed is called.  -1 when it cannot be
+ * (b's end of input was already passed on to a).
+ */
+int
+fdsplice_keep(struct fdsplice *p)
+{
+	if (p->d[1].done)
+		return -1;
+	p->keep = 1;
+	return 0;
 }
 
 /*

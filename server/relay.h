@@ -10,6 +10,7 @@
 #include <event2/util.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hostname.h"
 #include "named.h"
@@ -32,8 +33,23 @@ struct relay_wait {
 
 struct relay_ctl;
 struct relay_port;
+struct relay_http;
+struct fdsplice;
 struct json_t;
 struct state_exposure;
+
+/*
+ * What goes with a visitor to its stream: the bytes read before it (a
+ * virtual host's head, to go to the client first), and what kind of
+ * visitor it is: LISTEN_HTTP's requests are routed one by one
+ * (relay_http.c) among the names of port.
+ */
+struct relay_lead {
+	const void	  *pre;
+	size_t		   prelen;
+	int		   use; /* LISTEN_HTTP(S) for a virtual host's, else 0 */
+	struct relay_port *port;
+};
 
 /*
  * A kind of exposure (the expose message's proto): its row in
@@ -98,7 +114,7 @@ void   relay_expose(struct relay_ctl *, struct json_t *);
 int    relay_port_open(struct relay_ctl *, struct relay_port *, struct json_t *,
        struct json_t *);
 int    relay_visitor_start(struct relay_port *, int, const struct sockaddr *,
-       struct state_exposure *, const void *, size_t, int);
+       struct state_exposure *, const struct relay_lead *);
 void   relay_list(struct relay_ctl *);
 void   relay_unexpose(struct relay_ctl *, struct json_t *);
 void   relay_port_close(struct relay_port *);
@@ -113,7 +129,8 @@ int    relay_announce(struct relay_port *, uint64_t, const struct sockaddr *,
 /* relay_pool.c */
 int  relay_pool_open(struct relay_port *, int);
 int  relay_pool_take(struct relay_port *, int, const struct sockaddr *,
-     struct state_exposure *, const void *, size_t, void (*)(void *), void *);
+     struct state_exposure *, const struct relay_lead *, void (*)(void *),
+     void *);
 void relay_pool_close(struct relay_port *);
 int  relay_pooled_count(void);
 
@@ -127,6 +144,16 @@ void relay_vhost_accept(struct worker *, struct listener *, int,
 void relay_vhost_fail(struct worker *, int, int, int);
 int  relay_vhost_waiting(void);
 void relay_vhost_mail(struct wconn *, const struct wmail *, int);
+void relay_vhost_again(struct worker *, int, int);
+
+/* relay_http.c */
+struct relay_http *relay_http_new(struct worker *, const struct relay_port *,
+    const char *, size_t);
+void	relay_http_free(struct relay_http *);
+void	relay_http_join(struct relay_http *, struct fdsplice *);
+ssize_t relay_http_allow(struct relay_http *, int);
+void	relay_http_moved(struct relay_http *, size_t);
+int	relay_http_leaving(const struct relay_http *, int *);
 
 /* relay_domain.c */
 int  relay_vhost_open(struct relay_ctl *, struct relay_port *, struct json_t *,
@@ -137,7 +164,7 @@ int  relay_domain_find(struct worker *, const char *, uint16_t *, uint64_t *,
 
 /* relay_splice.c */
 int splice_join(struct worker *, int, int, struct state_exposure *,
-    const void *, size_t, void (*)(void *), void *);
+    const struct relay_lead *, void (*)(void *), void *);
 int splice_count(void);
 
 #endif

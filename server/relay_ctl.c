@@ -149,7 +149,7 @@ relay_met(struct worker *w, int a, int b)
 		return;
 	}
 	proc_count(w, STAT_PAIRED);
-	if (splice_join(w, a, b, NULL, NULL, 0, NULL, NULL) == -1)
+	if (splice_join(w, a, b, NULL, NULL, NULL, NULL) == -1)
 		log_warn("out of memory for a meeting");
 }
 

@@ -225,12 +225,12 @@ relay_pool_open(struct relay_port *p, int want)
 
 /*
  * A visitor (vfd) to a pooled connection: 0 when one took it (joined,
- * closed by done(arg) at its end, counted in expo, pre[0..prelen) sent
- * first), -1 when none waits.
+ * closed by done(arg) at its end, counted in expo, with lead), -1 when
+ * none waits.
  */
 int
 relay_pool_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
-    struct state_exposure *expo, const void *pre, size_t prelen,
+    struct state_exposure *expo, const struct relay_lead *lead,
     void (*done)(void *), void *arg)
 {
 	struct relay_pool   *pool = p->pool;
@@ -265,7 +265,7 @@ relay_pool_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
 		}
 		relay_pool_fill(pool);
 		proc_count(w, STAT_POOL_HITS);
-		if (splice_join(w, vfd, fd, expo, pre, prelen, done, arg) ==
+		if (splice_join(w, vfd, fd, expo, lead, done, arg) ==
 		    -1) {
 			log_warn("out of memory for a stream");
 			done(arg);

@@ -144,6 +144,7 @@ relay_visitor_mail(struct wconn *wc, const struct wmail *m, int fd)
 	struct relay_visitor *v = (struct relay_visitor *)wc;
 	struct relay_port    *p = v->port;
 	struct worker	     *w = v->w;
+	struct relay_lead     lead;
 	int		      vfd = v->fd;
 
 	if (m->type == MAIL_RELAY_REFUSED) {
@@ -155,8 +156,12 @@ relay_visitor_mail(struct wconn *wc, const struct wmail *m, int fd)
 			close(fd);
 		return;
 	}
-	if (splice_join(w, vfd, fd, v->expo, v->pre, v->prelen,
-		relay_stream_closed, p) == -1) {
+	lead.pre = v->pre;
+	lead.prelen = v->prelen;
+	lead.use = v->use;
+	lead.port = p;
+	if (splice_join(w, vfd, fd, v->expo, &lead, relay_stream_closed, p) ==
+	    -1) {
 		log_warn("out of memory for a stream");
 		p->nconns--;
 		relay_port_release(p);
@@ -198,8 +203,8 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 	    p->ctl == NULL)
 		return;
 	worker_nodelay(fd);
-	if (relay_visitor_start(p, fd, (struct sockaddr *)&ss, p->expo, NULL,
-		0, 0) == -1)
+	if (relay_visitor_start(p, fd, (struct sockaddr *)&ss, p->expo, NULL) ==
+	    -1)
 		close(fd);
 }
 
@@ -207,15 +212,15 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
  * A visitor (fd, from the address from, or NULL to ask the socket) of
  * port p, counted in expo: to a pooled data
  * connection, or the client is told and we wait for its data
- * connection; pre[0..prelen) goes to the client first; use is
- * LISTEN_HTTP(S) for a virtual host's visitor (answered 502 if it
- * fails).  0 when it took fd; -1 when the port is full (said to the
+ * connection; lead (or NULL) says what goes first and what kind of
+ * visitor it is (a virtual host's is answered 502 if it fails).  0 when it took fd; -1 when the port is full (said to the
  * client; fd is the caller's).
  */
 int
 relay_visitor_start(struct relay_port *p, int fd, const struct sockaddr *from,
-    struct state_exposure *expo, const void *pre, size_t prelen, int use)
+    struct state_exposure *expo, const struct relay_lead *lead)
 {
+	static const struct relay_lead none;
 	struct relay_ctl       *c = p->ctl;
 	struct relay_visitor   *v;
 	struct timeval		tv;
@@ -239,23 +244,25 @@ relay_visitor_start(struct relay_port *p, int fd, const struct sockaddr *from,
 	if (expo != NULL)
 		expo->visitors++;
 	p->nconns++; /* a pooled connection's stream ends with it */
-	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, expo, pre, prelen,
+	if (lead == NULL)
+		lead = &none;
+	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, expo, lead,
 		relay_stream_closed, p) == 0)
 		return 0;
 	p->nconns--;
 	if ((v = calloc(1, sizeof(*v))) == NULL ||
-	    (prelen > 0 && (v->pre = malloc(prelen)) == NULL)) {
+	    (lead->prelen > 0 && (v->pre = malloc(lead->prelen)) == NULL)) {
 		/* Refused, not fatal: the worker serves everyone else. */
 		free(v);
 		proc_count(c->w, STAT_NOMEM);
 		close(fd);
 		return 0;
 	}
-	if (prelen > 0)
-		memcpy(v->pre, pre, prelen);
-	v->prelen = prelen;
+	if (lead->prelen > 0)
+		memcpy(v->pre, lead->pre, lead->prelen);
+	v->prelen = lead->prelen;
 	v->expo = expo;
-	v->use = use;
+	v->use = lead->use;
 	v->w = c->w;
 	v->port = p;
 	v->fd = fd;

@@ -13,9 +13,9 @@
  * Forwarded to an HTTP one (relay.http_forwarded), and hands the
  * visitor on as a TCP visitor of the exposure (relay_port.c): a pooled
  * data connection, or one the client dials back; the head goes first.
- * After the head the stream is passed through as it is: a WebSocket
- * (any Upgrade) too.  The host of the first request routes the whole
- * connection.
+ * After the head the stream is passed through as it is (a WebSocket,
+ * any Upgrade, too), but for an HTTP visitor's later requests, each
+ * routed by its own Host (relay_http.c).
  *
  * What a browser is told: 400 (malformed head, no host), 404 (no such
  * host), 408 (the head's time ran out), 431 (the head too large), 502
@@ -44,6 +44,7 @@
 struct relay_head {
 	struct worker *w;
 	int	       fd, use; /* LISTEN_HTTP or LISTEN_HTTPS */
+	int	       gated;	/* its door's budget to leave (gate.c) */
 	struct addr    peer;
 	struct event  *ev, *timer;
 };
@@ -84,7 +85,8 @@ relay_head_free(struct relay_head *h, int status)
 	if (h->ev != NULL)
 		event_free(h->ev);
 	event_free(h->timer);
-	gate_leave(h->use, (struct sockaddr *)&h->peer.ss);
+	if (h->gated)
+		gate_leave(h->use, (struct sockaddr *)&h->peer.ss);
 	relay_heads--;
 	free(h);
 }
@@ -197,12 +199,15 @@ relay_head_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	relay_head_refuse(arg, STAT_TIMEOUTS, 408, NULL);
 }
 
-/* A visitor on relay.http_listen or relay.https_listen. */
-void
-relay_vhost_accept(struct worker *w, struct listener *l, int fd,
-    const struct addr *peer)
+/*
+ * Read fd's head (use: LISTEN_HTTP or LISTEN_HTTPS) within the head's
+ * time, or none (late: it ran out); -1 out of memory.
+ */
+static int
+relay_head_start(struct worker *w, int use, int fd, const struct addr *peer,
+    int gated, int late)
 {
-	struct timeval	   tv = {w->conf->relay_http_head_timeout, 0};
+	struct timeval	   tv = {late ? 0 : w->conf->relay_http_head_timeout, 0};
 	struct relay_head *h = calloc(1, sizeof(*h));
 
 	if (h == NULL ||
@@ -210,22 +215,51 @@ relay_vhost_accept(struct worker *w, struct listener *l, int fd,
 		 relay_head_read_cb, h)) == NULL ||
 	    (h->timer = evtimer_new(w->base, relay_head_timeout_cb, h)) ==
 		NULL) {
-		/* Refused, not fatal: the worker serves everyone else. */
 		if (h != NULL && h->ev != NULL)
 			event_free(h->ev);
 		free(h);
-		gate_leave(l->use, (const struct sockaddr *)&peer->ss);
 		proc_count(w, STAT_NOMEM);
-		close(fd);
-		return;
+		return -1;
 	}
 	h->w = w;
 	h->fd = fd;
-	h->use = l->use;
+	h->use = use;
+	h->gated = gated;
 	h->peer = *peer;
 	relay_heads++;
 	event_add(h->ev, NULL);
 	evtimer_add(h->timer, &tv);
+	return 0;
+}
+
+/* A visitor on relay.http_listen or relay.https_listen. */
+void
+relay_vhost_accept(struct worker *w, struct listener *l, int fd,
+    const struct addr *peer)
+{
+	if (relay_head_start(w, l->use, fd, peer, 1, 0) == -1) {
+		/* Refused, not fatal: the worker serves everyone else. */
+		gate_leave(l->use, (const struct sockaddr *)&peer->ss);
+		close(fd);
+	}
+}
+
+/*
+ * An HTTP visitor whose next request asks another host than its
+ * stream's (relay_http.c): that request, still in fd, is read and
+ * routed as a new visitor's would be, by this worker; late: its time
+ * already ran out (408).
+ */
+void
+relay_vhost_again(struct worker *w, int fd, int late)
+{
+	struct addr peer;
+
+	memset(&peer, 0, sizeof(peer));
+	peer.len = sizeof(peer.ss);
+	if (getpeername(fd, (struct sockaddr *)&peer.ss, &peer.len) == -1 ||
+	    relay_head_start(w, LISTEN_HTTP, fd, &peer, 0, late) == -1)
+		close(fd);
 }
 
 /*
@@ -272,6 +306,7 @@ relay_vhost_mail_fd(struct wconn *wc, const struct relay_vhost_mail *m,
 	struct relay_port     *p = (struct relay_port *)wc;
 	struct worker	      *w = p->ctl != NULL ? p->ctl->w : NULL;
 	struct state_exposure *expo;
+	struct relay_lead      lead;
 	size_t		       prelen = 0;
 
 	if (w == NULL || len != sizeof(*m) || m->headlen > RELAY_HEAD_MAX ||
@@ -289,8 +324,11 @@ relay_vhost_mail_fd(struct wconn *wc, const struct relay_vhost_mail *m,
 		memcpy(pre, head, m->headlen);
 		prelen = m->headlen;
 	}
-	if (relay_visitor_start(p, fd, NULL, expo, pre, prelen, m->use) ==
-	    -1) {
+	lead.pre = pre;
+	lead.prelen = prelen;
+	lead.use = m->use;
+	lead.port = p;
+	if (relay_visitor_start(p, fd, NULL, expo, &lead) == -1) {
 		expo->visitors++;
 		expo->errors++;
 		proc_count(w, STAT_VHOST_GONE);

@@ -1,15 +1,23 @@
 """Helpers of vhost.sh: the web services behind the relay, and visitors.
 
   serve-http PORT NAME        HTTP/1.1 (keep-alive) answering
-                              "NAME host=H xff=X fwd=F path=P", and a
-                              WebSocket echo on /ws
+                              "NAME host=H xff=X fwd=F path=P body=B
+                              n=K" (the K-th request on its connection),
+                              and a WebSocket echo on /ws
   serve-tls PORT NAME CERT KEY  the same over TLS
   ws PORT HOST                WebSocket handshake and 2 echoes each way
   ws-hold PORT HOST SECS      a WebSocket echo, SECS idle, another echo
-  keepalive PORT HOST N       N requests on one connection, each answered
+  keepalive PORT SPEC [pipe]  requests on one connection, SPEC a comma
+                              list of HOST or post:HOST (a body that
+                              holds another request); with pipe all
+                              are sent at once.  Prints NAMEn:STATUS
+                              for each answer
   raw PORT KIND               bad visitors: bighead, drip, junk,
                               tls-trunc, tls-bad, tls-longsni, tls-nosni,
-                              tls-down;
+                              tls-down, and later-bighead, later-drip,
+                              later-junk, later-cut (a good request to
+                              a.alice.test first, answered, then the bad
+                              one on the same connection);
                               prints what came back
 """
 import base64
@@ -67,6 +75,7 @@ def ws_read(f):
 
 def serve_one(c, name):
     f = c.makefile("rb")
+    served = 0
     try:
         while True:
             head = read_head(f)
@@ -90,9 +99,10 @@ def serve_one(c, name):
                     c.sendall(ws_frame(name.encode() + b" " + m, False))
             n = int(hdr.get("content-length", "0"))
             body = f.read(n) if n else b""
-            out = ("%s host=%s xff=%s fwd=%s path=%s body=%d\n" % (
+            served += 1
+            out = ("%s host=%s xff=%s fwd=%s path=%s body=%d n=%d\n" % (
                 name, hdr.get("host"), hdr.get("x-forwarded-for"),
-                hdr.get("forwarded"), path, len(body))).encode()
+                hdr.get("forwarded"), path, len(body), served)).encode()
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                       b"Content-Length: %d\r\n\r\n" % len(out) + out)
     except (OSError, ValueError, KeyError, IndexError):
@@ -169,16 +179,45 @@ def ws_hold(port, host, secs):
     return 0
 
 
-def keepalive(port, host, n):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def request(i, item):
+    """One request of a keepalive SPEC: GET, or a POST whose body is
+    another request's bytes (which must stay body)."""
+    if not item.startswith("post:"):
+        return b"GET /r%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (i, item.encode())
+    inner = b"GET /smuggled HTTP/1.1\r\nHost: shop.test\r\n\r\n" * 40
+    return (b"POST /r%d HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n" %
+            (i, item[5:].encode(), len(inner)) + inner)
+
+
+def answer(f):
+    """NAMEn:STATUS of the next answer, or None at the end."""
+    head = read_head(f)
+    if not head:
+        return None
+    length = [int(h.split(":")[1]) for h in head
+              if h.lower().startswith("content-length")][0]
+    body = f.read(length).decode()
+    status = head[0][9:12]
+    if status != "200":
+        return "-:" + status
+    fields = dict(w.split("=", 1) for w in body.split()[1:])
+    return body.split(" ")[0] + fields["n"] + ":" + status
+
+
+def keepalive(port, spec, pipe):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
     f = s.makefile("rb")
+    reqs = [request(i, item) for i, item in enumerate(spec.split(","))]
     out = []
-    for i in range(n):
-        s.sendall(b"GET /r%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (i, host.encode()))
-        head = read_head(f)
-        length = [int(h.split(":")[1]) for h in head
-                  if h.lower().startswith("content-length")][0]
-        out.append(f.read(length).decode().split(" ")[0] + head[0][8:12])
+    if pipe:
+        s.sendall(b"".join(reqs))
+    for r in reqs:
+        if not pipe:
+            s.sendall(r)
+        got = answer(f)
+        if got is None:
+            break
+        out.append(got)
     print(" ".join(out))
     return 0
 
@@ -197,6 +236,11 @@ def hello(sni):
 
 def raw(port, kind):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    first = ""
+    if kind.startswith("later-"):
+        s.sendall(request(0, "a.alice.test"))
+        first = answer(s.makefile("rb")) + " then "
+        kind = kind[6:]
     start = time.monotonic()
     try:
         if kind == "bighead":
@@ -211,6 +255,9 @@ def raw(port, kind):
                     break
         elif kind == "junk":
             s.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        elif kind == "cut":  # half a head, then the end of input
+            s.sendall(b"GET / HTTP/1.1\r\nHost: a.ali")
+            s.shutdown(socket.SHUT_WR)
         elif kind == "badhost":
             s.sendall(b"GET / HTTP/1.1\r\nHost: <script>x</script>\r\n\r\n")
         elif kind == "tls-trunc":
@@ -238,12 +285,12 @@ def raw(port, kind):
         pass
     took = time.monotonic() - start
     if got.startswith(b"HTTP/1.1 "):
-        print(got.split(b"\r\n")[0].decode(), "after %.0f s" % took,
+        print(first + got.split(b"\r\n")[0].decode(), "after %.0f s" % took,
               "reflected" if b"script" in got else "")
     elif got[:1] == b"\x15" and len(got) >= 7:
-        print("alert", got[6], "after %.0f s" % took)
+        print(first + "alert", got[6], "after %.0f s" % took)
     else:
-        print("closed", repr(got[:20]), "after %.0f s" % took)
+        print(first + "closed", repr(got[:20]), "after %.0f s" % took)
     return 0
 
 
@@ -260,7 +307,8 @@ def main():
     elif cmd == "ws-hold":
         sys.exit(ws_hold(int(sys.argv[2]), sys.argv[3], float(sys.argv[4])))
     elif cmd == "keepalive":
-        sys.exit(keepalive(int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
+        sys.exit(keepalive(int(sys.argv[2]), sys.argv[3],
+                           len(sys.argv) > 4 and sys.argv[4] == "pipe"))
     elif cmd == "raw":
         sys.exit(raw(int(sys.argv[2]), sys.argv[3]))
 

@@ -93,7 +93,7 @@ get() { # name [curl args]: the body, or the status line
 	curl -sS --max-time 10 --resolve "$name:$H:127.0.0.1" "$@" "http://$name:$H/p"
 }
 for i in 1 2 3; do # several visitors: pooled, dialled back, either worker
-	out=$(get a.alice.test) && [[ $out == "A host=a.alice.test:$H xff=127.0.0.1 fwd=for=127.0.0.1;proto=http path=/p body=0" ]] ||
+	out=$(get a.alice.test) && [[ $out == "A host=a.alice.test:$H xff=127.0.0.1 fwd=for=127.0.0.1;proto=http path=/p body=0 n=1" ]] ||
 	    fail "a.alice.test: $out"
 	[[ $(get shop.test) == "B host=shop.test:$H "* ]] || fail "shop.test: $(get shop.test)"
 	[[ $(get bob.relay.test) == "C host=bob.relay.test:$H "* ]] || fail "bob.relay.test: $(get bob.relay.test)"
@@ -101,7 +101,7 @@ for i in 1 2 3; do # several visitors: pooled, dialled back, either worker
 	[[ $(get A.Alice.Test.) == "A host=A.Alice.Test.:$H "* ]] || fail "A.Alice.Test.: $(get A.Alice.Test.)"
 done
 out=$(curl -sS --max-time 10 --resolve "a.alice.test:$H:127.0.0.1" --data-binary @"$SRCDIR/README" "http://a.alice.test:$H/post")
-[[ $out == *"path=/post body=$(wc -c <"$SRCDIR/README")" ]] || fail "a POST: $out"
+[[ $out == *"path=/post body=$(wc -c <"$SRCDIR/README") n=1" ]] || fail "a POST: $out"
 code=$(curl -s -o "$T/404" -w '%{http_code}' --max-time 10 --resolve "nobody.test:$H:127.0.0.1" "http://nobody.test:$H/")
 [ "$code" = 404 ] && grep -q "No service is exposed" "$T/404" || fail "an unknown name: $code $(cat "$T/404")"
 pass "two clients, five names on one HTTP port: each its own service (exact, wildcard, subdomain, any case), X-Forwarded-For and Forwarded added, a POST's body whole; an unknown name 404"
@@ -125,9 +125,26 @@ pass "owned names: bob's claim of alice's shop.test is refused (domain_taken), a
 
 out=$($V ws "$H" a.alice.test) || fail "WebSocket: $out"
 [ "$out" = "A one | A twotwotwotwotw" ] || fail "WebSocket echo: $out"
-out=$($V keepalive "$H" a.alice.test 3) || fail "keep-alive: $out"
-[ "$out" = "A 200 A 200 A 200" ] || fail "keep-alive: $out"
+out=$($V keepalive "$H" a.alice.test,a.alice.test,a.alice.test) || fail "keep-alive: $out"
+[ "$out" = "A1:200 A2:200 A3:200" ] || fail "keep-alive: $out"
 pass "a WebSocket through the relay: handshake, two messages each way; three requests on one kept-alive connection"
+
+# Per-request routing: one kept-alive connection asks several hosts;
+# each request reaches its own host's service (alice's, bob's, pooled or
+# dialled back), one after the other or pipelined, in order.  Requests
+# for one exposure share a connection to it (n counts them); a body that
+# holds request bytes stays body; an unknown host in the middle gets 404.
+spec=a.alice.test,A.ALICE.TEST,shop.test,post:a.alice.test,a.alice.test,x.w.alice.test,bob.relay.test,bob.relay.test,a.alice.test
+want="A1:200 A2:200 B1:200 A1:200 A2:200 A1:200 C1:200 C2:200 A1:200"
+for mode in one pipe; do
+	out=$($V keepalive "$H" "$spec" $mode) || fail "per-request routing ($mode): $out"
+	[ "$out" = "$want" ] || fail "per-request routing ($mode): $out, not $want"
+done
+relays=$(workers relay | tr '\n' ' ')
+out=$($V keepalive "$H" shop.test,nobody.test,shop.test pipe)
+[ "$out" = "B1:200 -:404" ] || fail "an unknown host after a known one: $out"
+[ "$(workers relay | tr '\n' ' ')" = "$relays" ] || fail "a relay worker died"
+pass "per-request routing: one kept-alive connection, nine requests to four services of two clients, one by one and pipelined, each answered by its own host's service in order; a body holding requests stays body; an unknown host in the middle gets 404"
 
 for n in secure.alice.test:T1 secure.bob.test:T2; do
 	out=$(curl -sS --max-time 10 --resolve "${n%:*}:$S:127.0.0.1" --cacert "$T/${n%:*}.crt" "https://${n%:*}:$S/s") ||
@@ -152,8 +169,17 @@ bad "$S" tls-bad "alert 50"
 bad "$S" tls-trunc "alert 50 after 3"
 bad "$S" tls-longsni "alert 50"
 bad "$S" tls-nosni "alert 50"
+# The same after a good request on a kept-alive connection: each bad
+# head is answered as a first one would be, after the good answer; half
+# a head and the end of input go to the service, which closes.
+relays=$(workers relay | tr '\n' ' ')
+bad "$H" later-bighead "A1:200 then HTTP/1.1 431"
+bad "$H" later-junk "A1:200 then HTTP/1.1 400"
+bad "$H" later-drip "A1:200 then HTTP/1.1 408 Request Timeout after [34]"
+bad "$H" later-cut "A1:200 then closed b'' after [01]"
+[ "$(workers relay | tr '\n' ' ')" = "$relays" ] || fail "a relay worker died"
 [[ $(get a.alice.test) == "A host="* ]] || fail "served no more after bad visitors"
-pass "bad visitors: a 1 MiB head 431, junk 400, a bad Host 400 (not reflected), a drip 408 at its deadline, bad, truncated, over-long and nameless ClientHellos a TLS alert; the server serves on"
+pass "bad visitors: a 1 MiB head 431, junk 400, a bad Host 400 (not reflected), a drip 408 at its deadline, bad, truncated, over-long and nameless ClientHellos a TLS alert; the same heads after a good request on one connection; the server serves on"
 
 for n in down.alice.test down0.alice.test; do
 	code=$(curl -s -o "$T/502" -w '%{http_code}' --max-time 10 --resolve "$n:$H:127.0.0.1" "http://$n:$H/")
