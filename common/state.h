@@ -59,6 +59,7 @@ struct state_exposure {
 	char	 name[64];
 	uint64_t bytes[2];
 	uint64_t visitors, errors;
+	uint64_t requests; /* an HTTP virtual host's */
 };
 
 struct state_slot {

@@ -97,6 +97,7 @@ metrics_add_exposure(struct state_exposure *v, const struct state_exposure *e)
 	to->bytes[1] += e->bytes[1];
 	to->visitors += e->visitors;
 	to->errors += e->errors;
+	to->requests += e->requests;
 }
 
 /* A slot is handed to another worker: keep what it counted. */
@@ -182,6 +183,12 @@ metrics_page(char *buf, size_t max, const int *workers)
 		if (expo[i].visitors > 0)
 			OUT("natkit_exposure_visitors_total{name=\"%s\"} %llu\n",
 			    expo[i].name, (unsigned long long)expo[i].visitors);
+	HEAD("exposure_requests_total", "counter",
+	    "HTTP requests per virtual host.");
+	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
+		if (expo[i].requests > 0)
+			OUT("natkit_exposure_requests_total{name=\"%s\"} %llu\n",
+			    expo[i].name, (unsigned long long)expo[i].requests);
 	HEAD("exposure_errors_total", "counter",
 	    "Visitors per exposure name or virtual host that its client or "
 	    "service failed.");

@@ -148,7 +148,7 @@ void relay_vhost_again(struct worker *, int, int);
 
 /* relay_http.c */
 struct relay_http *relay_http_new(struct worker *, const struct relay_port *,
-    const char *, size_t);
+    struct state_exposure *, const char *, size_t);
 void	relay_http_free(struct relay_http *);
 void	relay_http_join(struct relay_http *, struct fdsplice *);
 ssize_t relay_http_allow(struct relay_http *, int);

@@ -46,6 +46,7 @@ enum relay_http_mark { MARK_NONE, MARK_HEAD, MARK_MESSAGE };
 
 struct relay_http {
 	struct worker	*w;
+	uint64_t	*requests; /* the exposure's count, or NULL */
 	struct fdsplice *pair;
 	uint64_t	 port;	  /* the exposure's connection id, */
 	uint16_t	 ordinal; /* in this worker */
@@ -106,12 +107,12 @@ relay_http_feed(struct relay_http *h, const char *b, size_t n)
 
 /*
  * The visitor's first head (as it went to the service): the parser
- * starts after it, its host is the connection's.  NULL when out of
- * memory.
+ * starts after it, its host is the connection's; expo (or NULL) counts
+ * the requests.  NULL when out of memory.
  */
 struct relay_http *
-relay_http_new(struct worker *w, const struct relay_port *p, const char *head,
-    size_t len)
+relay_http_new(struct worker *w, const struct relay_port *p,
+    struct state_exposure *expo, const char *head, size_t len)
 {
 	struct relay_http *h = calloc(1, sizeof(*h));
 	struct httphead	   hh;
@@ -121,6 +122,9 @@ relay_http_new(struct worker *w, const struct relay_port *p, const char *head,
 	if (h == NULL)
 		return NULL;
 	h->w = w;
+	h->requests = expo != NULL ? &expo->requests : NULL;
+	if (h->requests != NULL)
+		(*h->requests)++;
 	h->port = p->base.id;
 	h->ordinal = (uint16_t)w->ordinal;
 	h->fd = h->watch_fd = -1;
@@ -269,6 +273,8 @@ relay_http_decide(struct relay_http *h, const char *b, size_t n)
 		h->pending = 0;
 		if (h->timer != NULL)
 			evtimer_del(h->timer);
+		if (h->requests != NULL)
+			(*h->requests)++;
 		return;
 	}
 	h->cut = at;

@@ -99,7 +99,7 @@ splice_join(struct worker *w, int a, int b, struct state_exposure *expo,
 	relay_http_ops = relay_splice_ops;
 	relay_http_ops.allow = relay_stream_allow;
 	if (s != NULL && lead != NULL && lead->use == LISTEN_HTTP &&
-	    (s->http = relay_http_new(w, lead->port, lead->pre,
+	    (s->http = relay_http_new(w, lead->port, expo, lead->pre,
 		 lead->prelen)) == NULL) {
 		free(s);
 		s = NULL;
