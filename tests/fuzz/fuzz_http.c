@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +42,54 @@ static const char *const fuzz_firsts[] = {
 	"Connection: Upgrade\r\n\r\n",
 };
 
-/* A connected pair of loopback TCP sockets, both non-blocking. */
+/*
+ * A connected pair of loopback TCP sockets, both non-blocking.  Each
+ * from a source address of its own in 127/8, so that thousands of
+ * inputs a second use no ephemeral ports up; connect() and accept()
+ * finished where a signal (libFuzzer's timer) interrupted them.
+ */
 static void
 fuzz_tcp_pair(int ls, int fds[2])
 {
-	struct sockaddr_in sin;
-	socklen_t	   len = sizeof(sin);
+	static uint32_t	   next = 0x7f000100; /* 127.0.1.0 */
+	struct sockaddr_in sin, src;
+	socklen_t	   len = sizeof(sin), elen = sizeof(int);
+	struct pollfd	   pfd;
+	int		   err = 0;
 
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	if (++next >= 0x7fffff00)
+		next = 0x7f000100;
+	src.sin_addr.s_addr = htonl(next);
 	if (getsockname(ls, (struct sockaddr *)&sin, &len) == -1 ||
 	    (fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fds[0], (struct sockaddr *)&sin, len) == -1 ||
-	    (fds[1] = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-		-1 ||
-	    fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1)
+	    bind(fds[0], (struct sockaddr *)&src, sizeof(src)) == -1) {
+		perror("fuzz: socket");
+		abort();
+	}
+	if (connect(fds[0], (struct sockaddr *)&sin, len) == -1) {
+		pfd.fd = fds[0];
+		pfd.events = POLLOUT;
+		if (errno != EINTR) {
+			perror("fuzz: connect");
+			abort();
+		}
+		while (poll(&pfd, 1, -1) == -1)
+			if (errno != EINTR)
+				abort();
+		if (getsockopt(fds[0], SOL_SOCKET, SO_ERROR, &err, &elen) ==
+			-1 ||
+		    err != 0)
+			abort();
+	}
+	while ((fds[1] = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1)
+		if (errno != EINTR) {
+			perror("fuzz: accept");
+			abort();
+		}
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1)
 		abort();
 }
 
