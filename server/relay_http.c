@@ -81,6 +81,8 @@ relay_http_message_done(http_parser *hp)
 	return 0;
 }
 
+static void relay_http_scan(struct relay_http *, const char *, size_t);
+
 static const http_parser_settings relay_http_settings = {
 	.on_headers_complete = relay_http_head_done,
 	.on_message_complete = relay_http_message_done,
@@ -116,8 +118,6 @@ relay_http_new(struct worker *w, const struct relay_port *p,
 {
 	struct relay_http *h = calloc(1, sizeof(*h));
 	struct httphead	   hh;
-	size_t		   off = 0;
-	int		   m;
 
 	if (h == NULL)
 		return NULL;
@@ -132,17 +132,10 @@ relay_http_new(struct worker *w, const struct relay_port *p,
 	h->hp.data = h;
 	if (httphead_parse(head, len, &hh) == HTTPHEAD_OK)
 		memcpy(h->host, hh.host, sizeof(h->host));
-	while (off < len && (m = relay_http_feed(h, head + off, len - off)) >= 0) {
-		off += (size_t)m;
-		if (h->mark == MARK_MESSAGE && h->hp.upgrade)
-			h->through = 1;
-		if (m == 0 && h->mark == MARK_NONE)
-			break;
-	}
-	if (off < len)
-		h->through = 1; /* cannot happen: the head reader read it */
-	h->pending = h->mark == MARK_MESSAGE && !h->through;
-	h->fed = 0; /* none of it is in the socket */
+	/* As though it were in the socket, nothing pending yet: its end
+	 * marks what follows as a request to decide, or as a body. */
+	relay_http_scan(h, head, len);
+	h->fed = h->cut = 0; /* none of it is in the socket */
 	return h;
 }
 
