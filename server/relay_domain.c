@@ -88,15 +88,23 @@ relay_domain_claim_fn(void *val, size_t *len, int found, void *arg)
 	return TABLE_STORE;
 }
 
-/* Renew: only while the record is this port's (not taken over). */
+/* Is a found record c's port's (not taken over by another)? */
+static int
+relay_domain_ours(const void *val, size_t len, const struct relay_claim *c)
+{
+	const struct relay_domain *old = val;
+
+	return len == sizeof(*old) && old->port == c->d.port &&
+	    old->ordinal == c->d.ordinal;
+}
+
+/* Renew: only while the record is this port's. */
 static enum table_action
 relay_domain_renew_fn(void *val, size_t *len, int found, void *arg)
 {
-	struct relay_claim  *c = arg;
-	struct relay_domain *old = val;
+	struct relay_claim *c = arg;
 
-	if (found && (*len != sizeof(*old) || old->port != c->d.port ||
-			 old->ordinal != c->d.ordinal))
+	if (found && !relay_domain_ours(val, *len, c))
 		return TABLE_KEEP;
 	memcpy(val, &c->d, sizeof(c->d));
 	*len = sizeof(c->d);
@@ -107,13 +115,8 @@ relay_domain_renew_fn(void *val, size_t *len, int found, void *arg)
 static enum table_action
 relay_domain_release_fn(void *val, size_t *len, int found, void *arg)
 {
-	struct relay_claim  *c = arg;
-	struct relay_domain *old = val;
-
-	return found && *len == sizeof(*old) && old->port == c->d.port &&
-		old->ordinal == c->d.ordinal
-	    ? TABLE_DELETE
-	    : TABLE_KEEP;
+	return found && relay_domain_ours(val, *len, arg) ? TABLE_DELETE
+							   : TABLE_KEEP;
 }
 
 static int
