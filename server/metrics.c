@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,34 @@ metrics_retire_slot(struct state_slot *slot)
 	memset(slot->expo, 0, sizeof(slot->expo));
 }
 
+/* A counter of e, at offset off of struct state_exposure. */
+static uint64_t
+metrics_field(const struct state_exposure *e, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)e + off, sizeof(v));
+	return v;
+}
+
+/* The counters per exposure name, each shown where when is not 0. */
+static const struct {
+	const char *name, *help;
+	size_t	    value, when; /* offsets in struct state_exposure */
+} metrics_per_name[] = {
+	{"exposure_visitors_total", "Visitors per exposure name or virtual host.",
+	    offsetof(struct state_exposure, visitors),
+	    offsetof(struct state_exposure, visitors)},
+	{"exposure_requests_total", "HTTP requests per virtual host.",
+	    offsetof(struct state_exposure, requests),
+	    offsetof(struct state_exposure, requests)},
+	{"exposure_errors_total",
+	    "Visitors per exposure name or virtual host that its client or "
+	    "service failed.",
+	    offsetof(struct state_exposure, errors),
+	    offsetof(struct state_exposure, visitors)},
+};
+
 /* The page: per kind counters, worker counts, the table's figures. */
 static size_t
 metrics_page(char *buf, size_t max, const int *workers)
@@ -177,25 +206,18 @@ metrics_page(char *buf, size_t max, const int *workers)
 			    "direction=\"%s\"} %llu\n",
 			    expo[i].name, dirs[c],
 			    (unsigned long long)expo[i].bytes[c]);
-	HEAD("exposure_visitors_total", "counter",
-	    "Visitors per exposure name or virtual host.");
-	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
-		if (expo[i].visitors > 0)
-			OUT("natkit_exposure_visitors_total{name=\"%s\"} %llu\n",
-			    expo[i].name, (unsigned long long)expo[i].visitors);
-	HEAD("exposure_requests_total", "counter",
-	    "HTTP requests per virtual host.");
-	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
-		if (expo[i].requests > 0)
-			OUT("natkit_exposure_requests_total{name=\"%s\"} %llu\n",
-			    expo[i].name, (unsigned long long)expo[i].requests);
-	HEAD("exposure_errors_total", "counter",
-	    "Visitors per exposure name or virtual host that its client or "
-	    "service failed.");
-	for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
-		if (expo[i].visitors > 0)
-			OUT("natkit_exposure_errors_total{name=\"%s\"} %llu\n",
-			    expo[i].name, (unsigned long long)expo[i].errors);
+	for (c = 0; c < (int)(sizeof(metrics_per_name) /
+			     sizeof(metrics_per_name[0]));
+	     c++) {
+		HEAD(metrics_per_name[c].name, "counter",
+		    metrics_per_name[c].help);
+		for (i = 0; i < METRICS_EXPOSURES_MAX; i++)
+			if (metrics_field(&expo[i], metrics_per_name[c].when) > 0)
+				OUT("natkit_%s{name=\"%s\"} %llu\n",
+				    metrics_per_name[c].name, expo[i].name,
+				    (unsigned long long)metrics_field(&expo[i],
+					metrics_per_name[c].value));
+	}
 	HEAD("workers", "gauge", "Workers running, per kind.");
 	for (k = 0; k < WORKER_KINDS; k++)
 		OUT("natkit_workers{kind=\"%s\"} %d\n", roles[k].name,
