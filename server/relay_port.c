@@ -210,11 +210,11 @@ relay_visitor_cb(evutil_socket_t lfd, short ev, void *arg)
 
 /*
  * A visitor (fd, from the address from, or NULL to ask the socket) of
- * port p, counted in expo: to a pooled data
- * connection, or the client is told and we wait for its data
- * connection; lead (or NULL) says what goes first and what kind of
- * visitor it is (a virtual host's is answered 502 if it fails).  0 when it took fd; -1 when the port is full (said to the
- * client; fd is the caller's).
+ * port p, counted in expo: to a pooled data connection, or the client
+ * is told and we wait for its data connection; lead (or NULL) says what
+ * goes first and what kind of visitor it is (a virtual host's is
+ * answered 502 if it fails).  0 when it took fd; -1 when the port is
+ * full (said to the client; fd is the caller's).
  */
 int
 relay_visitor_start(struct relay_port *p, int fd, const struct sockaddr *from,
