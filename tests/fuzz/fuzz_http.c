@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +52,7 @@ fuzz_tcp_pair(int ls, int fds[2])
 {
 	static uint32_t	   next = 0x7f000100; /* 127.0.1.0 */
 	struct sockaddr_in sin, src;
-	socklen_t	   len = sizeof(sin), elen = sizeof(int);
-	struct pollfd	   pfd;
-	int		   err = 0;
+	socklen_t	   len = sizeof(sin);
 
 	memset(&src, 0, sizeof(src));
 	src.sin_family = AF_INET;
@@ -68,20 +65,9 @@ fuzz_tcp_pair(int ls, int fds[2])
 		perror("fuzz: socket");
 		abort();
 	}
-	if (connect(fds[0], (struct sockaddr *)&sin, len) == -1) {
-		pfd.fd = fds[0];
-		pfd.events = POLLOUT;
-		if (errno != EINTR) {
-			perror("fuzz: connect");
-			abort();
-		}
-		while (poll(&pfd, 1, -1) == -1)
-			if (errno != EINTR)
-				abort();
-		if (getsockopt(fds[0], SOL_SOCKET, SO_ERROR, &err, &elen) ==
-			-1 ||
-		    err != 0)
-			abort();
+	if (fuzz_connect_fd(fds[0], (struct sockaddr *)&sin, len) == -1) {
+		perror("fuzz: connect");
+		abort();
 	}
 	while ((fds[1] = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1)

@@ -146,15 +146,14 @@ fuzz_peer(struct sockaddr_storage *ss, socklen_t *len)
  * connect(), finished where a signal (libFuzzer's timer) interrupted it:
  * the connection then completes on its own, and is waited for.
  */
-static int
-fuzz_connect_fd(int fd, const struct listener *l)
+int
+fuzz_connect_fd(int fd, const struct sockaddr *to, socklen_t tolen)
 {
 	struct pollfd p = {fd, POLLOUT, 0};
 	socklen_t     len = sizeof(int);
 	int	      err = 0;
 
-	if (connect(fd, (const struct sockaddr *)&l->addr.ss, l->addr.len) ==
-	    0)
+	if (connect(fd, to, tolen) == 0)
 		return 0;
 	if (errno != EINTR)
 		return -1;
@@ -178,7 +177,9 @@ fuzz_connect(struct worker *w, int use, int type)
 		if (l->use != use || l->type != type)
 			continue;
 		fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-		if (fd == -1 || fuzz_connect_fd(fd, l) == -1) {
+		if (fd == -1 ||
+		    fuzz_connect_fd(fd, (const struct sockaddr *)&l->addr.ss,
+			l->addr.len) == -1) {
 			perror("fuzz: connect");
 			exit(1);
 		}

@@ -15,6 +15,7 @@ void	       fuzz_start(struct worker *);
 void	       fuzz_peer(struct sockaddr_storage *, socklen_t *);
 void	       fuzz_log_check(void);
 int	       fuzz_connect(struct worker *, int use, int type);
+int	       fuzz_connect_fd(int, const struct sockaddr *, socklen_t);
 void	       fuzz_run(struct worker *, int rounds);
 int	       fuzz_send_all(int, const void *, size_t);
 int	       fuzz_line(struct worker *, int fd, char *buf, size_t size);
