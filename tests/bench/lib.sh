@@ -33,3 +33,23 @@ frontend web
     http-request return status 200 content-type text/plain string "hello"
 CFG
 }
+
+# bench_start DIR MODE HOP WEB ROUTE: start the responder (DIR/web.cfg,
+# from bench_responder), one haproxy hop in MODE (tcp, or http keeping
+# connections alive) on 127.0.0.1:HOP to the responder on WEB, ROUTE
+# the hop's line that picks backend "web", and natserver with DIR/conf
+# (its log DIR/log); all in the background of the caller.
+bench_start() {
+	local dir=$1 mode=$2 hop=$3 web=$4 route=$5
+	{
+		printf 'global\n    maxconn 8000\ndefaults\n    mode %s\n' "$mode"
+		[ "$mode" = http ] && printf '    option http-keep-alive\n'
+		printf '    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n'
+		printf 'frontend hop\n    bind 127.0.0.1:%s\n    %s\n' "$hop" "$route"
+		printf 'backend web\n    server web 127.0.0.1:%s\n' "$web"
+	} >"$dir/hop.cfg"
+	haproxy -q -f "$dir/web.cfg" &
+	haproxy -q -f "$dir/hop.cfg" &
+	server/natserver -c "$dir/conf" -d >"$dir/log" 2>&1 &
+	sleep 1
+}

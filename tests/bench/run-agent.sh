@@ -26,24 +26,7 @@ bench_relay_conf "$T/conf" "$T/pid" "127.0.0.1:$((base + 4))" "$TLS" "$RELAY" \
     "max_conns_per_port = 100000" "max_connections = 100000"
 # The responder: haproxy answering every request itself.
 bench_responder "$T/web.cfg" "$WEB"
-cat >"$T/hop.cfg" <<CFG
-global
-    maxconn 8000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend hop
-    bind 127.0.0.1:$HAP
-    default_backend web
-backend web
-    server web 127.0.0.1:$WEB
-CFG
-haproxy -q -f "$T/web.cfg" &
-haproxy -q -f "$T/hop.cfg" &
-server/natserver -c "$T/conf" -d >"$T/log" 2>&1 &
-sleep 1
+bench_start "$T" tcp "$HAP" "$WEB" "default_backend web"
 printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
 XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" -s "127.0.0.1:$RELAY" \
     --token-file "$T/token" --remote-port "$PUB" --pool "$POOL" expose tcp "$WEB" >"$T/expose.out" 2>"$T/expose.err" &

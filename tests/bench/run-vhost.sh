@@ -25,25 +25,7 @@ bench_relay_conf "$T/conf" "$T/pid" "127.0.0.1:$((base + 4))" "$TLS" "$RELAY" \
     "max_conns_per_port = 100000" "max_connections = 100000" \
     "pool_max = ${POOL_MAX:-8}"
 bench_responder "$T/web.cfg" "$WEB"
-cat >"$T/hop.cfg" <<CFG
-global
-    maxconn 8000
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend hop
-    bind 127.0.0.1:$HAP
-    use_backend web if { hdr(host) -i bench.test }
-backend web
-    server web 127.0.0.1:$WEB
-CFG
-haproxy -q -f "$T/web.cfg" &
-haproxy -q -f "$T/hop.cfg" &
-server/natserver -c "$T/conf" -d >"$T/log" 2>&1 &
-sleep 1
+bench_start "$T" http "$HAP" "$WEB" "use_backend web if { hdr(host) -i bench.test }"
 printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
 XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" -s "127.0.0.1:$RELAY" \
     --token-file "$T/token" --pool "$POOL" expose http "$WEB" --domain bench.test \
