@@ -17,6 +17,7 @@ enum ratelimit_action {
 	RL_NAMED_REGISTER,  /* named registrations */
 	RL_NAMED_LIST,	    /* named list requests */
 	RL_LOG,		    /* log lines about one source */
+	RL_TURN_ALLOCATE,   /* TURN Allocate requests */
 };
 
 struct ratelimit_rule {

@@ -42,6 +42,18 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_VHOST_BAD] = "vhost_bad_requests",
     [STAT_VHOST_UNKNOWN] = "vhost_unknown_hosts",
     [STAT_VHOST_GONE] = "vhost_bad_gateway",
+    [STAT_TURN_ALLOCATED] = "turn_allocations_made",
+    [STAT_TURN_QUOTA] = "turn_allocations_over_quota",
+    [STAT_TURN_CAPACITY] = "turn_allocations_no_capacity",
+    [STAT_TURN_REFUSED] = "turn_allocations_refused",
+    [STAT_TURN_AUTH_FAIL] = "turn_auth_failures",
+    [STAT_TURN_DENIED] = "turn_peers_denied",
+    [STAT_TURN_PKTS_OUT] = "turn_packets_to_peers",
+    [STAT_TURN_PKTS_IN] = "turn_packets_from_peers",
+    [STAT_TURN_BYTES_OUT] = "turn_bytes_to_peers",
+    [STAT_TURN_BYTES_IN] = "turn_bytes_from_peers",
+    [STAT_TURN_NO_PERM] = "turn_drops_no_permission",
+    [STAT_TURN_OVER_BPS] = "turn_drops_over_bandwidth",
 };
 
 const char *
@@ -54,6 +66,7 @@ static const char *gauge_names[GAUGE_MAX] = {
     [GAUGE_STREAMS] = "relay_streams",
     [GAUGE_EXPOSURES] = "relay_exposures",
     [GAUGE_POOLED] = "relay_pooled",
+    [GAUGE_TURN] = "turn_allocations",
 };
 
 const char *

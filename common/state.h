@@ -39,6 +39,18 @@ enum stat_counter {
 	STAT_VHOST_BAD,	     /* virtual-host heads refused as malformed */
 	STAT_VHOST_UNKNOWN,  /* virtual-host heads naming no exposed host */
 	STAT_VHOST_GONE,     /* visitors of a known host answered 502/503 */
+	STAT_TURN_ALLOCATED, /* TURN allocations made */
+	STAT_TURN_QUOTA,     /* allocations refused: a quota or rate (486) */
+	STAT_TURN_CAPACITY,  /* allocations refused: no room or port (508) */
+	STAT_TURN_REFUSED,   /* allocations refused: a bad request (4xx) */
+	STAT_TURN_AUTH_FAIL, /* requests with wrong or stale credentials */
+	STAT_TURN_DENIED,    /* peer addresses refused (403) */
+	STAT_TURN_PKTS_OUT,  /* datagrams relayed, client to peer */
+	STAT_TURN_PKTS_IN,   /* datagrams relayed, peer to client */
+	STAT_TURN_BYTES_OUT, /* their bytes */
+	STAT_TURN_BYTES_IN,
+	STAT_TURN_NO_PERM,   /* datagrams dropped: no permission or channel */
+	STAT_TURN_OVER_BPS,  /* datagrams dropped: over turn.max_bps */
 	STAT_MAX
 };
 
@@ -47,6 +59,7 @@ enum stat_gauge {
 	GAUGE_STREAMS,	 /* relayed streams joined */
 	GAUGE_EXPOSURES, /* exposed ports */
 	GAUGE_POOLED,	 /* ready data connections in pools */
+	GAUGE_TURN,	 /* TURN allocations */
 	GAUGE_MAX
 };
 

@@ -183,7 +183,7 @@ stun_attr(uint8_t *out, size_t off, size_t max, uint16_t type, const void *val,
 }
 
 /* An address attribute, XORed with the cookie and id when xor is set. */
-static size_t
+size_t
 stun_attr_addr(uint8_t *out, size_t off, size_t max, uint16_t type,
     const struct sockaddr *sa, const uint8_t *tid, int xor)
 {
@@ -326,7 +326,7 @@ stun_binding_request(const uint8_t tid[12], int change, int fingerprint,
 }
 
 /* Decode one address attribute value into ss; -1 when malformed. */
-static int
+int
 stun_decode_addr(const uint8_t *v, size_t len, const uint8_t *tid, int xor,
     struct sockaddr_storage *ss)
 {

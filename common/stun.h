@@ -70,6 +70,10 @@ stun_error(const struct stun_msg *, int, const char *, uint8_t *, size_t);
 size_t stun_binding_request(const uint8_t[12], int, int, uint8_t *, size_t);
 int    stun_response_addr(const uint8_t *, size_t, const uint8_t[12], uint16_t,
        struct sockaddr_storage *);
+size_t stun_attr_addr(uint8_t *, size_t, size_t, uint16_t,
+       const struct sockaddr *, const uint8_t *, int);
+int    stun_decode_addr(const uint8_t *, size_t, const uint8_t *, int,
+       struct sockaddr_storage *);
 int    stun_response_mapped(const uint8_t *, size_t, const uint8_t[12],
        struct sockaddr_storage *);
 

@@ -24,6 +24,7 @@ enum table_kind {
 	TABLE_KIND_RELAY_VISITOR, /* a visitor (or pool ask) awaiting data */
 	TABLE_KIND_RELAY_MEET,	  /* a relay-fallback meeting */
 	TABLE_KIND_RELAY_DOMAIN,  /* a virtual host's domain and its owner */
+	TABLE_KIND_TURN_PORT,	  /* a TURN relay port held for a token */
 	TABLE_KIND_MAX
 };
 

@@ -37,7 +37,7 @@ static int		     metrics_nfds;
 
 static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
     "tracker", "named", "n4", "relay_port", "bucket", "relay_visitor",
-    "relay_meet", "relay_domain"};
+    "relay_meet", "relay_domain", "turn_port"};
 
 static const char *stat_help[STAT_MAX] = {
     [STAT_REQUESTS] = "Requests parsed.",
@@ -68,12 +68,33 @@ static const char *stat_help[STAT_MAX] = {
 			   "host (404, unrecognized_name).",
     [STAT_VHOST_GONE] = "HTTP(S) virtual-host visitors of a known host whose "
 			"client or service failed them (502, 503).",
+    [STAT_TURN_ALLOCATED] = "TURN allocations made.",
+    [STAT_TURN_QUOTA] = "TURN allocations refused: a user's quota or the "
+			"Allocate rate of its address (486).",
+    [STAT_TURN_CAPACITY] = "TURN allocations refused: turn.max_allocations "
+			   "reached or no relay port free (508).",
+    [STAT_TURN_REFUSED] = "TURN allocations refused for a bad request "
+			  "(400, 437, 440, 442).",
+    [STAT_TURN_AUTH_FAIL] = "TURN requests with a wrong password, an "
+			    "unknown or expired user name (401).",
+    [STAT_TURN_DENIED] = "TURN peer addresses refused by turn.allowed_peer "
+			 "and turn.denied_peer (403).",
+    [STAT_TURN_PKTS_OUT] = "TURN datagrams relayed from clients to peers.",
+    [STAT_TURN_PKTS_IN] = "TURN datagrams relayed from peers to clients.",
+    [STAT_TURN_BYTES_OUT] = "TURN payload bytes relayed from clients to "
+			    "peers.",
+    [STAT_TURN_BYTES_IN] = "TURN payload bytes relayed from peers to "
+			   "clients.",
+    [STAT_TURN_NO_PERM] = "TURN datagrams dropped: no permission, channel "
+			  "or allocation for them.",
+    [STAT_TURN_OVER_BPS] = "TURN datagrams dropped: over turn.max_bps.",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {
     [GAUGE_STREAMS] = "Relayed streams joined now.",
     [GAUGE_EXPOSURES] = "Ports exposed now.",
     [GAUGE_POOLED] = "Ready data connections waiting in exposures' pools.",
+    [GAUGE_TURN] = "TURN allocations now.",
 };
 
 struct metrics_conn {
@@ -195,7 +216,8 @@ metrics_page(char *buf, size_t max, const int *workers)
 	for (c = 0; c < GAUGE_MAX; c++) {
 		HEAD(gauge_name(c), "gauge", gauge_help[c]);
 		OUT("natkit_%s %lld\n", gauge_name(c),
-		    (long long)gauge[WORKER_RELAY][c]);
+		    (long long)(gauge[WORKER_TRACKER][c] +
+			gauge[WORKER_RENDEZVOUS][c] + gauge[WORKER_RELAY][c]));
 	}
 	HEAD("exposure_bytes_total", "counter",
 	    "Relayed bytes per exposure name (\"\": names past the bound).");

@@ -24,6 +24,11 @@ struct event_base;
 #define RELAY_TOKEN_MAX	 128
 #define RELAY_DOMAINS_LEN 512 /* patterns of relay.allowed_domains */
 #define RELAY_HEAD_MAX	 65536 /* relay.http_head_max at the most */
+#define TURN_USERS_MAX	 256 /* lines of turn.users_file */
+#define TURN_USER_MAX	 128 /* bytes of a TURN user name */
+#define TURN_REALM_MAX	 48  /* a 401 must stay small (no amplification) */
+#define TURN_RANGES_MAX	 32  /* of turn.allowed_peer, of turn.denied_peer */
+#define TURN_SECRET_MAX	 256
 
 enum worker_kind {
 	WORKER_TRACKER,
@@ -53,6 +58,18 @@ struct relay_token {
 	int  port_low, port_high; /* 0: relay.port_range */
 	int  max_ports;		  /* 0: relay.max_ports_per_client */
 	char domains[RELAY_DOMAINS_LEN]; /* domains=: its patterns, or "" */
+};
+
+/* A line of turn.users_file: the name and its long-term key. */
+struct turn_user {
+	char	name[TURN_USER_MAX + 1];
+	uint8_t key[16]; /* MD5(name:realm:password) */
+};
+
+/* An address range of turn.allowed_peer or turn.denied_peer. */
+struct turn_range {
+	uint8_t ip[16]; /* IPv4 as IPv4-mapped IPv6 */
+	int	bits;	/* of the 128 */
 };
 
 struct server_conf {
@@ -122,6 +139,31 @@ struct server_conf {
 	int		   relay_http_forwarded;
 	char		   relay_subdomain_host[256];
 	char		   relay_allowed_domains[RELAY_DOMAINS_LEN];
+	char		   turn_realm[TURN_REALM_MAX + 1];
+	char		   turn_users_file[PATH_MAX];
+	char		   turn_secret_file[PATH_MAX];
+	char		   turn_relay_address_s[2 * INET6_ADDRSTRLEN + 2];
+	struct conf_range  turn_port_range;
+	char		   turn_allowed_peer_s[1024];
+	char		   turn_denied_peer_s[1024];
+	int		   turn_max_allocations;
+	int		   turn_user_quota;
+	int		   turn_max_lifetime;
+	int		   turn_nonce_lifetime;
+	int		   turn_max_bps;
+	int		   turn_allocate_burst;
+	int		   turn_allocate_per_minute;
+	int		   turn_max_permissions;
+	int		   turn_max_channels;
+	/* Made by turn_conf_load() from the strings and files above. */
+	int		   turn_nusers;
+	struct turn_user   turn_users[TURN_USERS_MAX];
+	char		   turn_secret[TURN_SECRET_MAX + 1];
+	int		   turn_nrelay;
+	struct addr	   turn_relay[2];
+	int		   turn_nallowed, turn_ndenied;
+	struct turn_range  turn_allowed[TURN_RANGES_MAX];
+	struct turn_range  turn_denied[TURN_RANGES_MAX];
 	/* Read by the master from relay.token_file; workers never read it. */
 	int		   relay_ntokens;
 	struct relay_token relay_tokens[RELAY_TOKENS_MAX];

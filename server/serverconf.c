@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "natserver.h"
+#include "turn.h"
 
 #ifndef NATSERVER_STATEDIR
 #define NATSERVER_STATEDIR "/var/lib/natserver"
@@ -138,6 +139,30 @@ const struct conf_key server_conf_keys[] = {
     {"relay", "allowed_domains", CONF_STR, STR(relay_allowed_domains), ""},
     {"relay", "port_range", CONF_RANGE, OFF(relay_port_range), 0, 1, 65535, 0,
 	"10000-20000"},
+    {"turn", "realm", CONF_STR, STR(turn_realm), "natkit"},
+    {"turn", "users_file", CONF_STR, STR(turn_users_file), ""},
+    {"turn", "secret_file", CONF_STR, STR(turn_secret_file), ""},
+    {"turn", "relay_address", CONF_STR, STR(turn_relay_address_s), ""},
+    {"turn", "relay_port_range", CONF_RANGE, OFF(turn_port_range), 0, 1024,
+	65535, 0, "49152-65535"},
+    {"turn", "allowed_peer", CONF_STR, STR(turn_allowed_peer_s), ""},
+    {"turn", "denied_peer", CONF_STR, STR(turn_denied_peer_s), ""},
+    {"turn", "max_allocations", CONF_INT,
+	INT(turn_max_allocations, 1, 1000000), "10000"},
+    {"turn", "user_quota", CONF_INT, INT(turn_user_quota, 1, 1000000), "100"},
+    {"turn", "max_lifetime", CONF_INT, INT(turn_max_lifetime, 600, 86400),
+	"3600"},
+    {"turn", "nonce_lifetime", CONF_INT, INT(turn_nonce_lifetime, 10, 86400),
+	"600"},
+    {"turn", "max_bps", CONF_INT, INT(turn_max_bps, 0, 2000000000),
+	"1250000"},
+    {"turn", "allocate_burst", CONF_INT, INT(turn_allocate_burst, 1, 1000000),
+	"100"},
+    {"turn", "allocate_per_minute", CONF_INT,
+	INT(turn_allocate_per_minute, 1, 1000000), "300"},
+    {"turn", "max_permissions", CONF_INT, INT(turn_max_permissions, 1, 1024),
+	"32"},
+    {"turn", "max_channels", CONF_INT, INT(turn_max_channels, 1, 4096), "32"},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -231,7 +256,8 @@ server_conf_load(struct server_conf *c, const char *path, int must_exist,
 		}
 	}
 	if (server_conf_check_rfc5780(c, err, errlen, path) == -1 ||
-	    relay_tokens_load(c, err, errlen) == -1)
+	    relay_tokens_load(c, err, errlen) == -1 ||
+	    turn_conf_load(c, path, err, errlen) == -1)
 		return -1;
 	if (c->tracker_peers.n > 0 && c->external_address[0] == '\0') {
 		snprintf(err, errlen,
@@ -275,7 +301,7 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	memset(tc, 0, sizeof(*tc));
 	tc->capacity = (uint32_t)c->state_records;
 	tc->stripes = 1024;
-	tc->quota_pct[TABLE_KIND_GROUP] = 34;
+	tc->quota_pct[TABLE_KIND_GROUP] = 33;
 	tc->quota_pct[TABLE_KIND_TRACKER] = 2;
 	tc->quota_pct[TABLE_KIND_NAMED] = 15;
 	tc->quota_pct[TABLE_KIND_N4] = 15;
@@ -286,6 +312,8 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	tc->quota_pct[TABLE_KIND_RELAY_MEET] = 2;
 	tc->quota_pct[TABLE_KIND_BUCKET] = 20;
 	tc->quota_pct[TABLE_KIND_RELAY_DOMAIN] = 2;
+	/* EVEN-PORT reservations: RTP's allocation holds RTCP's port. */
+	tc->quota_pct[TABLE_KIND_TURN_PORT] = 1;
 	/* A live name is never evicted for another's (hijack): refused. */
 	tc->no_evict[TABLE_KIND_NAMED] = 1;
 	tc->no_evict[TABLE_KIND_RELAY_DOMAIN] = 1;
@@ -308,6 +336,12 @@ server_conf_nofile(const struct server_conf *c, int nlisteners)
 	/* A relayed stream: two sockets and two pipes (splice). */
 	if ((rlim_t)c->relay_max_connections * 6 > need)
 		need = (rlim_t)c->relay_max_connections * 6;
+	/* A tracker's connections and its TURN allocations' sockets. */
+	if (turn_enabled(c) && (rlim_t)c->tracker_max_connections +
+		(rlim_t)c->turn_max_allocations >
+	    need)
+		need = (rlim_t)c->tracker_max_connections +
+		    (rlim_t)c->turn_max_allocations;
 	return need + (rlim_t)nlisteners + 64;
 }
 

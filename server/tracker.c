@@ -14,9 +14,10 @@
 #include "gate.h"
 #include "log.h"
 #include "natserver.h"
+#include "turn.h"
 
 #define TRACKER_BATCH	  32
-#define TRACKER_DGRAM_MAX 2048
+#define TRACKER_DGRAM_MAX (4096 + 128) /* a TURN payload and its header */
 #define TRACKER_REPLY_MAX 512
 #define TRACKER_BATCHES	  8 /* per read event, for fairness */
 #define TRACKER_CTL_LEN	  CMSG_SPACE(sizeof(struct in6_pktinfo))
@@ -168,6 +169,8 @@ void
 tracker_main(struct worker *w)
 {
 	tracker_rfc5780_init(w);
+	if (turn_enabled(w->conf))
+		turn_alloc_start(w);
 	gate_set(LISTEN_TRACKER, w->conf->tracker_max_connections,
 	    w->conf->tracker_per_ip, GATE_SAY_TEXT);
 	worker_listen(w, tracker_dgram, tracker_accept);

@@ -12,6 +12,7 @@
 #include "natserver.h"
 #include "stun.h"
 #include "tracktext.h"
+#include "turn.h"
 
 /* Text answers over UDP: at most max(3 × the request, 128) bytes. */
 static size_t
@@ -129,6 +130,28 @@ tracker_stun(struct worker *w, struct listener *l, const uint8_t *req,
 }
 
 /*
+ * TURN over TCP is not served yet: a request gets 400 saying so, any
+ * other message (ChannelData, an indication) is dropped.
+ */
+static ssize_t
+tracker_no_turn(struct worker *w, const uint8_t *req, size_t len,
+    uint8_t *out, size_t max)
+{
+	struct stunbuf b;
+
+	if (len < STUN_HDR_LEN || (req[0] & 0xc0) != 0 ||
+	    (req[1] & 0x10) != 0 || (req[0] & 0x01) != 0) {
+		proc_count(w, STAT_DROP_JUNK);
+		return -1;
+	}
+	proc_count(w, STAT_ERRORS);
+	stunbuf_start(&b, out, max, (uint16_t)((req[0] << 8 | req[1]) | 0x0110),
+	    req + 8);
+	stunbuf_error(&b, 400, "TURN is served over UDP only");
+	return (ssize_t)stunbuf_finish(&b, 0);
+}
+
+/*
  * Answer one request from `from` that arrived at `local` on listener l;
  * returns the answer's length (an empty list is a 0-byte answer), -1 to
  * send nothing.  *via is the socket to answer from: l, or for an RFC 5780
@@ -142,6 +165,9 @@ tracker_answer(struct worker *w, struct listener *l, const uint8_t *req,
 	size_t n;
 
 	*via = l;
+	if (turn_enabled(w->conf) && turn_wants(req, len))
+		return tcp ? tracker_no_turn(w, req, len, out, max)
+			   : turn_answer(w, l, req, len, from, local, out, max);
 	if (len >= 2 && req[0] == '/' && req[1] == '/')
 		return (ssize_t)tracker_text(w, (const char *)req, len, from,
 		    (char *)out, tcp ? max : tracker_text_cap(len, max));
