@@ -115,6 +115,7 @@ workers = ${RENDEZVOUS_WORKERS:-1}
 [relay]
 listen = 127.0.0.1:$RELAY_PORT
 workers = ${RELAY_WORKERS:-1}
+[turn]
 CONF
 	# Extra "section.key = value" lines go under their section;
 	# @ALT_PORT@ is a fifth free port (RFC 5780's alternate).
