@@ -61,3 +61,21 @@ grep -q "relay listens on tcp:127.0.0.1:$RELAY_PORT" "$T/log" || fail "no relay 
 grep -q "no relay.token_file, so the relay refuses every client" "$T/log" ||
     fail "no warning about the missing tokens"
 pass "startup lines: each role's addresses, and the relay's missing tokens"
+
+# TURN's files and ranges: each mistake named.
+printf 'alice:pw\n' >"$T/turnusers" && chmod 644 "$T/turnusers"
+turn_bad() { # LINES... then the expected message
+	local want=${*: -1} out
+	printf '[turn]\n' >"$T/turn.conf"
+	printf '%s\n' "${@:1:$#-1}" >>"$T/turn.conf"
+	out=$("$NATSERVER" -t -c "$T/turn.conf" 2>&1) && fail "accepted: $*"
+	echo "$out" | grep -qF "$want" || fail "turn config '$*': $out"
+}
+turn_bad "users_file = $T/turnusers" "readable by others (chmod 600 it)"
+chmod 600 "$T/turnusers"
+printf 'alice\n' >>"$T/turnusers"
+turn_bad "users_file = $T/turnusers" "$T/turnusers:2: expected name:password or name:0xKEY"
+turn_bad "allowed_peer = 10.0.0.0/33" "turn.allowed_peer: not an address or IP/BITS: '10.0.0.0/33'"
+turn_bad "relay_address = 192.0.2.1 192.0.2.2" "one IPv4 and one IPv6 address at most"
+turn_bad "realm = $(printf 'r%.0s' $(seq 60))" "turn.realm"
+pass "TURN config mistakes named"
