@@ -25,6 +25,7 @@ enum table_kind {
 	TABLE_KIND_RELAY_MEET,	  /* a relay-fallback meeting */
 	TABLE_KIND_RELAY_DOMAIN,  /* a virtual host's domain and its owner */
 	TABLE_KIND_TURN_PORT,	  /* a TURN relay port held for a token */
+	TABLE_KIND_TURN_USER,	  /* a TURN user's allocations, per worker */
 	TABLE_KIND_MAX
 };
 

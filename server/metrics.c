@@ -37,7 +37,7 @@ static int		     metrics_nfds;
 
 static const char *table_kind_names[TABLE_KIND_MAX] = {"none", "group",
     "tracker", "named", "n4", "relay_port", "bucket", "relay_visitor",
-    "relay_meet", "relay_domain", "turn_port"};
+    "relay_meet", "relay_domain", "turn_port", "turn_user"};
 
 static const char *stat_help[STAT_MAX] = {
     [STAT_REQUESTS] = "Requests parsed.",

@@ -290,9 +290,10 @@ void worker_nodelay(int);
 int  worker_log_ok(struct worker *, const struct sockaddr *);
 
 /* tracker_req.c */
+struct bufferevent;
 ssize_t tracker_answer(struct worker *, struct listener *, const uint8_t *,
-    size_t, const struct sockaddr *, const struct sockaddr *, int, uint8_t *,
-    size_t, struct listener **);
+    size_t, const struct sockaddr *, const struct sockaddr *, int,
+    struct bufferevent *, uint8_t *, size_t, struct listener **);
 void	tracker_rfc5780_init(struct worker *);
 
 /* tracker_group.c */

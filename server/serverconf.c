@@ -301,7 +301,7 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	memset(tc, 0, sizeof(*tc));
 	tc->capacity = (uint32_t)c->state_records;
 	tc->stripes = 1024;
-	tc->quota_pct[TABLE_KIND_GROUP] = 33;
+	tc->quota_pct[TABLE_KIND_GROUP] = 30;
 	tc->quota_pct[TABLE_KIND_TRACKER] = 2;
 	tc->quota_pct[TABLE_KIND_NAMED] = 15;
 	tc->quota_pct[TABLE_KIND_N4] = 15;
@@ -310,10 +310,13 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 	tc->quota_pct[TABLE_KIND_RELAY_PORT] = 4;
 	tc->quota_pct[TABLE_KIND_RELAY_VISITOR] = 6;
 	tc->quota_pct[TABLE_KIND_RELAY_MEET] = 2;
-	tc->quota_pct[TABLE_KIND_BUCKET] = 20;
+	tc->quota_pct[TABLE_KIND_BUCKET] = 18;
 	tc->quota_pct[TABLE_KIND_RELAY_DOMAIN] = 2;
 	/* EVEN-PORT reservations: RTP's allocation holds RTCP's port. */
 	tc->quota_pct[TABLE_KIND_TURN_PORT] = 1;
+	/* A record per TURN user with allocations (turn.user_quota); one
+	 * evicted when full only makes that user's quota lenient. */
+	tc->quota_pct[TABLE_KIND_TURN_USER] = 5;
 	/* A live name is never evicted for another's (hijack): refused. */
 	tc->no_evict[TABLE_KIND_NAMED] = 1;
 	tc->no_evict[TABLE_KIND_RELAY_DOMAIN] = 1;

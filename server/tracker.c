@@ -130,7 +130,7 @@ tracker_dgram(struct worker *w, struct listener *l)
 			    tb.ctl_out[nout]);
 			len = tracker_answer(w, l, tb.buf[i], tb.in[i].msg_len,
 			    h->msg_name, (struct sockaddr *)&tb.local[i], 0,
-			    tb.reply[nout], TRACKER_REPLY_MAX, &via);
+			    NULL, tb.reply[nout], TRACKER_REPLY_MAX, &via);
 			if (len < 0)
 				continue;
 			if (via != l) {

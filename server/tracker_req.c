@@ -130,8 +130,8 @@ tracker_stun(struct worker *w, struct listener *l, const uint8_t *req,
 }
 
 /*
- * TURN over TCP is not served yet: a request gets 400 saying so, any
- * other message (ChannelData, an indication) is dropped.
+ * TURN on a stream with nowhere to send relayed data (no connection to
+ * hold it): a request gets 400 saying so, anything else is dropped.
  */
 static ssize_t
 tracker_no_turn(struct worker *w, const uint8_t *req, size_t len,
@@ -147,12 +147,13 @@ tracker_no_turn(struct worker *w, const uint8_t *req, size_t len,
 	proc_count(w, STAT_ERRORS);
 	stunbuf_start(&b, out, max, (uint16_t)((req[0] << 8 | req[1]) | 0x0110),
 	    req + 8);
-	stunbuf_error(&b, 400, "TURN is served over UDP only");
+	stunbuf_error(&b, 400, "TURN needs a connection");
 	return (ssize_t)stunbuf_finish(&b, 0);
 }
 
 /*
- * Answer one request from `from` that arrived at `local` on listener l;
+ * Answer one request from `from` that arrived at `local` on listener l
+ * (over TCP: the connection bev, where TURN sends relayed data);
  * returns the answer's length (an empty list is a 0-byte answer), -1 to
  * send nothing.  *via is the socket to answer from: l, or for an RFC 5780
  * CHANGE-REQUEST another one.
@@ -160,14 +161,16 @@ tracker_no_turn(struct worker *w, const uint8_t *req, size_t len,
 ssize_t
 tracker_answer(struct worker *w, struct listener *l, const uint8_t *req,
     size_t len, const struct sockaddr *from, const struct sockaddr *local,
-    int tcp, uint8_t *out, size_t max, struct listener **via)
+    int tcp, struct bufferevent *bev, uint8_t *out, size_t max,
+    struct listener **via)
 {
 	size_t n;
 
 	*via = l;
 	if (turn_enabled(w->conf) && turn_wants(req, len))
-		return tcp ? tracker_no_turn(w, req, len, out, max)
-			   : turn_answer(w, l, req, len, from, local, out, max);
+		return tcp && bev == NULL
+		    ? tracker_no_turn(w, req, len, out, max)
+		    : turn_answer(w, l, req, len, from, local, bev, out, max);
 	if (len >= 2 && req[0] == '/' && req[1] == '/')
 		return (ssize_t)tracker_text(w, (const char *)req, len, from,
 		    (char *)out, tcp ? max : tracker_text_cap(len, max));

@@ -21,9 +21,10 @@
 #include "log.h"
 #include "natserver.h"
 #include "stun.h"
+#include "turn.h"
 
 #define TRACKER_LINE_MAX   2048
-#define TRACKER_STUN_MAX   2048
+#define TRACKER_STUN_MAX   (4096 + 128) /* a TURN payload and its header */
 #define TRACKER_OUTPUT_MAX (64 * 1024) /* stop reading above this */
 
 struct tracker_conn {
@@ -44,6 +45,8 @@ static void tracker_event_cb(struct bufferevent *, short, void *);
 static void
 tracker_conn_free(struct tracker_conn *c)
 {
+	/* A TURN allocation over TCP lives as long as its connection. */
+	turn_conn_closed(c->l, (struct sockaddr *)&c->peer);
 	gate_leave(LISTEN_TRACKER, (struct sockaddr *)&c->peer);
 	bufferevent_free(c->bev);
 	event_free(c->deadline);
@@ -95,7 +98,7 @@ tracker_text_lines(struct tracker_conn *c, struct evbuffer *in)
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		n = tracker_answer(c->w, c->l, (uint8_t *)line, len,
 		    (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
-		    1, answer, sizeof(answer) - 2, &via);
+		    1, NULL, answer, sizeof(answer) - 2, &via);
 		free(line);
 		if (n < 0) {
 			tracker_close_with(c, "error: bad request\n\n");
@@ -129,6 +132,9 @@ tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 	while ((have = evbuffer_get_length(in)) >= 4) {
 		evbuffer_copyout(in, head, 4);
 		need = stun_frame_len(head, 4);
+		/* TURN's ChannelData, padded to a word on a stream. */
+		if ((head[0] & 0xc0) == 0x40 && turn_enabled(c->w->conf))
+			need = 4 + (((size_t)(head[2] << 8 | head[3]) + 3) & ~3u);
 		if (need == 0 || need > TRACKER_STUN_MAX) {
 			proc_count(c->w, STAT_DROP_JUNK);
 			tracker_close_with(c, NULL);
@@ -139,7 +145,7 @@ tracker_stun_frames(struct tracker_conn *c, struct evbuffer *in)
 		n = tracker_answer(c->w, c->l,
 		    evbuffer_pullup(in, (ssize_t)need), need,
 		    (struct sockaddr *)&c->peer, (struct sockaddr *)&c->local,
-		    1, answer, sizeof(answer), &via);
+		    1, c->bev, answer, sizeof(answer), &via);
 		evbuffer_drain(in, need);
 		if (n > 0)
 			bufferevent_write(c->bev, answer, (size_t)n);

@@ -28,6 +28,7 @@ struct turn_req {
 	struct worker	      *w;
 	struct listener	      *l;
 	const struct sockaddr *from, *local;
+	struct bufferevent    *bev; /* over TCP: the client's connection */
 	struct stunmsg	       m;
 	struct turn_cred       cred;
 	int		       authed;
@@ -215,20 +216,6 @@ turn_lifetime(struct turn_req *r)
 	    : want;
 }
 
-/* Allocations now, in all tracker workers (their gauges). */
-static int64_t
-turn_total(struct worker *w)
-{
-	int64_t n = 0;
-	int	i;
-
-	for (i = 0; i < STATE_SLOTS_MAX; i++)
-		if (w->state->slots[i].pid != 0 &&
-		    w->state->slots[i].kind == WORKER_TRACKER)
-			n += w->state->slots[i].gauge[GAUGE_TURN];
-	return n;
-}
-
 /* A refused Allocate: counted by its reason. */
 static ssize_t
 turn_alloc_refuse(struct turn_req *r, int code, const char *reason)
@@ -291,9 +278,9 @@ turn_allocate(struct turn_req *r)
 			    "Address Family not Supported");
 		family = v[0] == 1 ? AF_INET : AF_INET6;
 	}
-	if (turn_alloc_user_count(r->cred.user) >= c->turn_user_quota)
+	if (turn_quota_user(r->w, r->cred.user) >= c->turn_user_quota)
 		return turn_alloc_refuse(r, 486, "Allocation Quota Reached");
-	if (turn_total(r->w) >= c->turn_max_allocations)
+	if (turn_quota_total(r->w) >= c->turn_max_allocations)
 		return turn_alloc_refuse(r, 508, "Insufficient Capacity");
 	if (!ratelimit_take(r->w->state->table, RL_TURN_ALLOCATE, r->from,
 		&rule, table_now_ms())) {
@@ -301,7 +288,7 @@ turn_allocate(struct turn_req *r)
 		return turn_alloc_refuse(r, 486, "Allocation Quota Reached");
 	}
 	a = turn_alloc_new(r->w, r->l, r->from, r->local, family, flags,
-	    &r->cred, r->m.tid, token, &why, &code);
+	    r->bev, &r->cred, r->m.tid, token, &why, &code);
 	if (a == NULL) {
 		log_debug("turn: allocate: %s", why);
 		return turn_alloc_refuse(r, code,
@@ -482,18 +469,20 @@ turn_channel_data(struct worker *w, struct listener *l, const uint8_t *p,
 }
 
 /*
- * Answer one TURN datagram from `from` that came to `local` on l (a
- * turn_wants() one): the answer's length in out, or -1 for none.
+ * Answer one TURN message from `from` that came to `local` on l (a
+ * turn_wants() one), a datagram or, over TCP, a frame of connection bev:
+ * the answer's length in out, or -1 for none.
  */
 ssize_t
 turn_answer(struct worker *w, struct listener *l, const uint8_t *p,
     size_t len, const struct sockaddr *from, const struct sockaddr *local,
-    uint8_t *out, size_t max)
+    struct bufferevent *bev, uint8_t *out, size_t max)
 {
 	struct turn_req r;
 	const char     *why;
 	ssize_t		ans;
-	size_t		cap = len * 3 > 128 ? len * 3 : 128;
+	/* Over UDP the source may be forged: no answer larger than this. */
+	size_t		cap = bev != NULL ? max : len * 3 > 128 ? len * 3 : 128;
 
 	if ((p[0] & 0xc0) == 0x40) {
 		turn_channel_data(w, l, p, len, from);
@@ -504,6 +493,7 @@ turn_answer(struct worker *w, struct listener *l, const uint8_t *p,
 	r.l = l;
 	r.from = from;
 	r.local = local;
+	r.bev = bev;
 	r.b.p = out;
 	r.b.max = cap < max ? cap : max;
 	if (stunmsg_parse(p, len, turn_attr_known, &r.m, &why) == -1) {

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <stdint.h>
 
+#include "natserver.h"
+
 #include "stunmsg.h"
 
 struct worker;
@@ -54,13 +56,41 @@ struct turn_addr {
 	uint8_t	 ip[16]; /* 4 bytes used for AF_INET */
 };
 
-struct turn_alloc;
-
 /* What authenticating a request found out. */
 struct turn_cred {
 	char	user[129];
 	uint8_t key[STUNMSG_KEY_LEN];
 };
+
+struct turn_perm {
+	struct turn_addr peer;
+	int64_t		 until_ms;
+};
+
+struct turn_chan {
+	struct turn_addr peer;
+	uint16_t	 num;
+	int64_t		 until_ms;
+};
+
+/* One allocation: turn_alloc.c keeps them, turn_data.c relays for them. */
+struct turn_alloc {
+	struct turn_alloc *next; /* in its hash chain */
+	struct worker	  *w;
+	struct listener	  *l;
+	struct bufferevent *bev; /* over TCP: the client's connection */
+	struct turn_addr   client, local, relayed;
+	int		   fd;
+	struct event	  *ev;
+	int64_t		   until_ms;
+	uint8_t		   tid[12]; /* of the Allocate, for retransmits */
+	struct turn_cred   cred;
+	int		   nperm, nchan, capperm, capchan;
+	struct turn_perm  *perm;
+	struct turn_chan  *chan;
+	int64_t		   tokens, refill_ms; /* turn.max_bps bucket */
+};
+
 
 /* turn_conf.c */
 int  turn_conf_load(struct server_conf *, const char *, char *, size_t);
@@ -81,20 +111,36 @@ int  turn_auth_key(const struct server_conf *, const uint8_t *, size_t,
 
 /* turn.c */
 int	turn_wants(const uint8_t *, size_t);
+struct bufferevent;
 ssize_t turn_answer(struct worker *, struct listener *, const uint8_t *,
-    size_t, const struct sockaddr *, const struct sockaddr *, uint8_t *,
-    size_t);
+    size_t, const struct sockaddr *, const struct sockaddr *,
+    struct bufferevent *, uint8_t *, size_t);
+
+/* turn_port.c */
+int  turn_port_open(struct worker *, int, const struct sockaddr *, int,
+     uint8_t *, struct turn_addr *, int *, const char **);
+void turn_port_sweep(struct worker *, int64_t);
+
+/* turn_quota.c */
+int	turn_quota_user(struct worker *, const char *);
+void	turn_quota_add(struct worker *, const char *, int);
+int64_t turn_quota_total(struct worker *);
+
+/* turn_data.c */
+void turn_data_init(void);
+void turn_peer_cb(int, short, void *);
+int  turn_permitted(const struct turn_alloc *, const struct turn_addr *);
 
 /* turn_alloc.c */
 void		   turn_alloc_start(struct worker *);
 struct turn_alloc *turn_alloc_find(struct listener *, const struct sockaddr *);
 struct turn_alloc *turn_alloc_new(struct worker *, struct listener *,
     const struct sockaddr *, const struct sockaddr *, int, int,
-    const struct turn_cred *, const uint8_t *, uint8_t *, const char **,
-    int *);
+    struct bufferevent *, const struct turn_cred *, const uint8_t *,
+    uint8_t *, const char **, int *);
 void		   turn_alloc_free(struct turn_alloc *);
+void		   turn_conn_closed(struct listener *, const struct sockaddr *);
 void		   turn_alloc_refresh(struct turn_alloc *, uint32_t);
-int		   turn_alloc_user_count(const char *);
 const char	  *turn_alloc_user(const struct turn_alloc *);
 const uint8_t	  *turn_alloc_tid(const struct turn_alloc *);
 void		   turn_alloc_relayed(const struct turn_alloc *,

@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	n--;
 	fuzz_peer(&from, &len);
 	got = tracker_answer(w, &l, d, n, (struct sockaddr *)&from,
-	    (struct sockaddr *)&l.addr.ss, tcp, out, sizeof(out), &via);
+	    (struct sockaddr *)&l.addr.ss, tcp, NULL, out, sizeof(out), &via);
 	if (got > (ssize_t)sizeof(out) || (got >= 0 && via == NULL))
 		abort();
 	if (!tcp && got > (ssize_t)(n * 3 > 128 ? n * 3 : 128))

@@ -1,6 +1,6 @@
 # TURN on the tracker port: coturn's turnutils_uclient through natserver
 # to turnutils_peer (channels, Send/Data, client to client, EVEN-PORT
-# reservations, long-term and REST API credentials), then what
+# reservations, long-term and REST API credentials, UDP and TCP), then what
 # turnutils_uclient does not reach (turnprobe.py): the 401 challenge and
 # its size, wrong passwords, expired REST names, stale nonces, denied
 # peer addresses, quotas, the Allocate rate, and junk.
@@ -45,6 +45,9 @@ uclient -u carol -W "$SECRET"
 pass "turnutils_uclient -W: TURN REST API credentials"
 uclient -u alice -w alice-pw -G -c
 pass "turnutils_uclient -G: extra permissions and channel binds"
+uclient -u alice -w alice-pw -t
+uclient -u bob -w bob-pw -t -s -y
+pass "turnutils_uclient -t: TURN over TCP (channels, Send/Data, client to client)"
 [ "$(metric 'natkit_turn_packets_from_peers_total{kind="tracker"}')" -ge 1000 ] ||
     fail "turn_packets_from_peers_total: $(metric 'natkit_turn_packets_from_peers_total{kind="tracker"}')"
 
@@ -54,6 +57,14 @@ read -r code len reqlen <<<"$($TP 127.0.0.1 "$TRACKER_PORT" noauth)"
 cap=$((reqlen * 3 > 128 ? reqlen * 3 : 128))
 [ "$len" -le "$cap" ] || fail "401 of $len bytes for a $reqlen-byte request"
 pass "401 challenge: $len bytes for $reqlen"
+
+# Over TCP an allocation lives as long as its connection.
+allocs=$(metric natkit_turn_allocations)
+out=$($TP 127.0.0.1 "$TRACKER_PORT" tcp alice alice-pw)
+[ "$out" = ok ] || fail "allocation over TCP: $out"
+gauge_back() { [ "$(metric natkit_turn_allocations)" -eq "$allocs" ]; }
+wait_for 100 gauge_back || fail "a closed TCP connection's allocation stayed"
+pass "TCP: the allocation goes with its connection"
 
 out=$($TP 127.0.0.1 "$TRACKER_PORT" alloc alice alice-pw sha256)
 [ "$out" = ok ] || fail "MESSAGE-INTEGRITY-SHA256: $out"

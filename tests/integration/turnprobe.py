@@ -13,6 +13,8 @@ usage: turnprobe.py HOST PORT CASE [ARGS...]
   quota USER PASS N           N allocations from N ports: codes or ok
   rest SECRET OFFSET N        N allocations as REST API users "T:uI" whose
                               expiry T is now + OFFSET: codes or ok
+  tcp USER PASS               an allocation over TCP, then the connection
+                              closes: "ok" or the error code
   junk                        malformed requests: "silent" when none answered
 """
 import base64
@@ -75,17 +77,30 @@ def parse(data):
 
 
 class Client:
-    def __init__(self, host, port):
+    def __init__(self, host, port, tcp=False):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.s = socket.socket(fam, socket.SOCK_DGRAM)
+        self.tcp = tcp
+        self.s = socket.socket(fam, socket.SOCK_STREAM if tcp
+                               else socket.SOCK_DGRAM)
         self.s.settimeout(2)
         self.s.connect((host, port))
         self.realm = self.nonce = self.key = None
 
+    def recv(self):
+        if not self.tcp:
+            return self.s.recv(4096)
+        head = b""
+        while len(head) < 20:
+            head += self.s.recv(20 - len(head))
+        body, n = b"", struct.unpack("!H", head[2:4])[0]
+        while len(body) < n:
+            body += self.s.recv(n - len(body))
+        return head + body
+
     def ask(self, mtype, attrs, **kw):
         req = message(mtype, attrs, **kw)
         self.s.send(req)
-        data = self.s.recv(4096)
+        data = self.recv()
         return req, data, parse(data)
 
     def login(self, user, password):
@@ -113,10 +128,14 @@ class Client:
 def main():
     host, port, case, args = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
         sys.argv[4:]
-    c = Client(host, port)
+    c = Client(host, port, tcp=case == "tcp")
     if case == "noauth":
         req, data, (_, _, code) = c.ask(0x0003, [attr(0x0019, b"\x11\0\0\0")])
         print(code, len(data), len(req))
+    elif case == "tcp":
+        c.login(args[0], args[1])
+        print(c.allocate())
+        c.s.close()
     elif case == "alloc":
         c.login(args[0], args[1])
         print(c.allocate(sha256=len(args) > 2))
