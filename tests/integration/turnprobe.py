@@ -15,6 +15,12 @@ usage: turnprobe.py HOST PORT CASE [ARGS...]
                               expiry T is now + OFFSET: codes or ok
   tcp USER PASS               an allocation over TCP, then the connection
                               closes: "ok" or the error code
+  exchange USER PASS ME OTHER DIR N
+                              allocate, write the relayed address to
+                              DIR/ME, read OTHER's from DIR/OTHER, then
+                              trade N numbered datagrams with it through
+                              both relays (ME "a" by a channel, else by
+                              Send indications): "got N" when all came
   junk                        malformed requests: "silent" when none answered
 """
 import base64
@@ -125,6 +131,75 @@ class Client:
         return self.request(0x0003, [attr(0x0019, b"\x11\0\0\0")], sha256)
 
 
+def relayed(attrs, tid):
+    """The XOR-RELAYED-ADDRESS of an Allocate answer: (ip, port)."""
+    v = attrs[0x0016]
+    port = struct.unpack("!H", v[2:4])[0] ^ (COOKIE >> 16)
+    ip = bytes(a ^ b for a, b in zip(v[4:8], struct.pack("!I", COOKIE)))
+    return socket.inet_ntop(socket.AF_INET, ip), port
+
+
+def exchange(c, user, password, me, other, folder, n):
+    n = int(n)
+    c.login(user, password)
+    tid = os.urandom(12)
+    _, _, (_, a, code) = c.ask(0x0003, [attr(0x0019, b"\x11\0\0\0")] +
+                               c.auth(), key=c.key, tid=tid)
+    assert code is None, code
+    ip, port = relayed(a, tid)
+    with open(os.path.join(folder, me + ".tmp"), "w") as f:
+        f.write("%s %d\n" % (ip, port))
+    os.rename(os.path.join(folder, me + ".tmp"), os.path.join(folder, me))
+    path, deadline = os.path.join(folder, other), time.time() + 60
+    while not os.path.exists(path):
+        assert time.time() < deadline, "no address from " + other
+        time.sleep(0.05)
+    pip, pport = open(path).read().split()
+    pport = int(pport)
+    channel = me == "a"
+    t = os.urandom(12)
+    if channel:
+        code = c.ask(0x0009, [attr(0x000C, struct.pack("!HH", 0x4001, 0)),
+                              attr(0x0012, xaddr(pip, pport, t))] + c.auth(),
+                     key=c.key, tid=t)[2][2]
+    else:
+        code = c.ask(0x0008, [attr(0x0012, xaddr(pip, pport, t))] + c.auth(),
+                     key=c.key, tid=t)[2][2]
+    assert code is None, code
+    got, sent, done_at = set(), 0, None
+    c.s.settimeout(0.02)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        payload = ("%s %d" % (me, sent % n)).encode()
+        if channel:
+            pad = (4 - len(payload) % 4) % 4
+            c.s.send(struct.pack("!HH", 0x4001, len(payload)) + payload +
+                     b"\0" * pad)
+        else:
+            t = os.urandom(12)
+            c.s.send(message(0x0016, [attr(0x0012, xaddr(pip, pport, t)),
+                                      attr(0x0013, payload)], tid=t))
+        sent += 1
+        try:
+            while True:
+                data = c.s.recv(4096)
+                if data[0] & 0xC0 == 0x40:
+                    body = data[4:4 + struct.unpack("!H", data[2:4])[0]]
+                else:
+                    body = parse(data)[1].get(0x0013, b"")
+                word = body.decode(errors="replace").split()
+                if len(word) == 2 and word[0] == other:
+                    got.add(int(word[1]))
+        except socket.timeout:
+            pass
+        # Go on a while once all came, so that the other side gets all.
+        if len(got) == n and done_at is None:
+            done_at = time.time()
+        if done_at is not None and time.time() > done_at + 2:
+            break
+    print("got %d" % len(got))
+
+
 def main():
     host, port, case, args = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
         sys.argv[4:]
@@ -185,6 +260,8 @@ def main():
             out.append(k.allocate())
             keep.append(k)
         print(" ".join(out))
+    elif case == "exchange":
+        exchange(c, *args)
     elif case == "junk":
         tid = os.urandom(12)
         good = message(0x0003, [attr(0x0019, b"\x11\0\0\0")], tid=tid)

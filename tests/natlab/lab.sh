@@ -198,7 +198,7 @@ lab_nats() {
 
 # lab_server: natserver in srv, RFC 5780 on both IPs, two rendezvous
 # workers, a relay whose token is in $T/lab-token, logging to
-# $T/lab-srv.log.
+# $T/lab-srv.log; $LAB_SERVER_CONF (lines) is added at the end.
 lab_server() {
 	cat >"$T/lab.conf" <<CONF
 [server]
@@ -221,6 +221,7 @@ workers = 2
 listen = 203.0.113.1:8888
 workers = 1
 token_file = $T/lab-token
+${LAB_SERVER_CONF:-}
 CONF
 	(umask 077 && echo "natlab-relay-token-0123456789" >"$T/lab-token")
 	lab_in srv "$NATSERVER" -d -c "$T/lab.conf" >"$T/lab-srv.log" 2>&1 &
