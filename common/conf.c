@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -424,4 +426,27 @@ conf_load_named(const struct conf_key *keys, void *dst,
 fail:
 	fclose(fp);
 	return -1;
+}
+
+/*
+ * Open a file of secrets named by config key: it must exist and be
+ * readable by its owner alone.  The stream, or NULL with err saying why.
+ */
+FILE *
+conf_open_private(const char *key, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE	   *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s %s: readable by others (chmod 600 it)",
+		    key, path);
+		fclose(fp);
+		return NULL;
+	}
+	return fp;
 }

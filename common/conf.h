@@ -3,6 +3,7 @@
 #define NATKIT_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "addr.h"
 
@@ -69,5 +70,6 @@ int conf_load_named(const struct conf_key *, void *, const struct conf_named *,
     void *, const char *, int, char *, size_t);
 const struct conf_key *
 conf_find(const struct conf_key *, const char *, const char *);
+FILE *conf_open_private(const char *, const char *, char *, size_t);
 
 #endif

@@ -46,8 +46,8 @@ stunmsg_parse(const uint8_t *p, size_t len, int (*known)(uint16_t),
 
 	memset(m, 0, sizeof(*m));
 	if (!stun_looks_like(p, len) ||
-	    (uint32_t)(p[4] << 24 | p[5] << 16 | p[6] << 8 | p[7]) !=
-		STUN_COOKIE) {
+	    ((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+		(uint32_t)p[6] << 8 | p[7]) != STUN_COOKIE) {
 		*why = "not a STUN message with the magic cookie";
 		return -1;
 	}

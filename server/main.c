@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "natserver.h"
+#include "turn.h"
 
 #ifndef NATSERVER_CONF
 #define NATSERVER_CONF "/etc/natserver.conf"
@@ -101,6 +102,9 @@ main(int argc, char *argv[])
 		printf("natserver: configuration %s OK\n", path);
 		return 0;
 	}
+	/* Before any fork: every tracker worker, respawned ones too, makes
+	 * and checks TURN nonces with this key. */
+	turn_auth_init();
 	/* After this, argv's memory holds the process title. */
 	proctitle_init(argc, argv);
 	return master_run(path, must_exist, &conf, foreground);

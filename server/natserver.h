@@ -288,6 +288,10 @@ void worker_drop_dgram(struct worker *, struct listener *);
 void worker_linger(struct worker *, int);
 void worker_nodelay(int);
 int  worker_log_ok(struct worker *, const struct sockaddr *);
+struct mmsghdr;
+struct msghdr;
+void worker_sendmmsg(struct worker *, int, struct mmsghdr *, int, int);
+void worker_pktinfo(struct msghdr *, char *, int, const void *);
 
 /* tracker_req.c */
 struct bufferevent;

@@ -115,25 +115,15 @@ relay_tokens_load(struct server_conf *c, char *err, size_t errlen)
 {
 	char	    line[RELAY_TOKEN_MAX + 256];
 	const char *why;
-	struct stat st;
 	FILE	   *fp;
 	int	    lineno = 0, i;
 
 	c->relay_ntokens = 0;
 	if (c->relay_token_file[0] == '\0')
 		return 0; /* no token, no relay */
-	if ((fp = fopen(c->relay_token_file, "r")) == NULL) {
-		snprintf(err, errlen, "relay.token_file %s: %s",
-		    c->relay_token_file, strerror(errno));
+	if ((fp = conf_open_private("relay.token_file", c->relay_token_file,
+		 err, errlen)) == NULL)
 		return -1;
-	}
-	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-		    "relay.token_file %s: readable by others (chmod 600 it)",
-		    c->relay_token_file);
-		fclose(fp);
-		return -1;
-	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		struct relay_token *t = &c->relay_tokens[c->relay_ntokens];
 		size_t		    n = strcspn(line, "\r\n");

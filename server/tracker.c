@@ -58,15 +58,7 @@ tracker_local(struct listener *l, struct msghdr *in, struct sockaddr *local,
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			((struct sockaddr_in *)local)->sin_addr = pi.ipi_addr;
-			pi.ipi_spec_dst = pi.ipi_addr;
-			pi.ipi_ifindex = 0;
-			out->msg_control = ctl;
-			out->msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(out);
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+			worker_pktinfo(out, ctl, AF_INET, &pi.ipi_addr);
 			return;
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 &&
@@ -76,13 +68,7 @@ tracker_local(struct listener *l, struct msghdr *in, struct sockaddr *local,
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			((struct sockaddr_in6 *)local)->sin6_addr =
 			    pi.ipi6_addr;
-			out->msg_control = ctl;
-			out->msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(out);
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+			worker_pktinfo(out, ctl, AF_INET6, &pi.ipi6_addr);
 			return;
 		}
 	}
@@ -96,7 +82,7 @@ tracker_local(struct listener *l, struct msghdr *in, struct sockaddr *local,
 static void
 tracker_dgram(struct worker *w, struct listener *l)
 {
-	int i, n, nout, b, sent;
+	int i, n, nout, b;
 
 	for (b = 0; b < TRACKER_BATCHES; b++) {
 		for (i = 0; i < TRACKER_BATCH; i++) {
@@ -151,17 +137,7 @@ tracker_dgram(struct worker *w, struct listener *l)
 			o->msg_namelen = h->msg_namelen;
 			nout++;
 		}
-		for (i = 0; i < nout; i += sent) {
-			sent = sendmmsg(l->fd, tb.out + i, (unsigned)(nout - i),
-			    MSG_DONTWAIT);
-			if (sent <= 0) {
-				/* Skip the one the kernel refused. */
-				proc_count(w, STAT_DROP_SEND);
-				sent = 1;
-			} else
-				w->slot->counter[STAT_REPLIES] +=
-				    (uint64_t)sent;
-		}
+		worker_sendmmsg(w, l->fd, tb.out, nout, STAT_REPLIES);
 	}
 }
 

@@ -76,7 +76,6 @@ turn_alloc_start(struct worker *w)
 {
 	struct timeval sec = {1, 0};
 
-	turn_auth_init();
 	randombytes_buf(turn_hash_key, sizeof(turn_hash_key));
 	turn_data_init();
 	turn_nbuckets = 1024;

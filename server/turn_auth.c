@@ -8,9 +8,10 @@
  * use-auth-secret expects.
  *
  * A nonce needs no state: the time it was made and a MAC of that time
- * and the client's address under a key this worker drew at start.  A
- * nonce older than turn.nonce_lifetime is stale (438); one made by
- * another worker (after a respawn) does not verify and gets a new one.
+ * and the client's address under a key the master drew at start, so
+ * that every tracker worker takes every nonce (a client's ports may be
+ * spread over them).  A nonce older than turn.nonce_lifetime, or made
+ * by an earlier natserver, is stale (438) and the answer has a new one.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "natserver.h"
 #include "turn.h"
 
@@ -30,10 +32,12 @@
 
 static uint8_t turn_nonce_key[crypto_auth_hmacsha256_KEYBYTES];
 
-/* A fresh key for this worker's nonces. */
+/* The nonces' key, drawn by the master before it forks workers. */
 void
 turn_auth_init(void)
 {
+	if (sodium_init() == -1)
+		fatalx("sodium_init");
 	randombytes_buf(turn_nonce_key, sizeof(turn_nonce_key));
 }
 

@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -176,28 +175,6 @@ turn_user_key(const char *user, const char *realm, const char *pass,
 	OPENSSL_cleanse(buf, sizeof(buf));
 }
 
-/* Open a file of secrets that only its owner may read. */
-static FILE *
-turn_open_private(const char *key, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	FILE	   *fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "turn.%s %s: %s", key, path,
-		    strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(fp), &st) == -1 || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen,
-		    "turn.%s %s: readable by others (chmod 600 it)", key,
-		    path);
-		fclose(fp);
-		return NULL;
-	}
-	return fp;
-}
-
 /* One line "name:password" or "name:0xKEY" (32 hex digits, as coturn). */
 static const char *
 turn_user_parse(const struct server_conf *c, char *line, struct turn_user *u)
@@ -236,8 +213,8 @@ turn_users_load(struct server_conf *c, char *err, size_t errlen)
 
 	if (c->turn_users_file[0] == '\0')
 		return 0;
-	if ((fp = turn_open_private("users_file", c->turn_users_file, err,
-		 errlen)) == NULL)
+	if ((fp = conf_open_private("turn.users_file", c->turn_users_file,
+		 err, errlen)) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		struct turn_user *u = &c->turn_users[c->turn_nusers];
@@ -279,8 +256,8 @@ turn_secret_load(struct server_conf *c, char *err, size_t errlen)
 
 	if (c->turn_secret_file[0] == '\0')
 		return 0;
-	if ((fp = turn_open_private("secret_file", c->turn_secret_file, err,
-		 errlen)) == NULL)
+	if ((fp = conf_open_private("turn.secret_file", c->turn_secret_file,
+		 err, errlen)) == NULL)
 		return -1;
 	if (fgets(c->turn_secret, sizeof(c->turn_secret), fp) == NULL)
 		c->turn_secret[0] = '\0';

@@ -128,37 +128,6 @@ turn_alloc_channel_send(struct turn_alloc *a, uint16_t num,
 	turn_to_peer(a, (struct sockaddr *)&ss, sl, data, len);
 }
 
-/* The control message that sends from the address the client used. */
-static void
-turn_source(const struct turn_alloc *a, struct msghdr *h)
-{
-	struct cmsghdr *c;
-
-	h->msg_control = tp.ctl;
-	c = (struct cmsghdr *)tp.ctl;
-	if (a->local.family == AF_INET) {
-		struct in_pktinfo pi;
-
-		memset(&pi, 0, sizeof(pi));
-		memcpy(&pi.ipi_spec_dst, a->local.ip, 4);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		h->msg_controllen = CMSG_SPACE(sizeof(pi));
-	} else {
-		struct in6_pktinfo pi;
-
-		memset(&pi, 0, sizeof(pi));
-		memcpy(&pi.ipi6_addr, a->local.ip, 16);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		h->msg_controllen = CMSG_SPACE(sizeof(pi));
-	}
-}
-
 /*
  * Wrap a peer's datagram at buf + TURN_HEAD (len bytes) for the client:
  * ChannelData when a channel is bound to the peer, else a Data
@@ -239,7 +208,7 @@ turn_peer_cb(evutil_socket_t fd, short ev, void *arg)
 	struct turn_alloc *a = arg;
 	struct worker	  *w = a->w;
 	socklen_t	   tolen;
-	int		   i, n, nout, b, sent;
+	int		   i, n, nout, b;
 
 	(void)ev;
 	tolen = turn_addr_get(&a->client, &tp.to);
@@ -287,19 +256,11 @@ turn_peer_cb(evutil_socket_t fd, short ev, void *arg)
 			o->msg_iovlen = 1;
 			o->msg_name = &tp.to;
 			o->msg_namelen = tolen;
-			turn_source(a, o);
+			/* From the address the client sent its request to. */
+			worker_pktinfo(o, tp.ctl, a->local.family, a->local.ip);
 			w->slot->counter[STAT_TURN_BYTES_IN] += len;
 			nout++;
 		}
-		for (i = 0; i < nout; i += sent) {
-			sent = sendmmsg(a->l->fd, tp.out + i,
-			    (unsigned)(nout - i), MSG_DONTWAIT);
-			if (sent <= 0) {
-				proc_count(w, STAT_DROP_SEND);
-				sent = 1;
-			} else
-				w->slot->counter[STAT_TURN_PKTS_IN] +=
-				    (uint64_t)sent;
-		}
+		worker_sendmmsg(w, a->l->fd, tp.out, nout, STAT_TURN_PKTS_IN);
 	}
 }

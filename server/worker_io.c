@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "gate.h"
@@ -279,4 +280,58 @@ worker_log_ok(struct worker *w, const struct sockaddr *peer)
 		return 1;
 	proc_count(w, STAT_LOG_HELD);
 	return 0;
+}
+
+/*
+ * Send n datagrams at once on fd; the kernel's refusals are counted as
+ * STAT_DROP_SEND (and skipped), what it took under counter.
+ */
+void
+worker_sendmmsg(struct worker *w, int fd, struct mmsghdr *v, int n,
+    int counter)
+{
+	int i, sent;
+
+	for (i = 0; i < n; i += sent) {
+		sent = sendmmsg(fd, v + i, (unsigned)(n - i), MSG_DONTWAIT);
+		if (sent <= 0) {
+			proc_count(w, STAT_DROP_SEND);
+			sent = 1;
+		} else
+			w->slot->counter[counter] += (uint64_t)sent;
+	}
+}
+
+/*
+ * Make h leave from local address ip (4 or 16 bytes, by family): the
+ * IP_PKTINFO or IPV6_PKTINFO control message, written in ctl (room for
+ * CMSG_SPACE(sizeof(struct in6_pktinfo))).
+ */
+void
+worker_pktinfo(struct msghdr *h, char *ctl, int family, const void *ip)
+{
+	struct cmsghdr *c = (struct cmsghdr *)ctl;
+
+	h->msg_control = ctl;
+	if (family == AF_INET) {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, ip, 4);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi6_addr, ip, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
 }

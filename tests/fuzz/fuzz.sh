@@ -8,7 +8,7 @@
 CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || skip "clang is not installed (Debian: clang)"
 SECONDS_EACH=${FUZZ_SECONDS:-15}
-HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost http}
+HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost http turn}
 F=$SRCDIR/tests/fuzz
 B=${FUZZ_BUILD:-$T/build} # FUZZ_BUILD: keep the harnesses
 mkdir -p "$B"
@@ -36,7 +36,7 @@ for h in $HARNESSES; do
 	# The handler harnesses keep a worker's state between inputs, as a
 	# server does: LeakSanitizer's check after each input would scan it
 	# all every time (a hundred times slower), so it is left off there.
-	case $h in relay | rendezvous | http) leaks=-detect_leaks=0 ;; *) leaks=-detect_leaks=1 ;; esac
+	case $h in relay | rendezvous | http | turn) leaks=-detect_leaks=0 ;; *) leaks=-detect_leaks=1 ;; esac
 	# Replay: each kept input once, then fuzz from the corpus.
 	"$B/fuzz_$h" $leaks "$F/corpus/$h"/* >"$B/replay_$h.log" 2>&1 ||
 	    fail "fuzz_$h: an input of the corpus fails: $(tail -30 "$B/replay_$h.log")"

@@ -283,4 +283,5 @@ def main():
         print("silent" if answered == 0 else "answered %d" % answered)
 
 
-main()
+if __name__ == "__main__":
+    main()
