@@ -1,6 +1,10 @@
 #!/bin/bash
 # TURN benchmark on loopback, natserver and coturn side by side in one run:
-#  - relayed throughput: P turnutils_uclient processes at once, each with
+#  - relayed throughput, closed loop (tests/bench/turn_load): SESSIONS
+#    allocations with a channel each to an echo peer keep DEPTH messages
+#    of SIZE bytes in flight for SECS seconds, taking turns for ROUNDS
+#    rounds: relayed datagrams per second (two per message) and loss;
+#  - the same through turnutils_uclient: P processes at once, each with
 #    CLIENTS sessions sending MSGS messages of SIZE bytes over channels to
 #    turnutils_peer and back, through natserver's TURN (2 tracker workers)
 #    and coturn's turnserver (-m 2, the same user), taking turns for
@@ -17,11 +21,14 @@ CLIENTS=${CLIENTS:-10}
 MSGS=${MSGS:-1000}
 SIZE=${SIZE:-100}
 N=${N:-10000}
+SECS=${SECS:-5}
+SESSIONS=${SESSIONS:-32}
+DEPTH=${DEPTH:-8}
 ulimit -n $((N + 2000))
 T=$(mktemp -d /tmp/natkit-turn.XXXXXX)
 chmod 755 "$T"
 base=$((30000 + $$ % 20000))
-NS=$base CT=$((base + 1)) PEER=$((base + 2))
+NS=$base CT=$((base + 1)) PEER=$((base + 2)) ECHO=$((base + 3))
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
 trap cleanup EXIT
@@ -59,7 +66,25 @@ turnserver -n -L 127.0.0.1 -p "$CT" -m 2 --relay-ip 127.0.0.1 \
 pids="$pids $!"; coturn=$!
 turnutils_peer -L 127.0.0.1 -p "$PEER" >/dev/null 2>&1 &
 pids="$pids $!"
+tests/bench/udp_echo 127.0.0.1 "$ECHO" 1 >/dev/null 2>&1 &
+pids="$pids $!"
 sleep 2
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+load() { # load PORT: "relayed-per-second lost sent"
+	tests/bench/turn_load 127.0.0.1 "$1" bench bench-pw "$ECHO" "$SECS" \
+	    "$SESSIONS" "$DEPTH" "$SIZE" | tr ' ' '\n' |
+	    awk -F= '{ v[$1] = $2 } END { print 2 * v["rate"], v["lost"], v["sent"] }'
+}
+: >"$T/ns.load"; : >"$T/ct.load"
+for r in $(seq "$ROUNDS"); do
+	load "$NS" >>"$T/ns.load"
+	load "$CT" >>"$T/ct.load"
+	echo "closed loop round $r: natserver $(tail -1 "$T/ns.load"), coturn $(tail -1 "$T/ct.load") (relayed/s lost sent)" >&2
+done
+echo "| relayed datagrams/s, closed loop, $SESSIONS allocations × $DEPTH in flight, $SIZE B | $(cut -d' ' -f1 "$T/ns.load" | median) | $(cut -d' ' -f1 "$T/ct.load" | median) |"
+echo "| messages lost, closed loop (median of rounds) | $(cut -d' ' -f2 "$T/ns.load" | median) | $(cut -d' ' -f2 "$T/ct.load" | median) |"
 
 run() { # run PORT: "relayed-per-second loss-percent"
 	local s e i sent=0 recv=0 lost
@@ -80,8 +105,6 @@ run() { # run PORT: "relayed-per-second loss-percent"
 	    'BEGIN { printf "%d %s\n", (s + r) / t, l }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
 : >"$T/ns.rate"; : >"$T/ct.rate"; : >"$T/ns.loss"; : >"$T/ct.loss"
 for r in $(seq "$ROUNDS"); do
 	read -r rate loss <<<"$(run "$NS")"; echo "$rate" >>"$T/ns.rate"; echo "$loss" >>"$T/ns.loss"
@@ -89,8 +112,8 @@ for r in $(seq "$ROUNDS"); do
 	echo "round $r: natserver $(tail -1 "$T/ns.rate")/s $(tail -1 "$T/ns.loss")% lost," \
 	    "coturn $(tail -1 "$T/ct.rate")/s $(tail -1 "$T/ct.loss")% lost" >&2
 done
-echo "| relayed datagrams/s, $P × $CLIENTS sessions, $SIZE B | $(median <"$T/ns.rate") | $(median <"$T/ct.rate") |"
-echo "| loss (median of rounds, %) | $(median <"$T/ns.loss") | $(median <"$T/ct.loss") |"
+echo "| relayed datagrams/s, turnutils_uclient, $P × $CLIENTS sessions, $SIZE B | $(median <"$T/ns.rate") | $(median <"$T/ct.rate") |"
+echo "| loss, turnutils_uclient (median of rounds, %) | $(median <"$T/ns.loss") | $(median <"$T/ct.loss") |"
 
 # Memory per idle allocation: the tracker workers, coturn's process.
 private() { # private PID...: their private memory, KiB

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Hold N idle TURN allocations: one UDP socket each (a 5-tuple each),
-one login, then an Allocate from every socket with the same nonce.
+one login, then an Allocate from every socket with the same nonce (a
+server that keeps nonces per 5-tuple answers 438 with one: the Allocate
+is sent again with it).
 Prints "ready N" on stderr, then waits for stdin to close.
 
 usage: turn_hold.py HOST PORT USER PASS N
@@ -22,7 +24,12 @@ for i in range(n):
     c.realm, c.nonce, c.user, c.key = first.realm, first.nonce, first.user, \
         first.key
     try:
-        code = c.allocate()
+        req = [turnprobe.attr(0x0019, b"\x11\0\0\0")]
+        _, _, (_, a, code) = c.ask(0x0003, req + c.auth(), key=c.key)
+        if code == 438:
+            c.nonce = a[0x0015]
+            _, _, (_, a, code) = c.ask(0x0003, req + c.auth(), key=c.key)
+        code = "ok" if code is None else str(code)
     except OSError as e:  # no answer within the client's 2 s
         code = type(e).__name__
     if code != "ok":

@@ -87,6 +87,10 @@ grep -q "turn: wrong password from 127.0.0.1:[0-9]* (user 'alice')" "$T/log" ||
     fail "no log line for a wrong password"
 pass "401: wrong password, unknown user, expired and forged REST names (counted, logged)"
 
+out=$($TP 127.0.0.1 "$TRACKER_PORT" others alice alice-pw bob bob-pw)
+[ "$out" = "441 437 442" ] || fail "another user, a second Allocate, TCP relaying: $out"
+pass "441 for another user's Refresh, 437 for a second Allocate, 442 for TCP relaying"
+
 # Denied peers: 403, IPv4 through an IPv4 allocation, IPv6 through one
 # of IPv6 (another family is 443).
 out=$($TP 127.0.0.1 "$TRACKER_PORT" perm alice alice-pw 127.0.0.1 0.0.0.0 \
@@ -125,3 +129,20 @@ out=$($TP ::1 "$TRACKER_PORT" stale bob bob-pw 11)
 [ "$out" = "438 ok" ] || fail "stale nonce: $out"
 pass "438 for a nonce older than turn.nonce_lifetime, then a new one works"
 [ "$(metric 'natkit_turn_allocations')" -ge 1 ] || fail "no allocations gauge"
+
+# turn.max_bps and turn.max_allocations.
+restart_server "${TURN_CONF[@]}" "turn.max_allocations = 2" "turn.max_bps = 1000"
+out=$($TP 127.0.0.1 "$TRACKER_PORT" flood alice alice-pw 127.0.0.2 "$PEER_PORT" 10 1000)
+# The cap counts both ways: the first 1000 B reach the peer, its echo
+# and the other nine are over.
+case $out in "back 0" | "back 1") ;; *) fail "10 KB at once past a 1000 B/s cap: $out" ;; esac
+[ "$(metric 'natkit_turn_packets_to_peers_total{kind="tracker"}')" -ge 1 ] ||
+    fail "nothing passed a 1000 B/s cap"
+[ "$(metric 'natkit_turn_drops_over_bandwidth_total{kind="tracker"}')" -ge 9 ] ||
+    fail "drops over turn.max_bps not counted"
+pass "turn.max_bps: of 10 KB at once (and its echo) 1000 B passed, the rest dropped and counted"
+out=$($TP 127.0.0.1 "$TRACKER_PORT" quota bob bob-pw 2)
+[ "$out" = "ok 508" ] || fail "turn.max_allocations: $out"
+[ "$(metric 'natkit_turn_allocations_no_capacity_total{kind="tracker"}')" -ge 1 ] ||
+    fail "508 not counted"
+pass "508 past turn.max_allocations (all workers)"

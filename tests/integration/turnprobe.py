@@ -21,6 +21,13 @@ usage: turnprobe.py HOST PORT CASE [ARGS...]
                               trade N numbered datagrams with it through
                               both relays (ME "a" by a channel, else by
                               Send indications): "got N" when all came
+  others USER PASS USER2 PASS2 an allocation by USER, then from the same
+                              5-tuple: Refresh by USER2, a second
+                              Allocate; from another, one for TCP:
+                              "441 437 442"
+  flood USER PASS PEER PORT N SIZE
+                              a channel to an echo at PEER:PORT, N
+                              datagrams of SIZE bytes at once: "back K"
   junk                        malformed requests: "silent" when none answered
 """
 import base64
@@ -262,6 +269,39 @@ def main():
         print(" ".join(out))
     elif case == "exchange":
         exchange(c, *args)
+    elif case == "others":
+        c.login(args[0], args[1])
+        assert c.allocate() == "ok"
+        first_user, first_key = c.user, c.key
+        c.login(args[2], args[3])
+        out = [c.request(0x0004, [])]
+        c.user, c.key = first_user, first_key
+        out.append(c.allocate())
+        k = Client(host, port)
+        k.login(args[0], args[1])
+        out.append(k.request(0x0003, [attr(0x0019, b"\x06\0\0\0")]))
+        print(" ".join(out))
+    elif case == "flood":
+        c.login(args[0], args[1])
+        assert c.allocate() == "ok"
+        tid = os.urandom(12)
+        _, _, (_, _, code) = c.ask(
+            0x0009, [attr(0x000C, struct.pack("!HH", 0x4000, 0)),
+                     attr(0x0012, xaddr(args[2], int(args[3]), tid))] +
+            c.auth(), key=c.key, tid=tid)
+        assert code is None, code
+        size = int(args[5])
+        for _ in range(int(args[4])):
+            c.s.send(struct.pack("!HH", 0x4000, size) + b"x" * size)
+        back = 0
+        c.s.settimeout(1)
+        try:
+            while True:
+                c.s.recv(4096)
+                back += 1
+        except socket.timeout:
+            pass
+        print("back %d" % back)
     elif case == "junk":
         tid = os.urandom(12)
         good = message(0x0003, [attr(0x0019, b"\x11\0\0\0")], tid=tid)
