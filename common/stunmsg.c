@@ -46,8 +46,8 @@ stunmsg_parse(const uint8_t *p, size_t len, int (*known)(uint16_t),
 
 	memset(m, 0, sizeof(*m));
 	if (!stun_looks_like(p, len) ||
-	    ((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
-		(uint32_t)p[6] << 8 | p[7]) != STUN_COOKIE) {
+	    ((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 |
+		p[7]) != STUN_COOKIE) {
 		*why = "not a STUN message with the magic cookie";
 		return -1;
 	}
@@ -74,11 +74,11 @@ stunmsg_parse(const uint8_t *p, size_t len, int (*known)(uint16_t),
 			return -1;
 		}
 		if (type == STUN_ATTR_FINGERPRINT) {
-			uint32_t fp = (uint32_t)crc32(0, p, (uInt)off) ^
-			    STUNMSG_FP_XOR;
-			uint8_t	 b[4] = {(uint8_t)(fp >> 24),
-			     (uint8_t)(fp >> 16), (uint8_t)(fp >> 8),
-			     (uint8_t)fp};
+			uint32_t fp =
+			    (uint32_t)crc32(0, p, (uInt)off) ^ STUNMSG_FP_XOR;
+			uint8_t b[4] = {(uint8_t)(fp >> 24),
+			    (uint8_t)(fp >> 16), (uint8_t)(fp >> 8),
+			    (uint8_t)fp};
 
 			if (alen != 4 || memcmp(p + off + 4, b, 4) != 0) {
 				*why = "bad FINGERPRINT";
@@ -166,8 +166,8 @@ stunmsg_attr_u32(const struct stunmsg *m, uint16_t type, uint32_t *v)
 
 	if ((a = stunmsg_attr(m, type, &len)) == NULL || len != 4)
 		return -1;
-	*v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
-	    (uint32_t)a[2] << 8 | a[3];
+	*v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 |
+	    a[3];
 	return 0;
 }
 
@@ -194,8 +194,7 @@ stunmsg_hmac(const struct stunmsg *m, size_t at, size_t end, int sha256,
  * is checked when present (RFC 8489 section 14.6), else the SHA-1 one.
  */
 int
-stunmsg_integrity_ok(const struct stunmsg *m, const uint8_t *key,
-    size_t keylen)
+stunmsg_integrity_ok(const struct stunmsg *m, const uint8_t *key, size_t keylen)
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	size_t	at = m->mi256 != 0 ? m->mi256 : m->mi, alen;
@@ -304,8 +303,9 @@ stunbuf_integrity(struct stunbuf *b, const uint8_t *key, size_t keylen,
 		b->err = 1;
 		return;
 	}
-	stunbuf_attr(b, sha256 ? STUN_ATTR_MESSAGE_INTEGRITY_SHA256
-			       : STUN_ATTR_MESSAGE_INTEGRITY,
+	stunbuf_attr(b,
+	    sha256 ? STUN_ATTR_MESSAGE_INTEGRITY_SHA256
+		   : STUN_ATTR_MESSAGE_INTEGRITY,
 	    mac, mlen);
 }
 

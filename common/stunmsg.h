@@ -29,11 +29,11 @@
 struct stunmsg {
 	const uint8_t *p;
 	size_t	       len;
-	uint16_t       method;	 /* type without the class bits */
-	uint16_t       cls;	 /* STUNMSG_CLASS_* */
-	const uint8_t *tid;	 /* the 12 bytes after the cookie */
-	size_t	       mi;	 /* offset of MESSAGE-INTEGRITY, or 0 */
-	size_t	       mi256;	 /* of MESSAGE-INTEGRITY-SHA256, or 0 */
+	uint16_t       method; /* type without the class bits */
+	uint16_t       cls;    /* STUNMSG_CLASS_* */
+	const uint8_t *tid;    /* the 12 bytes after the cookie */
+	size_t	       mi;     /* offset of MESSAGE-INTEGRITY, or 0 */
+	size_t	       mi256;  /* of MESSAGE-INTEGRITY-SHA256, or 0 */
 	int	       fingerprint;
 	int	       nunknown; /* comprehension-required ones we lack */
 	uint16_t       unknown[STUNMSG_UNKNOWN_MAX];
@@ -49,15 +49,15 @@ struct stunbuf {
 int stunmsg_parse(const uint8_t *, size_t, int (*)(uint16_t), struct stunmsg *,
     const char **);
 const uint8_t *stunmsg_attr(const struct stunmsg *, uint16_t, size_t *);
-const uint8_t *stunmsg_attr_next(const struct stunmsg *, uint16_t, size_t *,
-    size_t *);
+const uint8_t	  *
+stunmsg_attr_next(const struct stunmsg *, uint16_t, size_t *, size_t *);
 int stunmsg_attr_addr(const uint8_t *, size_t, const uint8_t *,
     struct sockaddr_storage *);
 int stunmsg_attr_u32(const struct stunmsg *, uint16_t, uint32_t *);
 int stunmsg_integrity_ok(const struct stunmsg *, const uint8_t *, size_t);
 
-void   stunbuf_start(struct stunbuf *, uint8_t *, size_t, uint16_t,
-       const uint8_t *);
+void
+stunbuf_start(struct stunbuf *, uint8_t *, size_t, uint16_t, const uint8_t *);
 void   stunbuf_attr(struct stunbuf *, uint16_t, const void *, size_t);
 void   stunbuf_u32(struct stunbuf *, uint16_t, uint32_t);
 void   stunbuf_xaddr(struct stunbuf *, uint16_t, const struct sockaddr *);

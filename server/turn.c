@@ -169,8 +169,9 @@ turn_authenticate(struct turn_req *r, ssize_t *out)
 	}
 	proc_count(r->w, STAT_TURN_AUTH_FAIL);
 	if (worker_log_ok(r->w, r->from)) {
-		snprintf(u, sizeof(u), "%.*s", (int)(ulen < TURN_USER_MAX ?
-		    ulen : TURN_USER_MAX), (const char *)user);
+		snprintf(u, sizeof(u), "%.*s",
+		    (int)(ulen < TURN_USER_MAX ? ulen : TURN_USER_MAX),
+		    (const char *)user);
 		log_info("turn: %s from %s (user '%s')", why,
 		    addr_format_sa(r->from, a, sizeof(a)), log_sanitize(u));
 	}
@@ -220,9 +221,10 @@ turn_lifetime(struct turn_req *r)
 static ssize_t
 turn_alloc_refuse(struct turn_req *r, int code, const char *reason)
 {
-	proc_count(r->w, code == 486 ? STAT_TURN_QUOTA
-		       : code == 508 ? STAT_TURN_CAPACITY
-				     : STAT_TURN_REFUSED);
+	proc_count(r->w,
+	    code == 486	      ? STAT_TURN_QUOTA
+		: code == 508 ? STAT_TURN_CAPACITY
+			      : STAT_TURN_REFUSED);
 	return turn_error(r, code, reason);
 }
 
@@ -231,7 +233,7 @@ turn_allocate(struct turn_req *r)
 {
 	const struct server_conf *c = r->w->conf;
 	struct ratelimit_rule	  rule = {(uint32_t)c->turn_allocate_burst,
-	     (uint32_t)c->turn_allocate_per_minute};
+		(uint32_t)c->turn_allocate_per_minute};
 	struct turn_alloc	 *a;
 	const uint8_t		 *v;
 	size_t			  len;
@@ -248,7 +250,8 @@ turn_allocate(struct turn_req *r)
 		return turn_alloc_refuse(r, 437, "Allocation Mismatch");
 	}
 	if ((v = stunmsg_attr(&r->m, TURN_ATTR_REQUESTED_TRANSPORT, &len)) ==
-	    NULL || len != 4)
+		NULL ||
+	    len != 4)
 		return turn_alloc_refuse(r, 400, "Bad Request");
 	if (v[0] != IPPROTO_UDP)
 		return turn_alloc_refuse(r, 442,
@@ -287,8 +290,8 @@ turn_allocate(struct turn_req *r)
 		proc_count(r->w, STAT_DROP_RATELIMIT);
 		return turn_alloc_refuse(r, 486, "Allocation Quota Reached");
 	}
-	a = turn_alloc_new(r->w, r->l, r->from, r->local, family, flags,
-	    r->bev, &r->cred, r->m.tid, token, &why, &code);
+	a = turn_alloc_new(r->w, r->l, r->from, r->local, family, flags, r->bev,
+	    &r->cred, r->m.tid, token, &why, &code);
 	if (a == NULL) {
 		log_debug("turn: allocate: %s", why);
 		return turn_alloc_refuse(r, code,
@@ -331,8 +334,9 @@ turn_refresh(struct turn_req *r)
 	if ((a = turn_owned(r, &out)) == NULL)
 		return out;
 	if ((v = stunmsg_attr(&r->m, TURN_ATTR_REQUESTED_FAMILY, &len)) !=
-	    NULL && (len != 4 || (v[0] == 1 ? AF_INET : AF_INET6) !=
-			turn_alloc_family(a)))
+		NULL &&
+	    (len != 4 ||
+		(v[0] == 1 ? AF_INET : AF_INET6) != turn_alloc_family(a)))
 		return turn_error(r, 443, "Peer Address Family Mismatch");
 	lifetime = turn_lifetime(r);
 	if (lifetime == 0)
@@ -474,15 +478,15 @@ turn_channel_data(struct worker *w, struct listener *l, const uint8_t *p,
  * the answer's length in out, or -1 for none.
  */
 ssize_t
-turn_answer(struct worker *w, struct listener *l, const uint8_t *p,
-    size_t len, const struct sockaddr *from, const struct sockaddr *local,
+turn_answer(struct worker *w, struct listener *l, const uint8_t *p, size_t len,
+    const struct sockaddr *from, const struct sockaddr *local,
     struct bufferevent *bev, uint8_t *out, size_t max)
 {
 	struct turn_req r;
 	const char     *why;
 	ssize_t		ans;
 	/* Over UDP the source may be forged: no answer larger than this. */
-	size_t		cap = bev != NULL ? max : len * 3 > 128 ? len * 3 : 128;
+	size_t cap = bev != NULL ? max : len * 3 > 128 ? len * 3 : 128;
 
 	if ((p[0] & 0xc0) == 0x40) {
 		turn_channel_data(w, l, p, len, from);

@@ -126,8 +126,8 @@ turn_alloc_new(struct worker *w, struct listener *l,
 	memcpy(a->tid, tid, sizeof(a->tid));
 	a->cred = *cred;
 	a->tokens = w->conf->turn_max_bps;
-	if ((a->fd = turn_port_open(w, family, local, flags, token,
-		 &a->relayed, code, why)) == -1)
+	if ((a->fd = turn_port_open(w, family, local, flags, token, &a->relayed,
+		 code, why)) == -1)
 		goto fail;
 	family = a->relayed.family;
 	/* Behind a 1:1 NAT the world sees server.external_address. */
@@ -139,8 +139,8 @@ turn_alloc_new(struct worker *w, struct listener *l,
 		turn_addr_set(&a->relayed, (struct sockaddr *)&ext.ss);
 		a->relayed.port = port;
 	}
-	a->ev = event_new(w->base, a->fd, EV_READ | EV_PERSIST, turn_peer_cb,
-	    a);
+	a->ev =
+	    event_new(w->base, a->fd, EV_READ | EV_PERSIST, turn_peer_cb, a);
 	if (a->ev == NULL || event_add(a->ev, NULL) == -1)
 		goto fail;
 	turn_quota_add(w, cred->user, 1);
@@ -273,8 +273,8 @@ turn_alloc_bind(struct turn_alloc *a, uint16_t num,
 
 	for (i = 0; i < a->nchan; i++) {
 		int same_num = a->chan[i].num == num,
-		    same_peer = memcmp(&a->chan[i].peer, peer,
-				    sizeof(*peer)) == 0;
+		    same_peer =
+			memcmp(&a->chan[i].peer, peer, sizeof(*peer)) == 0;
 
 		if (same_num != same_peer)
 			return 400;

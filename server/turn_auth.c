@@ -45,10 +45,10 @@ turn_auth_init(void)
 static void
 turn_nonce_mac(const struct sockaddr *from, uint32_t t, char out[17])
 {
-	uint8_t			      msg[20], mac[crypto_auth_hmacsha256_BYTES];
-	static const char	      digits[] = "0123456789abcdef";
-	size_t			      n = 4;
-	int			      i;
+	uint8_t		  msg[20], mac[crypto_auth_hmacsha256_BYTES];
+	static const char digits[] = "0123456789abcdef";
+	size_t		  n = 4;
+	int		  i;
 
 	msg[0] = (uint8_t)(t >> 24), msg[1] = (uint8_t)(t >> 16);
 	msg[2] = (uint8_t)(t >> 8), msg[3] = (uint8_t)t;
@@ -57,8 +57,8 @@ turn_nonce_mac(const struct sockaddr *from, uint32_t t, char out[17])
 		    4);
 		n += 4;
 	} else {
-		memcpy(msg + 4,
-		    &((const struct sockaddr_in6 *)from)->sin6_addr, 16);
+		memcpy(msg + 4, &((const struct sockaddr_in6 *)from)->sin6_addr,
+		    16);
 		n += 16;
 	}
 	crypto_auth_hmacsha256(mac, msg, n, turn_nonce_key);

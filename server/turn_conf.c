@@ -99,8 +99,8 @@ turn_range_parse(const char *s, struct turn_range *r)
 	if (slash != NULL) {
 		errno = 0;
 		bits = strtol(slash + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || end == slash + 1 || bits < 0 ||
-		    bits > (addr_family(&a) == AF_INET ? 32 : 128))
+		if (errno != 0 || *end != '\0' || end == slash + 1 ||
+		    bits < 0 || bits > (addr_family(&a) == AF_INET ? 32 : 128))
 			return -1;
 	}
 	r->bits = (int)bits + (addr_family(&a) == AF_INET ? 96 : 0);
@@ -109,8 +109,8 @@ turn_range_parse(const char *s, struct turn_range *r)
 
 /* A list of ranges separated by blanks or commas. */
 static int
-turn_ranges_parse(const char *s, struct turn_range *v, int *n,
-    const char *key, char *err, size_t errlen)
+turn_ranges_parse(const char *s, struct turn_range *v, int *n, const char *key,
+    char *err, size_t errlen)
 {
 	char buf[1024], *tok, *save;
 
@@ -151,8 +151,8 @@ turn_peer_allowed(const struct server_conf *c, const struct sockaddr *sa)
 		if (turn_in_range(ip, c->turn_denied[k].ip,
 			c->turn_denied[k].bits))
 			return 0;
-	for (i = 0; i < sizeof(turn_denied_builtin) /
-			 sizeof(turn_denied_builtin[0]);
+	for (i = 0;
+	     i < sizeof(turn_denied_builtin) / sizeof(turn_denied_builtin[0]);
 	     i++) {
 		inet_pton(AF_INET6, turn_denied_builtin[i].net, net);
 		if (turn_in_range(ip, net, turn_denied_builtin[i].bits))
@@ -213,8 +213,8 @@ turn_users_load(struct server_conf *c, char *err, size_t errlen)
 
 	if (c->turn_users_file[0] == '\0')
 		return 0;
-	if ((fp = conf_open_private("turn.users_file", c->turn_users_file,
-		 err, errlen)) == NULL)
+	if ((fp = conf_open_private("turn.users_file", c->turn_users_file, err,
+		 errlen)) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		struct turn_user *u = &c->turn_users[c->turn_nusers];
@@ -264,8 +264,10 @@ turn_secret_load(struct server_conf *c, char *err, size_t errlen)
 	fclose(fp);
 	n = strcspn(c->turn_secret, "\r\n");
 	if (c->turn_secret[n] == '\0' && n == TURN_SECRET_MAX) {
-		snprintf(err, errlen, "turn.secret_file %s: longer than %d "
-		    "bytes", c->turn_secret_file, TURN_SECRET_MAX);
+		snprintf(err, errlen,
+		    "turn.secret_file %s: longer than %d "
+		    "bytes",
+		    c->turn_secret_file, TURN_SECRET_MAX);
 		return -1;
 	}
 	c->turn_secret[n] = '\0';
@@ -290,8 +292,7 @@ turn_relay_parse(struct server_conf *c, char *err, size_t errlen)
 	     tok = strtok_r(NULL, " \t,", &save)) {
 		struct addr *a = &c->turn_relay[c->turn_nrelay];
 
-		if (c->turn_nrelay == 2 ||
-		    addr_parse_ip(tok, a, &why) == -1 ||
+		if (c->turn_nrelay == 2 || addr_parse_ip(tok, a, &why) == -1 ||
 		    (c->turn_nrelay == 1 &&
 			addr_family(a) == addr_family(&c->turn_relay[0]))) {
 			snprintf(err, errlen,

@@ -33,8 +33,8 @@ static struct {
 	struct mmsghdr		in[TURN_BATCH], out[TURN_BATCH];
 	struct iovec		iov_in[TURN_BATCH], iov_out[TURN_BATCH];
 	struct sockaddr_storage from[TURN_BATCH], to;
-	uint8_t			buf[TURN_BATCH][TURN_HEAD + TURN_PAYLOAD_MAX + 4];
-	char			ctl[TURN_CTL_LEN];
+	uint8_t buf[TURN_BATCH][TURN_HEAD + TURN_PAYLOAD_MAX + 4];
+	char	ctl[TURN_CTL_LEN];
 } tp;
 
 void
@@ -77,8 +77,8 @@ turn_spend(struct turn_alloc *a, size_t len)
 }
 
 static void
-turn_to_peer(struct turn_alloc *a, const struct sockaddr *peer,
-    socklen_t plen, const uint8_t *data, size_t len)
+turn_to_peer(struct turn_alloc *a, const struct sockaddr *peer, socklen_t plen,
+    const uint8_t *data, size_t len)
 {
 	if (turn_spend(a, len) == -1)
 		return;
@@ -110,8 +110,8 @@ turn_alloc_send(struct turn_alloc *a, const struct sockaddr *peer,
 
 /* ChannelData's payload, to the peer bound to the channel. */
 void
-turn_alloc_channel_send(struct turn_alloc *a, uint16_t num,
-    const uint8_t *data, size_t len)
+turn_alloc_channel_send(struct turn_alloc *a, uint16_t num, const uint8_t *data,
+    size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t		sl;

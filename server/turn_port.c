@@ -102,16 +102,16 @@ turn_socket(struct worker *w, int family, const struct sockaddr *local,
 	if (len == 0)
 		return -1;
 	*code = 508;
-	span = (uint32_t)(c->turn_port_range.high - c->turn_port_range.low) +
-	    1;
+	span = (uint32_t)(c->turn_port_range.high - c->turn_port_range.low) + 1;
 	for (i = 0; i < TURN_PORT_TRIES; i++) {
-		int port = c->turn_port_range.low +
-		    (int)randombytes_uniform(span);
+		int port =
+		    c->turn_port_range.low + (int)randombytes_uniform(span);
 
 		if ((flags & TURN_EVEN) && (port & 1) &&
 		    --port < c->turn_port_range.low)
 			continue;
-		if ((flags & TURN_RESERVE) && port + 1 > c->turn_port_range.high)
+		if ((flags & TURN_RESERVE) &&
+		    port + 1 > c->turn_port_range.high)
 			continue;
 		turn_set_port(&ss, (uint16_t)port);
 		if ((fd = turn_bind(&ss, len, flags)) == -1) {

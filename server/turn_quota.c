@@ -49,10 +49,10 @@ turn_quota_live(struct worker *w, int32_t pid)
 static enum table_action
 turn_quota_fn(void *val, size_t *len, int found, void *arg)
 {
-	struct turn_quota_op  *op = arg;
-	struct turn_quota_rec  r;
-	int32_t		       me = (int32_t)op->w->slot->pid;
-	int		       i, mine = -1, room = -1;
+	struct turn_quota_op *op = arg;
+	struct turn_quota_rec r;
+	int32_t		      me = (int32_t)op->w->slot->pid;
+	int		      i, mine = -1, room = -1;
 
 	memset(&r, 0, sizeof(r));
 	if (found && *len == sizeof(r))

@@ -55,8 +55,8 @@ load_ask(int fd, const uint8_t *req, size_t len, uint8_t *ans)
 
 /* One session: an allocation with channel 0x4000 to the peer. */
 static int
-load_session(const struct sockaddr_in *srv, const char *user,
-    const char *pass, const struct sockaddr_in *peer)
+load_session(const struct sockaddr_in *srv, const char *user, const char *pass,
+    const struct sockaddr_in *peer)
 {
 	uint8_t	       req[512], ans[LOAD_MAX], key[16], tid[12];
 	char	       buf[512], realm[128], nonce[128];
@@ -98,15 +98,15 @@ load_session(const struct sockaddr_in *srv, const char *user,
 			stunbuf_attr(&b, 0x0019, tr, 4);
 		else {
 			stunbuf_attr(&b, 0x000c, ch, 4);
-			stunbuf_xaddr(&b, 0x0012, (const struct sockaddr *)peer);
+			stunbuf_xaddr(&b, 0x0012,
+			    (const struct sockaddr *)peer);
 		}
 		stunbuf_attr(&b, STUN_ATTR_USERNAME, user, strlen(user));
 		stunbuf_attr(&b, STUN_ATTR_REALM, realm, strlen(realm));
 		stunbuf_attr(&b, STUN_ATTR_NONCE, nonce, strlen(nonce));
 		stunbuf_integrity(&b, key, 16, 0);
 		if ((n = load_ask(fd, req, stunbuf_finish(&b, 0), ans)) <= 0 ||
-		    stunmsg_parse(ans, (size_t)n, load_known, &m, &why) ==
-			-1 ||
+		    stunmsg_parse(ans, (size_t)n, load_known, &m, &why) == -1 ||
 		    m.cls != STUNMSG_CLASS_SUCCESS) {
 			fprintf(stderr, "turn_load: %s refused\n",
 			    step == 0 ? "Allocate" : "ChannelBind");
@@ -127,8 +127,9 @@ main(int argc, char **argv)
 	int		   ep, i, k, n, secs, sessions, depth, size;
 
 	if (argc != 10) {
-		fprintf(stderr, "usage: turn_load HOST PORT USER PASS PEERPORT "
-				"SECS SESSIONS DEPTH SIZE\n");
+		fprintf(stderr,
+		    "usage: turn_load HOST PORT USER PASS PEERPORT "
+		    "SECS SESSIONS DEPTH SIZE\n");
 		return 2;
 	}
 	memset(&srv, 0, sizeof(srv));

@@ -114,8 +114,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			return 0;
 		memcpy(msg, d, n);
 		mlen = n;
-	} else if ((mlen = fuzz_turn_sign(mode, d, n,
-			(struct sockaddr *)&from, msg, sizeof(msg))) == 0)
+	} else if ((mlen = fuzz_turn_sign(mode, d, n, (struct sockaddr *)&from,
+			msg, sizeof(msg))) == 0)
 		return 0;
 	if (!turn_wants(msg, mlen))
 		return 0;
