@@ -18,7 +18,7 @@ SECRET=northwind-turn-secret-$$
 # Peers and relayed addresses on 127.0.0.2: the only peers allowed, so
 # that 127.0.0.1 (the server's own loopback) stays refused.
 TURN_CONF=("turn.realm = natkit-test" "turn.users_file = $T/turnusers"
-    "turn.secret_file = $T/turnsecret" "turn.relay_address = 127.0.0.2"
+    "turn.secret_file = $T/turnsecret" "turn.relay_address = 127.0.0.2 ::1"
     "turn.allowed_peer = 127.0.0.2")
 start_server "${TURN_CONF[@]}"
 PEER_PORT=$(free_port)
@@ -70,7 +70,9 @@ out=$($TP 127.0.0.1 "$TRACKER_PORT" alloc alice alice-pw sha256)
 [ "$out" = ok ] || fail "MESSAGE-INTEGRITY-SHA256: $out"
 out=$($TP ::1 "$TRACKER_PORT" alloc alice alice-pw)
 [ "$out" = ok ] || fail "IPv6 allocation: $out"
-pass "MESSAGE-INTEGRITY-SHA256; an IPv6 allocation"
+out=$($TP 127.0.0.1 "$TRACKER_PORT" alloc6 alice alice-pw)
+[ "$out" = "ok ipv6" ] || fail "REQUESTED-ADDRESS-FAMILY IPv6 from an IPv4 client: $out"
+pass "MESSAGE-INTEGRITY-SHA256; IPv6 allocations (from ::1, and asked for from 127.0.0.1)"
 
 failed=$(metric 'natkit_turn_auth_failures_total{kind="tracker"}')
 out=$($TP 127.0.0.1 "$TRACKER_PORT" alloc alice wrong-pw)

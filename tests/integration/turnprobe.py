@@ -6,6 +6,8 @@ request; turn.sh compares.
 usage: turnprobe.py HOST PORT CASE [ARGS...]
   noauth                      Allocate without credentials: "CODE LEN REQLEN"
   alloc USER PASS [sha256]    "ok" or the error code
+  alloc6 USER PASS            an Allocate asking for an IPv6 relayed
+                              address: "ok ipv6", "ok ipv4" or the code
   stale USER PASS             Allocate with the nonce of the first answer
                               after waiting past it: 438, then ok
   perm USER PASS PEER...      one CreatePermission per peer: codes or ok
@@ -221,6 +223,13 @@ def main():
     elif case == "alloc":
         c.login(args[0], args[1])
         print(c.allocate(sha256=len(args) > 2))
+    elif case == "alloc6":
+        c.login(args[0], args[1])
+        _, _, (_, a, code) = c.ask(
+            0x0003, [attr(0x0019, b"\x11\0\0\0"),
+                     attr(0x0017, b"\x02\0\0\0")] + c.auth(), key=c.key)
+        print(str(code) if code is not None else
+              "ok ipv6" if a[0x0016][1] == 2 else "ok ipv4")
     elif case == "stale":
         c.login(args[0], args[1])
         time.sleep(float(args[2]))
