@@ -13,12 +13,14 @@ static const char *named_strategies[] = {
     [NAMED_NONE] = "none",
     [NAMED_TCP] = "tcp",
     [NAMED_RELAY] = "relay",
+    [NAMED_PORTMAP] = "portmap",
 };
 
 static const char *named_classes[] = {
     [NAMED_OPEN] = "cone",
     [NAMED_INCREMENTING] = "symmetric incrementing",
     [NAMED_RANDOM] = "symmetric random",
+    [NAMED_MAPPED] = "port-mapped",
 };
 
 /* 1 to 32 of [A-Za-z0-9._-]: safe in logs, keys and terminals. */
@@ -59,7 +61,7 @@ named_class(const char *mapping, const char *allocation)
 const char *
 named_class_name(int c)
 {
-	return c >= NAMED_OPEN && c <= NAMED_RANDOM ? named_classes[c]
+	return c >= NAMED_OPEN && c <= NAMED_MAPPED ? named_classes[c]
 						    : "unknown";
 }
 
@@ -69,6 +71,10 @@ named_strategy(int a, int b, int same_ip)
 {
 	if (same_ip)
 		return NAMED_LAN;
+	/* A mapped port takes anything sent to it, but the mapped side
+	   must not send first (see holepunch.c): a strategy of its own. */
+	if (a == NAMED_MAPPED || b == NAMED_MAPPED)
+		return NAMED_PORTMAP;
 	if (a == NAMED_OPEN && b == NAMED_OPEN)
 		return NAMED_SIMULTANEOUS;
 	if (a == NAMED_RANDOM || b == NAMED_RANDOM)
@@ -80,7 +86,7 @@ named_strategy(int a, int b, int same_ip)
 const char *
 named_strategy_name(int s)
 {
-	return s >= NAMED_LAN && s <= NAMED_RELAY ? named_strategies[s]
+	return s >= NAMED_LAN && s <= NAMED_PORTMAP ? named_strategies[s]
 						  : "none";
 }
 
@@ -89,7 +95,7 @@ named_strategy_parse(const char *s)
 {
 	int i;
 
-	for (i = NAMED_LAN; i <= NAMED_RELAY; i++)
+	for (i = NAMED_LAN; i <= NAMED_PORTMAP; i++)
 		if (strcmp(s, named_strategies[i]) == 0)
 			return i;
 	return -1;

@@ -20,6 +20,7 @@ enum named_class {
 	NAMED_OPEN,	    /* no NAT, or endpoint-independent mapping */
 	NAMED_INCREMENTING, /* symmetric, ports step by a known delta */
 	NAMED_RANDOM,	    /* symmetric, ports unpredictable */
+	NAMED_MAPPED,	    /* a router mapped its port: a full cone */
 };
 
 enum named_strategy {
@@ -30,6 +31,7 @@ enum named_strategy {
 	NAMED_NONE,	    /* no direct path can be made */
 	NAMED_TCP,	    /* --tcp: simultaneous open, chosen by clients */
 	NAMED_RELAY,	    /* no direct path: through the relay */
+	NAMED_PORTMAP,	    /* a mapped side waits, the other sends to it */
 };
 
 int	    named_name_ok(const char *);

@@ -37,12 +37,20 @@ named_lan_ok(json_t *lan)
 static int
 named_nat_ok(json_t *nat)
 {
-	const char *m = NULL, *f = NULL, *a = NULL;
+	const char *m = NULL, *f = NULL, *a = NULL, *mapped = NULL, *why;
 	json_int_t  delta = 0;
+	struct addr ext;
 
-	if (!json_is_object(nat) || json_object_size(nat) > 4 ||
-	    json_unpack(nat, "{s:s,s?s,s:s,s?I}", "mapping", &m, "filtering",
-		&f, "allocation", &a, "delta", &delta) == -1)
+	if (!json_is_object(nat) || json_object_size(nat) > 5 ||
+	    json_unpack(nat, "{s:s,s?s,s:s,s?I,s?s}", "mapping", &m,
+		"filtering", &f, "allocation", &a, "delta", &delta, "mapped",
+		&mapped) == -1)
+		return 0;
+	/* A port the client's router mapped (PCP, NAT-PMP, UPnP): an
+	   address with a port, passed on to the peer as its target. */
+	if (mapped != NULL && (strlen(mapped) >= ADDR_STRLEN ||
+				  addr_parse(mapped, 0, &ext, &why) == -1 ||
+				  addr_port(&ext) == 0))
 		return 0;
 	/*
 	 * Filtering is only passed on to the peer: a short word, so that
@@ -142,7 +150,8 @@ named_register(struct named_conn *c, json_t *msg)
 		    "lan is a list of at most 8 \"ip:port\"");
 	if (nat != NULL && !named_nat_ok(nat))
 		return named_error(c, "bad_nat",
-		    "nat needs mapping and allocation as nat-type reports");
+		    "nat needs mapping and allocation as nat-type reports, "
+		    "and mapped (if there) an address with a port");
 	if (ratelimit_take(w->state->table, RL_NAMED_REGISTER,
 		(struct sockaddr *)&c->peer, &rule, now) == 0) {
 		proc_count(w, STAT_DROP_RATELIMIT);

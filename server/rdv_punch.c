@@ -21,6 +21,8 @@ named_class_of(json_t *nat)
 	const char *m = "none", *a = "preserving";
 	int	    k;
 
+	if (json_is_string(json_object_get(nat, "mapped")))
+		return NAMED_MAPPED;
 	json_unpack(nat, "{s?s,s?s}", "mapping", &m, "allocation", &a);
 	k = named_class(m, a);
 	return k == -1 ? NAMED_OPEN : k;

@@ -55,6 +55,13 @@ START_TEST(test_strategies)
 	ck_assert_int_eq(named_strategy(r, r, 0), NAMED_NONE);
 	/* One NAT: its LAN, whatever the NAT. */
 	ck_assert_int_eq(named_strategy(r, r, 1), NAMED_LAN);
+	/* A mapped side makes any pair direct, mapped or not. */
+	ck_assert_int_eq(named_strategy(NAMED_MAPPED, r, 0), NAMED_PORTMAP);
+	ck_assert_int_eq(named_strategy(r, NAMED_MAPPED, 0), NAMED_PORTMAP);
+	ck_assert_int_eq(named_strategy(i, NAMED_MAPPED, 0), NAMED_PORTMAP);
+	ck_assert_int_eq(
+	    named_strategy(NAMED_MAPPED, NAMED_MAPPED, 0), NAMED_PORTMAP);
+	ck_assert_int_eq(named_strategy(NAMED_MAPPED, r, 1), NAMED_LAN);
 }
 END_TEST
 
@@ -62,12 +69,13 @@ START_TEST(test_strategy_names)
 {
 	int s;
 
-	for (s = NAMED_LAN; s <= NAMED_RELAY; s++)
+	for (s = NAMED_LAN; s <= NAMED_PORTMAP; s++)
 		ck_assert_int_eq(named_strategy_parse(named_strategy_name(s)),
 		    s);
 	ck_assert_int_eq(named_strategy_parse("teleport"), -1);
 	ck_assert_str_eq(named_strategy_name(99), "none");
 	ck_assert_str_eq(named_class_name(-1), "unknown");
+	ck_assert_str_eq(named_class_name(NAMED_MAPPED), "port-mapped");
 }
 END_TEST
 
