@@ -26,6 +26,10 @@ static const struct conf_key client_conf_keys[] =
 	{"client", "known_peers", CONF_STR, OFF(known_peers),
 	    sizeof(((struct client_opts *)0)->known_peers), 0, 0, 0, ""},
 	{"client", "tls", CONF_BOOL, OFF(tls), 0, 0, 0, 0, "yes"},
+	{"client", "portmap", CONF_BOOL, OFF(portmap), 0, 0, 0, 0, "yes"},
+	{"client", "portmap_protocols", CONF_STR, OFF(portmap_protocols),
+	    sizeof(((struct client_opts *)0)->portmap_protocols), 0, 0, 0,
+	    "pcp nat-pmp upnp"},
 	{"client", "tls_ca_file", CONF_STR, OFF(tls_ca_file),
 	    sizeof(((struct client_opts *)0)->tls_ca_file), 0, 0, 0, ""},
 	{"client", "tls_fingerprint", CONF_STR, OFF(tls_fingerprint),
@@ -51,6 +55,7 @@ static const struct conf_key client_conf_keys[] =
 #include <unistd.h>
 
 #include "agent.h"
+#include "portmap.h"
 
 #define SOFF(f) offsetof(struct service_spec, f)
 #define SSIZE(f) sizeof(((struct service_spec *)0)->f)
@@ -196,12 +201,24 @@ client_conf_load(struct client_opts *o, const char *path, int must_exist,
     char *err, size_t errlen)
 {
 	struct service_specs specs;
+	int		     order[PORTMAP_NPROTOS];
+	char		     bad[32];
 
-	if (!must_exist && access(path, F_OK) == -1)
-		return conf_load(client_conf_keys, o, NULL, 0, err, errlen);
-	if (agent_conf_load(path, o, &specs, err, errlen) == -1)
+	if (!must_exist && access(path, F_OK) == -1) {
+		if (conf_load(client_conf_keys, o, NULL, 0, err, errlen) == -1)
+			return -1;
+	} else if (agent_conf_load(path, o, &specs, err, errlen) == -1)
 		return -1;
-	agent_specs_free(&specs);
+	else
+		agent_specs_free(&specs);
+	if (portmap_order(o->portmap_protocols, order, bad, sizeof(bad)) ==
+	    -1) {
+		snprintf(err, errlen,
+		    "%s: portmap_protocols: '%s' is not pcp, nat-pmp or upnp "
+		    "(each once)",
+		    path, bad);
+		return -1;
+	}
 	return 0;
 }
 

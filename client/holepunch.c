@@ -8,6 +8,12 @@
  *   birthday	        the random side opens HP_BIRTHDAY sockets towards
  *			the peer; the open side probes random ports of the
  *			random side's IP at HP_PROBE_RATE a second
+ *   portmap		a side whose gateway mapped its port only answers
+ *			(the listener, when both are mapped); the other
+ *			sends to the mapped address.  The mapped side must
+ *			not send first: its gateway would give that flow a
+ *			port of its own, and the peer's packets to the
+ *			mapped port would then clash with it in conntrack
  *
  * Every socket's first packet to a target leaves with TTL 2: it passes
  * our router, creating the mapping, and dies in the core before it can
@@ -48,6 +54,7 @@ struct hp_state {
 	struct hp_sock	     *socks;
 	int		      nsocks;
 	int		      listen_only; /* birthday's random side */
+	int		      passive;	   /* portmap's mapped side */
 	int		      random_probes;
 	struct addr	      seen; /* listener: a peer address that probed */
 	int		      have_seen;
@@ -133,6 +140,9 @@ hp_setup(const struct client_opts *o, struct hp_state *st)
 	}
 	if (p->strategy == NAMED_BIRTHDAY && p->my_class != NAMED_RANDOM)
 		st->random_probes = 1;
+	if (p->strategy == NAMED_PORTMAP && p->my_class == NAMED_MAPPED &&
+	    (p->peer_class != NAMED_MAPPED || !p->connector))
+		st->listen_only = st->passive = 1;
 	st->socks = calloc((size_t)n, sizeof(*st->socks));
 	if (st->socks == NULL)
 		client_fail(o, "out of memory");
@@ -155,6 +165,9 @@ hp_setup(const struct client_opts *o, struct hp_state *st)
 				for (j = 1; j <= HP_PREDICT; j++)
 					hp_add_target(s, &p->peer_public,
 					    j * p->peer_delta);
+		} else if (p->strategy == NAMED_PORTMAP) {
+			if (!st->passive)
+				hp_add_target(s, &p->peer_mapped, 0);
 		} else if (!st->random_probes)
 			hp_add_target(s, &p->peer_public, 0);
 	}

@@ -26,6 +26,8 @@ struct hp_plan {
 	int	    delay_ms, rtt_ms, timeout_ms;
 	int	    my_class, my_delta, peer_class, peer_delta;
 	struct addr peer_public;
+	struct addr peer_mapped; /* its gateway's mapping, if peer_class
+				    is NAMED_MAPPED */
 	struct addr peer_lan[HP_LAN_MAX];
 	int	    npeer_lan;
 	int	    main_fd; /* the socket the server saw */

@@ -151,6 +151,7 @@ static const struct option longopts[] = {
     {"allow-any", no_argument, NULL, 'A'},
     {"listed", no_argument, NULL, 'M'},
     {"no-tls", no_argument, NULL, 'G'},
+    {"no-portmap", no_argument, NULL, 1009},
     {"tls-ca-file", required_argument, NULL, 'B'},
     {"tls-fingerprint", required_argument, NULL, 'C'},
     {"known-servers", required_argument, NULL, 'D'},
@@ -222,7 +223,7 @@ usage(FILE *fp, int code)
 	    "                 [--peer-key key] [--known-peers file] [--listed]\n"
 	    "                 [--no-tls] [--tls-ca-file file] "
 	    "[--tls-fingerprint sha256:hex]\n"
-	    "                 [--known-servers file]\n"
+	    "                 [--known-servers file] [--no-portmap]\n"
 	    "                 [--interface ifname] command [args]\n"
 	    "commands:\n");
 	for (c = commands; c->name != NULL; c++)
@@ -285,7 +286,7 @@ main(int argc, char *argv[])
 	const char *local_host = "127.0.0.1", *name = "", *token_file = NULL;
 	const char *key_file = NULL, *allow = NULL, *secret = NULL;
 	const char *peer_key = NULL, *known = NULL;
-	int	    allow_any = 0, listed = 0, no_tls = 0;
+	int	    allow_any = 0, listed = 0, no_tls = 0, no_portmap = 0;
 	const char *ca = NULL, *fingerprint = NULL, *known_servers = NULL;
 	int	    remote_port = 0, pool = 2, ping_count = 0, ping_stream = 0;
 
@@ -425,6 +426,9 @@ main(int argc, char *argv[])
 		case 'G':
 			no_tls = 1;
 			break;
+		case 1009:
+			no_portmap = 1;
+			break;
 		case 'B':
 			ca = optarg;
 			break;
@@ -506,6 +510,8 @@ main(int argc, char *argv[])
 		return 2;
 	if (no_tls)
 		o.tls = 0;
+	if (no_portmap)
+		o.portmap = 0;
 	o.allow_any = allow_any;
 	o.listed = listed;
 	o.remote_port = remote_port;

@@ -58,6 +58,8 @@ struct client_opts {
 	int  allow_any;			/* listen --allow-any */
 	int  listed;			/* listen --listed */
 	int  tls;			/* conf tls, --no-tls: 0 */
+	int  portmap;			/* conf portmap, --no-portmap: 0 */
+	char portmap_protocols[64];	/* conf: which, in this order */
 	char tls_ca_file[PATH_MAX];	/* --tls-ca-file, or conf */
 	char tls_fingerprint[96];	/* --tls-fingerprint, or conf */
 	char known_servers[PATH_MAX];	/* --known-servers, or conf */

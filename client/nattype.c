@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "natclient.h"
+#include "portmap.h"
 #include "stun.h"
 
 #define NT_TRIES       3
@@ -237,6 +238,7 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 {
 	struct nat_result r;
 	struct addr	  srv;
+	json_t		 *pm;
 	char		  srvstr[ADDR_STRLEN], pub[ADDR_STRLEN], line[160];
 
 	(void)argv;
@@ -246,6 +248,7 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 	addr_format(&srv, srvstr, sizeof(srvstr));
 	nattype_probe(o, &srv, &r, 1);
 	addr_format(&r.public_addr, pub, sizeof(pub));
+	pm = portmap_report(o, &srv);
 	if (o->json) {
 		json_t *obj = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:i,s:b}",
 		    "server", srvstr, "public", pub, "type", r.name, "nat",
@@ -255,6 +258,7 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 
 		if (r.why != NULL)
 			json_object_set_new(obj, "note", json_string(r.why));
+		json_object_set_new(obj, "portmap", pm);
 		client_print_json(obj);
 		return 0;
 	}
@@ -266,6 +270,9 @@ cmd_nat_type(struct client_opts *o, int argc, char **argv)
 		snprintf(line, sizeof(line), "%s", r.allocation);
 	printf("port allocation: %s\nhairpinning: %s\n", line,
 	    r.hairpin ? "yes" : "no");
+	printf("port mapping: %s\n",
+	    json_string_value(json_object_get(pm, "note")));
+	json_decref(pm);
 	if (r.why != NULL)
 		printf("note: %s\n", r.why);
 	return 0;

@@ -2,8 +2,8 @@
  * natclient netcheck: the one summary to read first.  Does UDP reach the
  * tracker (and how fast), the public IPv4 and IPv6 addresses, what the
  * NAT does (nat-type's tests: mapping, filtering, allocation,
- * hairpinning), whether the gateway offers port mapping (not yet: natkit
- * has no UPnP, NAT-PMP or PCP client), whether the relay answers a
+ * hairpinning), which port-mapping protocols the gateway offers and
+ * the address a mapping gets (portmap.c), whether the relay answers a
  * hello with its challenge (over TLS, the certificate checked as every
  * command checks it) and how fast, and each tracker's round trip.
  * Nothing here fails on the first problem: each line says what it found.
@@ -23,6 +23,7 @@
 
 #include "dial.h"
 #include "natclient.h"
+#include "portmap.h"
 
 /* Now, in milliseconds to the microsecond. */
 static double
@@ -295,10 +296,7 @@ cmd_netcheck(struct client_opts *o, int argc, char **argv)
 			json_object_set_new(json_object_get(j, "nat"), "note",
 			    json_string(r.why));
 	}
-	json_object_set_new(j, "portmap",
-	    json_pack("{s:b,s:s}", "checked", 0, "note",
-		"not checked: natclient has no UPnP, NAT-PMP or PCP client "
-		"yet"));
+	json_object_set_new(j, "portmap", portmap_report(o, &srv));
 	client_service(o, o->relay, CLIENT_PORT_RELAY, &relay);
 	rel = json_pack("{s:s,s:b,s:b}", "address", "", "tls", o->tls,
 	    "reachable", nc_relay(o, &relay, &rr) == 0);

@@ -36,7 +36,8 @@ rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
     struct hp_plan *p)
 {
 	const char *session, *strategy, *pub, *mapping = "none",
-					      *alloc = "preserving", *why;
+					      *alloc = "preserving", *why,
+					      *mapped = NULL;
 	json_t *peer, *lan = NULL, *v;
 	size_t	i;
 	int	delta = 0;
@@ -45,9 +46,10 @@ rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
 	if (json_unpack(msg, "{s:s,s:s,s:i,s:o}", "session", &session,
 		"strategy", &strategy, "delay_ms", &p->delay_ms, "peer",
 		&peer) == -1 ||
-	    json_unpack(peer, "{s:s,s?o,s?i,s?{s?s,s?s,s?i}}", "public", &pub,
-		"lan", &lan, "rtt_ms", &p->rtt_ms, "nat", "mapping", &mapping,
-		"allocation", &alloc, "delta", &delta) == -1 ||
+	    json_unpack(peer, "{s:s,s?o,s?i,s?{s?s,s?s,s?i,s?s}}", "public",
+		&pub, "lan", &lan, "rtt_ms", &p->rtt_ms, "nat", "mapping",
+		&mapping, "allocation", &alloc, "delta", &delta, "mapped",
+		&mapped) == -1 ||
 	    hex_decode(session, p->session, sizeof(p->session)) == -1 ||
 	    (p->strategy = named_strategy_parse(strategy)) == -1 ||
 	    addr_parse(pub, 0, &p->peer_public, &why) == -1)
@@ -63,6 +65,8 @@ rdv_plan(const struct client_opts *o, struct session *s, json_t *msg,
 	if (p->delay_ms < 0 || p->delay_ms > 10000)
 		p->delay_ms = 0;
 	p->peer_class = named_class(mapping, alloc);
+	if (mapped != NULL && addr_parse(mapped, 0, &p->peer_mapped, &why) == 0)
+		p->peer_class = NAMED_MAPPED;
 	p->peer_delta = delta != 0 ? delta : 1;
 	p->my_class = s->class;
 	p->my_delta = s->delta;

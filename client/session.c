@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -145,6 +146,7 @@ session_keepalive(struct session *s)
 {
 	char req[128];
 
+	portmap_renew(s->o, s->pm);
 	session_send(s, json_pack("{s:s}", "type", "keepalive"));
 	snprintf(req, sizeof(req), "{\"type\":\"udp\",\"token\":\"%s\"}",
 	    s->token);
@@ -199,7 +201,9 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 	const char *token = NULL;
 	char	    pub[ADDR_STRLEN];
 
+	portmap_release(); /* the last session's, if any */
 	memset(s, 0, sizeof(*s));
+	s->o = o;
 	client_resolve(o, CLIENT_PORT_NAMED, &s->server);
 	client_service(o, o->tracker, CLIENT_PORT_TRACKER, &tracker);
 	nattype_probe(o, &tracker, &s->nat, 0);
@@ -210,6 +214,18 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 	s->delta = s->nat.delta;
 	s->udp = client_udp_new(o, addr_family(&s->server));
 	client_bind_any(o, s->udp, &s->server, &s->local);
+	/* A mapped port makes us a full cone; --tcp punches TCP, and the
+	   gateway protocols here map IPv4 only. */
+	if (o->portmap && !o->tcp && portmap_useful(&s->server) &&
+	    (s->pm = portmap_open(o, IPPROTO_UDP, addr_port(&s->local),
+		 &s->nat.public_addr)) != NULL) {
+		char ext[ADDR_STRLEN];
+
+		json_object_set_new(reg, "mapped",
+		    json_string(addr_format(&s->pm->external, ext,
+			sizeof(ext))));
+		s->class = NAMED_MAPPED;
+	}
 	if (o->tcp) {
 		/* Bound so that a punching socket can share the port. */
 		struct sockaddr_storage ss;

@@ -6,6 +6,7 @@
 
 #include "named.h"
 #include "natclient.h"
+#include "portmap.h"
 
 struct session {
 	int		  tcp;	     /* JSON lines to the server */
@@ -17,6 +18,8 @@ struct session {
 	struct nat_result nat;
 	int class, delta;
 	int    keepalive_ms; /* a third of the server's ttl */
+	struct portmap *pm;  /* the gateway's mapping of udp, or NULL */
+	const struct client_opts *o;
 	char   token[2 * NAMED_TOKEN_LEN + 1];
 	char   buf[NAMED_LINE_MAX];
 	size_t have;

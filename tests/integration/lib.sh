@@ -21,14 +21,16 @@ TRUST=(--secret-file "$T/secret")
 # first sees: known_servers under $XDG_CONFIG_HOME).  Otherwise both
 # sides say tls = no, so that the tests can speak the JSON protocols
 # themselves: natserver in write_conf, natclient through a wrapper.
+# natclient never asks a gateway for a port mapping in the tests
+# (portmap = no), but where the lab's port-mapping tests turn it on
+# with a file of their own and $NATCLIENT_BIN.
 TLS=${TLS:-no}
-if [ "$TLS" = no ]; then
-	printf '[client]\ntls = no\n' >"$T/natclient-plain.conf"
-	printf '#!/bin/sh\nexec "%s" -c "%s" "$@"\n' "$NATCLIENT" "$T/natclient-plain.conf" >"$T/natclient"
-	chmod +x "$T/natclient"
-	NATCLIENT_BIN=$NATCLIENT
-	NATCLIENT=$T/natclient
-fi
+printf '[client]\nportmap = no\n' >"$T/natclient-plain.conf"
+[ "$TLS" = no ] && echo 'tls = no' >>"$T/natclient-plain.conf"
+printf '#!/bin/sh\nexec "%s" -c "%s" "$@"\n' "$NATCLIENT" "$T/natclient-plain.conf" >"$T/natclient"
+chmod +x "$T/natclient"
+NATCLIENT_BIN=$NATCLIENT
+NATCLIENT=$T/natclient
 MASTER=
 STARTED=()
 

@@ -33,10 +33,15 @@ assert len(j["trackers"]) == 1 and j["trackers"][0]["ms"] >= 0, j' "$RELAY_PORT"
     fail "netcheck --json: $out"
 text=$("${NC[@]}" netcheck) || fail "netcheck: $text"
 for want in "UDP: yes" "public IPv4: 127.0.0.1:" "public IPv6: none" "NAT: no NAT (mapping " \
-    "port mapping: not checked" "relay: 127.0.0.1:$RELAY_PORT answers (TLS), connect " \
+    "port mapping: off (portmap = no" "relay: 127.0.0.1:$RELAY_PORT answers (TLS), connect " \
     "tracker 127.0.0.1:$TRACKER_PORT: "; do
 	grep -qF "$want" <<<"$text" || fail "no '$want' in: $text"
 done
+# With port mapping on, a server on this host is no reason to ask the
+# gateway (a mapping there could not matter), so nothing leaves loopback.
+text=$("$NATCLIENT_BIN" "${NC[@]:1}" netcheck) || fail "netcheck with portmap on: $text"
+grep -qF "port mapping: not checked: the server is on this host" <<<"$text" ||
+    fail "netcheck with portmap on, server on loopback: $text"
 pass "netcheck: UDP, 127.0.0.1 with no NAT, the relay's hello over TLS, the tracker's round trip (text and JSON)"
 
 # The relay down: said, with the reason; the rest as before, exit 0.
