@@ -295,8 +295,14 @@ holepunch(const struct client_opts *o, const struct hp_plan *p,
 		pfd[i].fd = st.socks[i].fd;
 		pfd[i].events = POLLIN;
 	}
-	hp_open(&st);
-	next_probe = start + (p->rtt_ms > HP_OPEN_MS ? p->rtt_ms : HP_OPEN_MS);
+	/* A mapped port keeps no state to protect: probe it at once. */
+	if (p->strategy == NAMED_PORTMAP)
+		next_probe = start;
+	else {
+		hp_open(&st);
+		next_probe = start +
+		    (p->rtt_ms > HP_OPEN_MS ? p->rtt_ms : HP_OPEN_MS);
+	}
 	while (rv == -1 && (now = client_now_ms()) < deadline) {
 		if (now >= next_probe && !st.listen_only) {
 			if (st.random_probes)

@@ -242,6 +242,10 @@ portmap_open(const struct client_opts *o, int ipproto, uint16_t port,
 		;
 	portmap_guard();
 	pthread_mutex_lock(&pm_mu);
+	for (k = 0; k < n; k++)
+		if (portmap_protos[order[k]]->prefetch != NULL)
+			portmap_protos[order[k]]->prefetch(&pm,
+			    PORTMAP_TIMEOUT_MS);
 	for (k = 0; k < n && pm_nlive < PORTMAP_MAX; k++) {
 		/* Each protocol gets an equal share of the time left. */
 		left = (int)(deadline - client_now_ms()) / (n - k);
@@ -259,6 +263,7 @@ portmap_open(const struct client_opts *o, int ipproto, uint16_t port,
 		    "%s%s: %s", k ? "; " : "", portmap_protos[i]->name,
 		    left > 0 ? pm.why : "no time left");
 	}
+	portmap_upnp_drop();
 	pthread_mutex_unlock(&pm_mu);
 	if (live == NULL)
 		portmap_say(o, "none (%s)", why);
@@ -316,7 +321,7 @@ portmap_survey(void)
 	for (i = 0; i < PORTMAP_NPROTOS; i++) {
 		struct portmap p = pm;
 
-		if (portmap_protos[i]->probe(&p, PORTMAP_TIMEOUT_MS / 2) == 0) {
+		if (portmap_protos[i]->probe(&p, PORTMAP_TIMEOUT_MS) == 0) {
 			json_array_append_new(offered,
 			    json_string(portmap_protos[i]->name));
 			if (via == -1) {

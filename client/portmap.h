@@ -13,7 +13,7 @@
 #include "natclient.h"
 
 #define PORTMAP_LIFETIME   600	/* seconds asked for; renewed at half */
-#define PORTMAP_TIMEOUT_MS 1500 /* all of discovery, every protocol */
+#define PORTMAP_TIMEOUT_MS 2000 /* all of discovery, every protocol */
 #define PORTMAP_PORT	   5351 /* PCP and NAT-PMP on the gateway */
 
 enum portmap_proto {
@@ -44,6 +44,8 @@ struct portmap_ops {
 	int (*probe)(struct portmap *, int timeout_ms);
 	/* Map pm->internal for lifetime seconds; 0 deletes. */
 	int (*map)(struct portmap *, int lifetime, int timeout_ms);
+	/* Optional: begin a slow discovery now, for map to finish. */
+	void (*prefetch)(const struct portmap *, int timeout_ms);
 };
 
 extern const struct portmap_ops portmap_pcp_ops, portmap_natpmp_ops,
@@ -56,6 +58,7 @@ struct portmap *portmap_open(const struct client_opts *, int, uint16_t,
     const struct addr *);
 void portmap_renew(const struct client_opts *, struct portmap *);
 void portmap_release(void);
+void portmap_upnp_drop(void);
 struct json_t *portmap_report(const struct client_opts *, const struct addr *);
 
 #endif

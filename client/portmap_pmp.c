@@ -255,6 +255,7 @@ natpmp_map(struct portmap *pm, int lifetime, int timeout_ms)
 	return 0;
 }
 
-const struct portmap_ops portmap_pcp_ops = {"pcp", pcp_probe, pcp_map};
+const struct portmap_ops portmap_pcp_ops = {
+    .name = "pcp", .probe = pcp_probe, .map = pcp_map};
 const struct portmap_ops portmap_natpmp_ops = {
-    "nat-pmp", natpmp_probe, natpmp_map};
+    .name = "nat-pmp", .probe = natpmp_probe, .map = natpmp_map};

@@ -22,7 +22,7 @@
 
 #include "portmap.h"
 
-#define UPNP_SSDP_MS 1000 /* the most one SSDP search waits */
+#define UPNP_SSDP_MS 1200 /* the most one SSDP search waits: MX is 1 s */
 
 /* Find the IGD: its control URL, our LAN address, its external IP. */
 static int
@@ -33,11 +33,15 @@ upnp_find(struct portmap *pm, int timeout_ms)
 	struct IGDdatas data;
 	char		lan[64] = "", ext[64] = "";
 	const char     *why;
-	int		err = 0, rv;
+	int		err = 0, rv, wait;
 
-	devs = upnpDiscover(timeout_ms < UPNP_SSDP_MS ? timeout_ms
-						      : UPNP_SSDP_MS,
-	    NULL, NULL, 0, 0, 2, &err);
+	/* miniupnpc searches for up to UPNP_SSDP_TYPES kinds of device in
+	   turn, waiting this long for each; the first is the gateway, whose
+	   answer may take a second (MX), and the rest of the time is for
+	   its description and the SOAP calls. */
+	wait = timeout_ms * 3 / 5;
+	devs = upnpDiscover(wait < UPNP_SSDP_MS ? wait : UPNP_SSDP_MS, NULL,
+	    NULL, 0, 0, 2, &err);
 	if (devs == NULL) {
 		snprintf(pm->why, sizeof(pm->why), "no UPnP device answered");
 		return -1;
@@ -150,18 +154,17 @@ upnp_thread(void *arg)
 	return NULL;
 }
 
-/* Run one UPnP call for at most timeout_ms. */
-static int
-upnp_run(struct portmap *pm, int lifetime, int probe_only, int timeout_ms)
+/* Start one UPnP call in its own thread; NULL with pm->why said. */
+static struct upnp_job *
+upnp_start(struct portmap *pm, int lifetime, int probe_only, int timeout_ms)
 {
 	struct upnp_job *j;
-	struct timespec	 until;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
-	int		 rv = -1;
+	int		 rv;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return -1;
+		return NULL;
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
 	j->refs = 2;
@@ -171,17 +174,34 @@ upnp_run(struct portmap *pm, int lifetime, int probe_only, int timeout_ms)
 	j->timeout_ms = timeout_ms;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, upnp_thread, j) != 0) {
-		pthread_attr_destroy(&attr);
+	rv = pthread_create(&t, &attr, upnp_thread, j);
+	pthread_attr_destroy(&attr);
+	if (rv != 0) {
 		snprintf(pm->why, sizeof(pm->why), "no thread for UPnP");
 		j->refs = 1;
 		upnp_unref(j);
-		return -1;
+		return NULL;
 	}
-	pthread_attr_destroy(&attr);
+	return j;
+}
+
+/*
+ * The call's result if it ends by the deadline (CLOCK_MONOTONIC ms, as
+ * client_now_ms), else -1: the thread goes on alone and undoes what it
+ * makes.  j is ours no more either way.
+ */
+static int
+upnp_finish(struct upnp_job *j, struct portmap *pm, int64_t deadline)
+{
+	struct timespec until;
+	int64_t		left = deadline - client_now_ms();
+	int		rv = -1;
+
+	if (left < 0)
+		left = 0;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	until.tv_sec += (time_t)(left / 1000);
+	until.tv_nsec += (long)(left % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
@@ -196,11 +216,50 @@ upnp_run(struct portmap *pm, int lifetime, int probe_only, int timeout_ms)
 	} else {
 		j->abandoned = 1;
 		snprintf(pm->why, sizeof(pm->why), "no UPnP answer in %d ms",
-		    timeout_ms);
+		    j->timeout_ms);
 	}
 	pthread_mutex_unlock(&j->mu);
 	upnp_unref(j);
 	return rv;
+}
+
+/* Run one UPnP call for at most timeout_ms. */
+static int
+upnp_run(struct portmap *pm, int lifetime, int probe_only, int timeout_ms)
+{
+	struct upnp_job *j;
+
+	if ((j = upnp_start(pm, lifetime, probe_only, timeout_ms)) == NULL)
+		return -1;
+	return upnp_finish(j, pm, client_now_ms() + timeout_ms);
+}
+
+/*
+ * SSDP answers may come up to a second late (a device waits a random
+ * part of MX before it answers), longer than discovery gives each
+ * protocol: portmap_open starts the search first, and upnp_map takes
+ * its result when the other protocols have had their turn.
+ */
+static struct upnp_job *upnp_early;
+
+static void
+upnp_prefetch(const struct portmap *pm, int timeout_ms)
+{
+	struct portmap p = *pm;
+
+	if (upnp_early == NULL)
+		upnp_early = upnp_start(&p, 0, 1, timeout_ms);
+}
+
+/* Drop a search nobody needs any more (another protocol mapped). */
+void
+portmap_upnp_drop(void)
+{
+	struct portmap p;
+
+	if (upnp_early != NULL)
+		upnp_finish(upnp_early, &p, 0);
+	upnp_early = NULL;
 }
 
 static int
@@ -212,7 +271,26 @@ upnp_probe(struct portmap *pm, int timeout_ms)
 static int
 upnp_map(struct portmap *pm, int lifetime, int timeout_ms)
 {
-	return upnp_run(pm, lifetime, 0, timeout_ms);
+	int64_t	       deadline = client_now_ms() + timeout_ms;
+	struct portmap found = *pm;
+
+	if (upnp_early != NULL && lifetime > 0 && pm->ctl_url[0] == '\0') {
+		if (upnp_finish(upnp_early, &found, deadline) == -1) {
+			upnp_early = NULL;
+			snprintf(pm->why, sizeof(pm->why), "%s", found.why);
+			return -1;
+		}
+		upnp_early = NULL;
+		memcpy(pm->ctl_url, found.ctl_url, sizeof(pm->ctl_url));
+		memcpy(pm->service, found.service, sizeof(pm->service));
+		pm->lan = found.lan;
+		pm->external = found.external;
+	}
+	timeout_ms = (int)(deadline - client_now_ms());
+	return upnp_run(pm, lifetime, 0, timeout_ms > 1 ? timeout_ms : 1);
 }
 
-const struct portmap_ops portmap_upnp_ops = {"upnp", upnp_probe, upnp_map};
+const struct portmap_ops portmap_upnp_ops = {.name = "upnp",
+    .probe = upnp_probe,
+    .map = upnp_map,
+    .prefetch = upnp_prefetch};

@@ -350,7 +350,7 @@ cmd_listen(struct client_opts *o, int argc, char **argv)
 	for (;;) {
 		int rv;
 
-		msg = session_read(&s, s.keepalive_ms);
+		msg = session_read(&s, session_wait_ms(&s));
 		if (msg == NULL && errno == ETIMEDOUT) {
 			session_keepalive(&s);
 			continue;

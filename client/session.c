@@ -140,7 +140,21 @@ session_observe(const struct client_opts *o, struct session *s)
 	client_fail(o, "the server did not see our UDP packets");
 }
 
-/* Keep the name and the UDP mapping alive. */
+/* How long a listener may wait for the server before session_keepalive. */
+int
+session_wait_ms(const struct session *s)
+{
+	int64_t renew;
+
+	if (s->pm == NULL)
+		return s->keepalive_ms;
+	renew = s->pm->renew_ms - client_now_ms();
+	if (renew < 100)
+		renew = 100;
+	return renew < s->keepalive_ms ? (int)renew : s->keepalive_ms;
+}
+
+/* Keep the name, the UDP mapping and the gateway's mapping alive. */
 void
 session_keepalive(struct session *s)
 {

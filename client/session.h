@@ -32,6 +32,7 @@ void session_open(const struct client_opts *, struct session *, const char *,
 int  session_send(struct session *, json_t *);
 json_t *session_read(struct session *, int);
 void	session_keepalive(struct session *);
+int	session_wait_ms(const struct session *);
 void	session_fail(const struct client_opts *, json_t *, const char *)
     __attribute__((noreturn));
 void session_note(const struct client_opts *, const char *, ...)

@@ -128,23 +128,23 @@ lab_nat() {
 		none) ;;
 		port-restricted)
 			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
-			echo '  oifname "eth0" masquerade persistent; }'
+			echo '  oifname "eth0" iifname "lan0" masquerade persistent; }'
 			echo '}' ;;
 		full-cone)
 			echo 'table ip nat {'
-			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" masquerade persistent; }'
+			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" iifname "lan0" masquerade persistent; }'
 			echo " chain pre { type nat hook prerouting priority -100; iifname \"eth0\" udp dport 1024-65535 dnat to $host; }"
 			echo '}' ;;
 		restricted-cone)
 			echo 'table ip nat {'
 			echo ' set contacted { type ipv4_addr . inet_service; flags dynamic; timeout 5m; }'
 			echo ' chain outgoing { type filter hook forward priority 0; oifname "eth0" meta l4proto udp update @contacted { ip daddr . udp sport }; }'
-			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" masquerade persistent; }'
+			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" iifname "lan0" masquerade persistent; }'
 			echo " chain pre { type nat hook prerouting priority -100; iifname \"eth0\" ip saddr . udp dport @contacted dnat to $host; }"
 			echo '}' ;;
 		symmetric-random)
 			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
-			echo '  oifname "eth0" masquerade random; }'
+			echo '  oifname "eth0" iifname "lan0" masquerade random; }'
 			echo '}' ;;
 		symmetric-inc)
 			# numgen gives host byte order: map it (NATLAB.md).
@@ -153,9 +153,9 @@ lab_nat() {
 				ports="$ports${ports:+, }$i : $((40000 + i * delta))"
 			done
 			echo 'table ip nat { chain post { type nat hook postrouting priority 100;'
-			echo "  oifname \"eth0\" meta l4proto udp snat to $wan : numgen inc mod 64 map { $ports };"
+			echo "  oifname \"eth0\" iifname \"lan0\" meta l4proto udp snat to $wan : numgen inc mod 64 map { $ports };"
 			# Other protocols (the TCP to the server) as any NAT.
-			echo '  oifname "eth0" masquerade; }'
+			echo '  oifname "eth0" iifname "lan0" masquerade; }'
 			echo '}' ;;
 		*) fail "unknown NAT kind $kind" ;;
 		esac
@@ -188,6 +188,7 @@ NFT
 lab_nats() {
 	local r
 	lab_stop hA hA2 hB
+	lab_portmap_stop rA rB
 	for r in rA rB; do
 		lab_in "$r" nft flush ruleset
 		lab_in "$r" conntrack -F 2>/dev/null
@@ -229,4 +230,75 @@ CONF
 	# From the router: its WAN address is routed, the hosts need NAT.
 	wait_for 100 lab_in rA "$NATCLIENT" --timeout 1 -s 203.0.113.1 nat ||
 	    fail "natserver in the lab does not answer: $(tail -5 "$T/lab-srv.log")"
+}
+
+# lab_portmap ROUTER [NATPMP]: after lab_nat and lab_server, miniupnpd on
+# the router's LAN (UPnP IGD, and NAT-PMP/PCP unless NATPMP is "no"),
+# over the NAT it has; $LAB_PORTMAP_CONF (lines) goes into its config.  miniupnpd maps only for a public WAN address and
+# the lab's are documentation ones, which it calls reserved: it then
+# asks natserver by STUN (RFC 5780) whether the WAN is open, and the
+# router lets those answers in (its input filter would drop the ones
+# from the other address and port).
+lab_portmap() {
+	local r=$1 natpmp=${2:-yes}
+	command -v miniupnpd >/dev/null || fail "miniupnpd (miniupnpd-nftables) missing"
+	cat >"$T/mu-$r.nft" <<NFT
+table inet miniupnpd {
+ chain forward { type filter hook forward priority -10; policy accept; jump miniupnpd; }
+ chain miniupnpd { }
+}
+table inet miniupnpd_nat {
+ chain prerouting { type nat hook prerouting priority -110; policy accept; jump prerouting_miniupnpd; }
+ chain postrouting { type nat hook postrouting priority 90; policy accept; jump postrouting_miniupnpd; }
+ chain prerouting_miniupnpd { }
+ chain postrouting_miniupnpd { }
+}
+NFT
+	lab_in "$r" nft -f "$T/mu-$r.nft" || fail "miniupnpd tables on $r"
+	if lab_in "$r" nft list chain inet fw input >/dev/null 2>&1; then
+		lab_in "$r" nft add rule inet fw input ip saddr 203.0.113.0/24 udp sport 3478-3479 accept
+	fi
+	cat >"$T/mu-$r.conf" <<CONF
+ext_ifname=eth0
+listening_ip=lan0
+ext_perform_stun=yes
+ext_stun_host=203.0.113.1
+ext_stun_port=3478
+enable_natpmp=$natpmp
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+uuid=3d3cec3a-8cf0-11e0-98ee-00000000000${r#r}
+upnp_table_name=miniupnpd
+upnp_nat_table_name=miniupnpd_nat
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+allow 1024-65535 10.0.0.0/8 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+${LAB_PORTMAP_CONF:-}
+CONF
+	: >"$T/mu-$r.log"
+	lab_in "$r" miniupnpd -d -P "$T/mu-$r.pid" -f "$T/mu-$r.conf" >>"$T/mu-$r.log" 2>&1 &
+	wait_for 200 grep -q "Port forwarding is now enabled" "$T/mu-$r.log" ||
+	    fail "miniupnpd on $r does not map: $(grep -v 'table_cb\|parse_stun' "$T/mu-$r.log" | tail -5)"
+	wait_for 100 grep -q "HTTP listening" "$T/mu-$r.log" || fail "miniupnpd on $r: no HTTP"
+	[ "$natpmp" = no ] || wait_for 100 grep -q "Listening for NAT-PMP" "$T/mu-$r.log" ||
+	    fail "miniupnpd on $r: no NAT-PMP"
+}
+
+# lab_portmap_stop ROUTER...: miniupnpd gone (its rules go with lab_nats).
+lab_portmap_stop() {
+	local r p
+	for r in "$@"; do
+		for p in $(ip netns pids "$LAB-$r" 2>/dev/null); do
+			grep -q miniupnpd "/proc/$p/comm" 2>/dev/null && kill -KILL "$p"
+		done
+	done
+	return 0
+}
+
+# lab_mappings ROUTER: the port mappings miniupnpd holds, one per line.
+lab_mappings() {
+	lab_in "$1" nft list chain inet miniupnpd_nat prerouting_miniupnpd 2>/dev/null | grep dnat
 }

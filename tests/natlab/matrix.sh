@@ -42,6 +42,7 @@ KINDS=${MATRIX_KINDS:-full-cone restricted-cone port-restricted symmetric-inc sy
 C=("$NATCLIENT" --timeout 10 -s 203.0.113.1 --token-file "$T/lab-token" "${TRUST[@]}")
 RUNS=${MATRIX_RUNS:-1} # tests/bench/run-punch.sh asks for medians of 5
 ROWS=()
+PORTMAP="" # the routers that run miniupnpd (UPnP IGD, NAT-PMP, PCP)
 n=0
 
 no_path() {
@@ -85,7 +86,7 @@ stream() { # filter kindA kindB listener connector [--tcp]: one stream run
 	wait "$LISTENER" || fail "$ka x $kb: listen failed: $(cat "$T/errA")"
 	cmp -s "$T/a" "$T/outB" && cmp -s "$T/b" "$T/outA" ||
 	    fail "$ka x $kb: the streams differ"
-	if no_path "$ka" "$kb"; then
+	if [ -z "$PORTMAP" ] && no_path "$ka" "$kb"; then
 		grep -q '"result":"relay"' <<<"$result" ||
 		    fail "$ka x $kb: not through the relay: $result"
 		outcome="no direct path: through the relay, 1 MB each way intact"
@@ -93,6 +94,19 @@ stream() { # filter kindA kindB listener connector [--tcp]: one stream run
 		grep -q '"result":"direct"' <<<"$result" ||
 		    fail "$ka x $kb: not direct: $result"
 		outcome="direct, 1 MB each way intact"
+	fi
+	if [ -n "$PORTMAP" ]; then
+		# Mapped by the gateway, and the mapping gone from it once
+		# natclient has ended.
+		for r in $PORTMAP; do
+			grep -q "^natclient: port mapping: pcp mapped UDP port" \
+			    "$T/err${r#r}" ||
+			    fail "$ka x $kb: no mapping behind $r: $(cat "$T/err${r#r}")"
+			[ -z "$(lab_mappings "$r")" ] ||
+			    fail "$ka x $kb: a mapping left on $r: $(lab_mappings "$r")"
+		done
+		[ "$strategy" = portmap ] || fail "$ka x $kb: $strategy, not portmap"
+		outcome="$outcome, mapping deleted at exit"
 	fi
 	LAST_MS=$ms LAST_STRATEGY=$strategy LAST_OUTCOME=$outcome
 	pass "$ka x $kb, input filter $filter: $strategy, $ms ms: $outcome"
@@ -105,6 +119,7 @@ pair() {
 	shift 6
 	for i in $(seq 1 "$RUNS"); do
 		lab_nats "$na" "$nb"
+		for r in $PORTMAP; do lab_portmap "$r"; done
 		stream "$filter" "$la" "$lb" "$ha" "$hb" "$@"
 		times+=("$LAST_MS")
 	done
@@ -165,6 +180,26 @@ for filter in ${MATRIX_FILTERS:-1 0}; do
 	# Two hosts behind one NAT.
 	pair port-restricted port-restricted port-restricted "same NAT" hA2 hA
 done
+
+# Port-mapping routers (miniupnpd on rA, rB or both, over the NAT they
+# have): natclient maps its punching socket by PCP, and a mapped side
+# is a full cone, so every pair goes direct, the symmetric ones too.
+# natclient here is run with portmap on (the tests' wrapper has it off).
+LAB_FILTER=1
+filter=1
+printf '[client]\n' >"$T/portmap.conf"
+C_OFF=("${C[@]}")
+C=("$NATCLIENT_BIN" -c "$T/portmap.conf" "${C[@]:1}")
+for k in ${MATRIX_PORTMAP_KINDS:-$KINDS}; do
+	PORTMAP=rA pair "$k" "$k" "$k + portmap" "$k" hA hB
+	PORTMAP="rA rB" pair "$k" "$k" "$k + portmap" "$k + portmap" hA hB
+done
+# The connector's side mapped: it waits, the listener sends.
+for k in ${MATRIX_PORTMAP_KINDS:-symmetric-inc symmetric-random}; do
+	PORTMAP=rB pair "$k" symmetric-random "$k" "symmetric-random + portmap" hA hB
+done
+C=("${C_OFF[@]}")
+PORTMAP=""
 
 # 64 MiB through the relay fallback and back at once: the listener's
 # stdout goes through cat to its own stdin (an echo, as a program run on
