@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "bytes.h"
 #include "mux.h"
 
 #define MUX_WINDOW	(256 * 1024) /* bytes in flight per stream */
@@ -73,22 +74,6 @@ struct mux {
 	uint8_t			  buf[4 + SECURE_DATA_MAX];
 };
 
-static void
-mux_put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
-static uint32_t
-mux_get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
-}
-
 /* A message of kind about stream id, with n more bytes: 0, or -1. */
 static int
 mux_send(struct mux *m, int kind, uint32_t id, const uint8_t *d, size_t n)
@@ -96,10 +81,10 @@ mux_send(struct mux *m, int kind, uint32_t id, const uint8_t *d, size_t n)
 	uint8_t b[8];
 
 	if (d == NULL && n <= 4) {
-		mux_put32(b, id);
+		be32_put(b, id);
 		return secure_send(m->s, kind, b, 4);
 	}
-	mux_put32(m->buf, id);
+	be32_put(m->buf, id);
 	memmove(m->buf + 4, d, n);
 	return secure_send(m->s, kind, m->buf, n + 4);
 }
@@ -282,10 +267,10 @@ mux_message(struct mux *m, int kind, const uint8_t *b, int n)
 	if (kind < SECURE_MUX_OPEN || kind > SECURE_MUX_WINDOW || n < 4)
 		return 0;
 	if (kind == SECURE_MUX_OPEN) {
-		mux_open(m, mux_get32(b));
+		mux_open(m, be32_get(b));
 		return 0;
 	}
-	if ((t = mux_find(m, mux_get32(b))) == NULL)
+	if ((t = mux_find(m, be32_get(b))) == NULL)
 		return 0; /* a stream that ended meanwhile */
 	if (kind == SECURE_MUX_DATA)
 		mux_data(m, t, b + 4, (size_t)n - 4);
@@ -295,7 +280,7 @@ mux_message(struct mux *m, int kind, const uint8_t *b, int n)
 	} else if (kind == SECURE_MUX_RESET)
 		mux_close(m, t, 1, 0);
 	else if (n == 8) {
-		uint64_t c = (uint64_t)t->credit + mux_get32(b + 4);
+		uint64_t c = (uint64_t)t->credit + be32_get(b + 4);
 
 		t->credit = c > MUX_WINDOW ? MUX_WINDOW : (uint32_t)c;
 	}
@@ -368,7 +353,7 @@ mux_write(struct mux *m, struct mux_stream *t)
 		m->s->path))) {
 		uint8_t g[4];
 
-		mux_put32(g, t->written);
+		be32_put(g, t->written);
 		if (mux_send(m, SECURE_MUX_WINDOW, t->id, g, 4) == 0)
 			t->written = 0;
 	}

@@ -10,33 +10,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "pcp.h"
-
-static void
-pcp_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-pcp_put32(uint8_t *p, uint32_t v)
-{
-	pcp_put16(p, (uint16_t)(v >> 16));
-	pcp_put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t
-pcp_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-pcp_get32(const uint8_t *p)
-{
-	return (uint32_t)pcp_get16(p) << 16 | pcp_get16(p + 2);
-}
 
 /* An address as PCP carries it; all zeros for "any". */
 static void
@@ -89,12 +64,12 @@ pcp_map_request(uint8_t *b, const struct addr *client, const uint8_t *nonce,
 	memset(b, 0, PCP_MAP_LEN);
 	b[0] = PCP_VERSION;
 	b[1] = PCP_OP_MAP;
-	pcp_put32(b + 4, lifetime);
+	be32_put(b + 4, lifetime);
 	pcp_put_addr(b + 8, client);
 	memcpy(b + 24, nonce, PCP_NONCE_LEN);
 	b[36] = (uint8_t)ipproto;
-	pcp_put16(b + 40, internal);
-	pcp_put16(b + 42, internal);
+	be16_put(b + 40, internal);
+	be16_put(b + 42, internal);
 	pcp_put_addr(b + 44, NULL);
 	return PCP_MAP_LEN;
 }
@@ -120,19 +95,19 @@ int
 pcp_parse_response(const uint8_t *b, size_t n, int op, const uint8_t *nonce,
     int ipproto, uint16_t internal, uint32_t *lifetime, struct addr *ext)
 {
-	if (n >= 4 && b[0] == 0 && (b[1] & 0x80) && pcp_get16(b + 2) == 1)
+	if (n >= 4 && b[0] == 0 && (b[1] & 0x80) && be16_get(b + 2) == 1)
 		return PCP_OLD_VERSION; /* NAT-PMP: unsupported version */
 	if (n < PCP_HEADER_LEN || n > PCP_MAX_LEN || n % 4 != 0 ||
 	    b[0] != PCP_VERSION || b[1] != (0x80 | op))
 		return PCP_NOT_OURS;
 	if (op == PCP_OP_MAP &&
 	    (n < PCP_MAP_LEN || memcmp(b + 24, nonce, PCP_NONCE_LEN) != 0 ||
-		b[36] != ipproto || pcp_get16(b + 40) != internal))
+		b[36] != ipproto || be16_get(b + 40) != internal))
 		return PCP_NOT_OURS;
 	if (lifetime != NULL)
-		*lifetime = pcp_get32(b + 4);
+		*lifetime = be32_get(b + 4);
 	if (op == PCP_OP_MAP && ext != NULL && b[3] == PCP_OK)
-		pcp_get_addr(b + 44, pcp_get16(b + 42), ext);
+		pcp_get_addr(b + 44, be16_get(b + 42), ext);
 	return b[3];
 }
 

@@ -14,54 +14,28 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "stun.h"
 
 #define STUN_SOFTWARE "natkit " PACKAGE_VERSION
 #define STUN_FP_XOR   0x5354554eu
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* Could this be a STUN message: top bits 00, a whole number of words? */
 int
 stun_looks_like(const uint8_t *p, size_t len)
 {
 	return len >= STUN_HDR_LEN && (p[0] & 0xc0) == 0 &&
-	    (get16(p + 2) & 3) == 0 &&
-	    (size_t)get16(p + 2) + STUN_HDR_LEN == len;
+	    (be16_get(p + 2) & 3) == 0 &&
+	    (size_t)be16_get(p + 2) + STUN_HDR_LEN == len;
 }
 
 /* On a stream: the length of the message that starts at p, or 0. */
 size_t
 stun_frame_len(const uint8_t *p, size_t len)
 {
-	if (len < 4 || (p[0] & 0xc0) != 0 || (get16(p + 2) & 3) != 0)
+	if (len < 4 || (p[0] & 0xc0) != 0 || (be16_get(p + 2) & 3) != 0)
 		return 0;
-	return (size_t)get16(p + 2) + STUN_HDR_LEN;
+	return (size_t)be16_get(p + 2) + STUN_HDR_LEN;
 }
 
 /* Attributes a Binding server knows (and, apart from a few, ignores). */
@@ -104,8 +78,8 @@ stun_parse(const uint8_t *p, size_t len, struct stun_msg *m)
 	memset(m, 0, sizeof(*m));
 	if (!stun_looks_like(p, len))
 		return STUN_NOT;
-	m->type = get16(p);
-	m->classic = get32(p + 4) != STUN_COOKIE;
+	m->type = be16_get(p);
+	m->classic = be32_get(p + 4) != STUN_COOKIE;
 	memcpy(m->tid, p + 4, 16);
 	/* Only requests (class bits 00) are answered. */
 	if ((m->type & 0x0110) != 0)
@@ -117,8 +91,8 @@ stun_parse(const uint8_t *p, size_t len, struct stun_msg *m)
 			m->why = "truncated attribute header";
 			return STUN_BAD;
 		}
-		type = get16(p + off);
-		alen = get16(p + off + 2);
+		type = be16_get(p + off);
+		alen = be16_get(p + off + 2);
 		if ((size_t)alen > len - off - 4 ||
 		    (size_t)((alen + 3) & ~3) > len - off - 4) {
 			m->why = "attribute longer than the message";
@@ -133,7 +107,7 @@ stun_parse(const uint8_t *p, size_t len, struct stun_msg *m)
 				m->why = "CHANGE-REQUEST is not 4 bytes";
 				return STUN_BAD;
 			}
-			m->change = (int)(get32(p + off + 4) &
+			m->change = (int)(be32_get(p + off + 4) &
 			    (STUN_CHANGE_IP | STUN_CHANGE_PORT));
 		} else if (type == STUN_ATTR_FINGERPRINT) {
 			if (alen != 4) {
@@ -141,7 +115,7 @@ stun_parse(const uint8_t *p, size_t len, struct stun_msg *m)
 				return STUN_BAD;
 			}
 			if ((crc32(0, p, (uInt)off) ^ STUN_FP_XOR) !=
-			    get32(p + off + 4))
+			    be32_get(p + off + 4))
 				return STUN_IGNORE;
 			m->fingerprint = 1;
 		} else if (!stun_attr_known(type) &&
@@ -160,8 +134,8 @@ stun_parse(const uint8_t *p, size_t len, struct stun_msg *m)
 static size_t
 stun_header(const struct stun_msg *m, uint16_t type, uint8_t *out)
 {
-	put16(out, type);
-	put16(out + 2, 0);
+	be16_put(out, type);
+	be16_put(out + 2, 0);
 	memcpy(out + 4, m->tid, 16);
 	return STUN_HDR_LEN;
 }
@@ -175,8 +149,8 @@ stun_attr(uint8_t *out, size_t off, size_t max, uint16_t type, const void *val,
 
 	if (off + 4 + padded > max)
 		return 0;
-	put16(out + off, type);
-	put16(out + off + 2, (uint16_t)len);
+	be16_put(out + off, type);
+	be16_put(out + off + 2, (uint16_t)len);
 	memcpy(out + off + 4, val, len);
 	memset(out + off + 4 + len, 0, padded - len);
 	return off + 4 + padded;
@@ -225,11 +199,11 @@ stun_finish(uint8_t *out, size_t off, size_t max, int fingerprint)
 	if (fingerprint) {
 		if (off + 8 > max)
 			return 0;
-		put16(out + 2, (uint16_t)(off + 8 - STUN_HDR_LEN));
-		put32(crc, (uint32_t)crc32(0, out, (uInt)off) ^ STUN_FP_XOR);
+		be16_put(out + 2, (uint16_t)(off + 8 - STUN_HDR_LEN));
+		be32_put(crc, (uint32_t)crc32(0, out, (uInt)off) ^ STUN_FP_XOR);
 		return stun_attr(out, off, max, STUN_ATTR_FINGERPRINT, crc, 4);
 	}
-	put16(out + 2, (uint16_t)(off - STUN_HDR_LEN));
+	be16_put(out + 2, (uint16_t)(off - STUN_HDR_LEN));
 	return off;
 }
 
@@ -291,7 +265,7 @@ stun_error(const struct stun_msg *m, int code, const char *reason, uint8_t *out,
 	off = stun_attr(out, off, max, STUN_ATTR_ERROR_CODE, v, 4 + rlen);
 	if (off != 0 && code == 420) {
 		for (i = 0; i < m->nunknown; i++)
-			put16(u + 2 * i, m->unknown[i]);
+			be16_put(u + 2 * i, m->unknown[i]);
 		off = stun_attr(out, off, max, STUN_ATTR_UNKNOWN_ATTRIBUTES, u,
 		    2 * (size_t)m->nunknown);
 	}
@@ -316,7 +290,7 @@ stun_binding_request(const uint8_t tid[12], int change, int fingerprint,
 	if (max < STUN_HDR_LEN)
 		return 0;
 	memset(&m, 0, sizeof(m));
-	put32(m.tid, STUN_COOKIE);
+	be32_put(m.tid, STUN_COOKIE);
 	memcpy(m.tid + 4, tid, 12);
 	off = stun_header(&m, STUN_BINDING_REQUEST, out);
 	if (change != 0)
@@ -370,11 +344,11 @@ stun_response_addr(const uint8_t *p, size_t len, const uint8_t tid[12],
 {
 	size_t off = STUN_HDR_LEN;
 
-	if (!stun_looks_like(p, len) || get16(p) != STUN_BINDING_SUCCESS ||
-	    get32(p + 4) != STUN_COOKIE || memcmp(p + 8, tid, 12) != 0)
+	if (!stun_looks_like(p, len) || be16_get(p) != STUN_BINDING_SUCCESS ||
+	    be32_get(p + 4) != STUN_COOKIE || memcmp(p + 8, tid, 12) != 0)
 		return -1;
 	while (off + 4 <= len) {
-		uint16_t t = get16(p + off), alen = get16(p + off + 2);
+		uint16_t t = be16_get(p + off), alen = be16_get(p + off + 2);
 
 		if ((size_t)alen > len - off - 4)
 			return -1;

@@ -13,24 +13,12 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "bytes.h"
 #include "stun.h"
 #include "stunmsg.h"
 
 #define STUNMSG_FP_XOR 0x5354554eu
 #define STUNMSG_MAX    4096 /* longest message whose integrity is checked */
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /*
  * Check a message with the magic cookie: its header, that every
@@ -53,8 +41,8 @@ stunmsg_parse(const uint8_t *p, size_t len, int (*known)(uint16_t),
 	}
 	m->p = p;
 	m->len = len;
-	m->cls = get16(p) & 0x0110;
-	m->method = get16(p) & (uint16_t)~0x0110;
+	m->cls = be16_get(p) & 0x0110;
+	m->method = be16_get(p) & (uint16_t)~0x0110;
 	m->tid = p + 8;
 	while (off < len) {
 		uint16_t type, alen;
@@ -63,8 +51,8 @@ stunmsg_parse(const uint8_t *p, size_t len, int (*known)(uint16_t),
 			*why = "truncated attribute header";
 			return -1;
 		}
-		type = get16(p + off);
-		alen = get16(p + off + 2);
+		type = be16_get(p + off);
+		alen = be16_get(p + off + 2);
 		if ((size_t)((alen + 3) & ~3) > len - off - 4) {
 			*why = "attribute longer than the message";
 			return -1;
@@ -127,7 +115,7 @@ stunmsg_attr_next(const struct stunmsg *m, uint16_t type, size_t *pos,
 	size_t off = *pos == 0 ? STUN_HDR_LEN : *pos, end = stunmsg_end(m);
 
 	while (off + 4 <= end) {
-		uint16_t t = get16(m->p + off), alen = get16(m->p + off + 2);
+		uint16_t t = be16_get(m->p + off), alen = be16_get(m->p + off + 2);
 
 		*pos = off + 4 + (size_t)((alen + 3) & ~3);
 		if (t == type) {
@@ -182,7 +170,7 @@ stunmsg_hmac(const struct stunmsg *m, size_t at, size_t end, int sha256,
 	if (at > sizeof(copy))
 		return -1;
 	memcpy(copy, m->p, at);
-	put16(copy + 2, (uint16_t)(end - STUN_HDR_LEN));
+	be16_put(copy + 2, (uint16_t)(end - STUN_HDR_LEN));
 	return HMAC(sha256 ? EVP_sha256() : EVP_sha1(), key, (int)keylen, copy,
 		   at, mac, &maclen) == NULL
 	    ? -1
@@ -202,7 +190,7 @@ stunmsg_integrity_ok(const struct stunmsg *m, const uint8_t *key, size_t keylen)
 
 	if (at == 0)
 		return 0;
-	alen = get16(m->p + at + 2);
+	alen = be16_get(m->p + at + 2);
 	n = stunmsg_hmac(m, at, at + 4 + alen, m->mi256 != 0, key, keylen, mac);
 	return n >= (int)alen && CRYPTO_memcmp(mac, m->p + at + 4, alen) == 0;
 }
@@ -218,8 +206,8 @@ stunbuf_start(struct stunbuf *b, uint8_t *out, size_t max, uint16_t type,
 	b->len = STUN_HDR_LEN;
 	if (b->err)
 		return;
-	put16(out, type);
-	put16(out + 2, 0);
+	be16_put(out, type);
+	be16_put(out + 2, 0);
 	out[4] = 0x21, out[5] = 0x12, out[6] = 0xa4, out[7] = 0x42;
 	memcpy(out + 8, tid, 12);
 }
@@ -234,8 +222,8 @@ stunbuf_attr(struct stunbuf *b, uint16_t type, const void *v, size_t len)
 		b->err = 1;
 		return;
 	}
-	put16(b->p + b->len, type);
-	put16(b->p + b->len + 2, (uint16_t)len);
+	be16_put(b->p + b->len, type);
+	be16_put(b->p + b->len + 2, (uint16_t)len);
 	if (len > 0)
 		memcpy(b->p + b->len + 4, v, len);
 	memset(b->p + b->len + 4 + len, 0, padded - len);
@@ -321,12 +309,12 @@ stunbuf_finish(struct stunbuf *b, int fingerprint)
 	if (fingerprint) {
 		if (b->len + 8 > b->max)
 			return 0;
-		put16(b->p + 2, (uint16_t)(b->len + 8 - STUN_HDR_LEN));
+		be16_put(b->p + 2, (uint16_t)(b->len + 8 - STUN_HDR_LEN));
 		fp = (uint32_t)crc32(0, b->p, (uInt)b->len) ^ STUNMSG_FP_XOR;
 		v[0] = (uint8_t)(fp >> 24), v[1] = (uint8_t)(fp >> 16);
 		v[2] = (uint8_t)(fp >> 8), v[3] = (uint8_t)fp;
 		stunbuf_attr(b, STUN_ATTR_FINGERPRINT, v, 4);
 	} else
-		put16(b->p + 2, (uint16_t)(b->len - STUN_HDR_LEN));
+		be16_put(b->p + 2, (uint16_t)(b->len - STUN_HDR_LEN));
 	return b->err ? 0 : b->len;
 }
