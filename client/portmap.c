@@ -130,6 +130,16 @@ portmap_sigthread(void *arg)
 	return NULL;
 }
 
+/* The signals that end natclient, which delete mappings first. */
+static void
+portmap_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
 /* A child of ours owns no mapping and must die of signals as usual. */
 static void
 portmap_atfork_child(void)
@@ -138,10 +148,7 @@ portmap_atfork_child(void)
 
 	pm_nlive = 0;
 	pm_guarded = 0;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	portmap_sigset(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -155,10 +162,7 @@ portmap_guard(void)
 	if (pm_guarded)
 		return;
 	pm_guarded = 1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	portmap_sigset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
