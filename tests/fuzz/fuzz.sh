@@ -8,7 +8,7 @@
 CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || skip "clang is not installed (Debian: clang)"
 SECONDS_EACH=${FUZZ_SECONDS:-15}
-HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost http turn}
+HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost http turn pcp}
 F=$SRCDIR/tests/fuzz
 B=${FUZZ_BUILD:-$T/build} # FUZZ_BUILD: keep the harnesses
 mkdir -p "$B"
@@ -30,7 +30,9 @@ LIBS="$(pkg-config --libs libevent jansson libssl libcrypto libsodium zlib) -lht
 
 total=0
 for h in $HARNESSES; do
-	"$CLANG" @"$B/flags" -fsanitize=fuzzer "$F/fuzz_$h.c" "$B"/*.o $LIBS -lenet \
+	# natclient's own parsers are compiled with their harness.
+	case $h in pcp) client="-I$SRCDIR/client $SRCDIR/client/pcp.c" ;; *) client= ;; esac
+	"$CLANG" @"$B/flags" -fsanitize=fuzzer "$F/fuzz_$h.c" $client "$B"/*.o $LIBS -lenet \
 	    -o "$B/fuzz_$h" 2>"$B/ld.err" || fail "clang: fuzz_$h: $(head -20 "$B/ld.err")"
 	mkdir -p "$B/new_$h"
 	# The handler harnesses keep a worker's state between inputs, as a
