@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "portmap.h"
 
 #define BRIDGE_KEEPALIVE_MS 2000 /* datagram mode */
 #define BRIDGE_SILENT_MS    8000 /* datagram mode: the peer is gone */
@@ -46,7 +47,20 @@ bridge_signal(int sig)
 	bridge_stop = sig;
 }
 
-/* SIGINT and SIGTERM set bridge_stop (and interrupt poll). */
+/* Port mapping's signal thread hands SIGINT and SIGTERM over here. */
+static int
+bridge_take(int sig)
+{
+	if (sig != SIGINT && sig != SIGTERM)
+		return 0;
+	bridge_stop = sig;
+	return 1;
+}
+
+/*
+ * SIGINT and SIGTERM set bridge_stop (and interrupt poll); where a port
+ * mapping blocks them for its own thread (portmap.c), that thread does.
+ */
 void
 bridge_catch(void)
 {
@@ -57,6 +71,7 @@ bridge_catch(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	portmap_on_signal(bridge_take);
 }
 
 /*
@@ -69,8 +84,11 @@ bridge_release(void)
 {
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	portmap_on_signal(NULL);
+	/* To the process, not this thread: portmap.c's thread may be the
+	   one that takes it. */
 	if (bridge_stop)
-		raise(bridge_stop);
+		kill(getpid(), bridge_stop);
 }
 
 /* A signal came: the bridge must end (mux.c asks too). */

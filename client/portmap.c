@@ -118,15 +118,32 @@ portmap_release(void)
 	pthread_mutex_unlock(&pm_mu);
 }
 
+static int (*volatile pm_hook)(int);
+
+/*
+ * While a bridge carries data, an ending signal is its to take (it says
+ * goodbye to the peer, then sends the signal again): fn(sig) returns 1
+ * when it took it.  NULL: signals end natclient here.
+ */
+void
+portmap_on_signal(int (*fn)(int))
+{
+	pm_hook = fn;
+}
+
 static void *
 portmap_sigthread(void *arg)
 {
 	sigset_t *set = arg;
 	int	  sig = SIGTERM;
+	int (*hook)(int);
 
-	sigwait(set, &sig);
-	portmap_release();
-	_exit(128 + sig);
+	for (;;) {
+		sigwait(set, &sig);
+		portmap_release();
+		if ((hook = pm_hook) == NULL || !hook(sig))
+			_exit(128 + sig);
+	}
 	return NULL;
 }
 
@@ -204,8 +221,13 @@ portmap_check(struct portmap *pm, const struct addr *seen)
 	const struct sockaddr_in *pub = (const struct sockaddr_in *)&seen->ss;
 	char a[ADDR_STRLEN], b[ADDR_STRLEN];
 
-	if (addr_family(seen) != AF_INET)
-		return ext->sin_addr.s_addr == INADDR_ANY ? -1 : 0;
+	if (addr_family(seen) != AF_INET) {
+		if (ext->sin_addr.s_addr != INADDR_ANY)
+			return 0;
+		snprintf(pm->why, sizeof(pm->why),
+		    "the gateway did not say its external address");
+		return -1;
+	}
 	if (ext->sin_addr.s_addr == INADDR_ANY)
 		ext->sin_addr = pub->sin_addr;
 	if (ext->sin_addr.s_addr == pub->sin_addr.s_addr)

@@ -58,6 +58,7 @@ struct portmap *portmap_open(const struct client_opts *, int, uint16_t,
     const struct addr *);
 void portmap_renew(const struct client_opts *, struct portmap *);
 void portmap_release(void);
+void portmap_on_signal(int (*)(int));
 void portmap_upnp_drop(void);
 struct json_t *portmap_report(const struct client_opts *, const struct addr *);
 

@@ -231,13 +231,50 @@ rdv_fallback(const struct client_opts *o, struct hp_plan *p,
 	return rdv_carry(o, p, r, fd, pol);
 }
 
+/*
+ * --tcp with a gateway's TCP mapping on either side: the mapped side
+ * accepts on its port (the listener, when both are mapped), the other
+ * connects to the mapped address.  As for UDP, the mapped side never
+ * sends first (holepunch.c says why).
+ */
+static int
+rdv_run_tcp_mapped(const struct client_opts *o, struct session *s,
+    struct hp_plan *p, const char *peer_mapped,
+    const struct secure_policy *pol)
+{
+	struct hp_result r;
+	struct addr	 to;
+	const char	*why;
+	int64_t		 start;
+	int		 fd;
+
+	memset(&r, 0, sizeof(r));
+	p->strategy = NAMED_PORTMAP;
+	if (p->delay_ms > 0)
+		poll(NULL, 0, p->delay_ms);
+	start = client_now_ms();
+	if (s->pm != NULL && (peer_mapped == NULL || !p->connector))
+		fd = tcp_accept_one(o, &s->server, addr_port(&s->tcp_local),
+		    &r.peer, p->timeout_ms);
+	else if (addr_parse(peer_mapped, 0, &to, &why) == -1)
+		client_fail(o, "the punch message's mapped_tcp: %s", why);
+	else {
+		r.peer = to;
+		fd = tcp_punch(o, addr_port(&s->tcp_local), &to, p->timeout_ms);
+	}
+	r.ms = (int)(client_now_ms() - start);
+	if (fd == -1)
+		return rdv_fallback(o, p, &r, pol);
+	return rdv_carry(o, p, &r, fd, pol);
+}
+
 /* --tcp: simultaneous open between two endpoint-independent NATs. */
 static int
 rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
     struct hp_plan *p, const struct secure_policy *pol)
 {
 	struct hp_result r;
-	const char	*pub = NULL, *why;
+	const char	*pub = NULL, *why, *mapped = NULL;
 	int64_t		 start;
 	int		 fd;
 
@@ -245,6 +282,10 @@ rdv_run_tcp(const struct client_opts *o, struct session *s, json_t *msg,
 	json_unpack(msg, "{s:{s:s}}", "peer", "public_tcp", &pub);
 	if (pub == NULL || addr_parse(pub, 0, &r.peer, &why) == -1)
 		client_fail(o, "the punch message has no TCP address");
+	json_unpack(msg, "{s:{s:{s:s}}}", "peer", "nat", "mapped_tcp",
+	    &mapped);
+	if (s->pm != NULL || mapped != NULL)
+		return rdv_run_tcp_mapped(o, s, p, mapped, pol);
 	if (p->my_class != NAMED_OPEN || p->peer_class != NAMED_OPEN) {
 		p->strategy = NAMED_NONE;
 		rdv_report(o, p, &r, 0, stdout, NULL);

@@ -203,6 +203,32 @@ session_sign(const struct client_opts *o, struct session *s, const char *name,
 }
 
 /*
+ * Ask the gateway to map the port that punches: UDP, or with --tcp the
+ * control connection's TCP port (portmap.c).  A mapped side is a full
+ * cone; the address goes to the server in reg's "mapped" (UDP) or
+ * "mapped_tcp".  The gateway protocols here map IPv4 only.
+ */
+static void
+session_portmap(const struct client_opts *o, struct session *s, json_t *reg)
+{
+	char ext[ADDR_STRLEN];
+
+	if (!o->portmap || !portmap_useful(&s->server))
+		return;
+	if (o->tcp)
+		s->pm = portmap_open(o, IPPROTO_TCP, addr_port(&s->tcp_local),
+		    &s->nat.public_addr);
+	else
+		s->pm = portmap_open(o, IPPROTO_UDP, addr_port(&s->local),
+		    &s->nat.public_addr);
+	if (s->pm == NULL)
+		return;
+	json_object_set_new(reg, o->tcp ? "mapped_tcp" : "mapped",
+	    json_string(addr_format(&s->pm->external, ext, sizeof(ext))));
+	s->class = NAMED_MAPPED;
+}
+
+/*
  * Probe, connect, register: as name, owned by key k, or anonymously
  * when name is NULL.
  */
@@ -228,18 +254,6 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 	s->delta = s->nat.delta;
 	s->udp = client_udp_new(o, addr_family(&s->server));
 	client_bind_any(o, s->udp, &s->server, &s->local);
-	/* A mapped port makes us a full cone; --tcp punches TCP, and the
-	   gateway protocols here map IPv4 only. */
-	if (o->portmap && !o->tcp && portmap_useful(&s->server) &&
-	    (s->pm = portmap_open(o, IPPROTO_UDP, addr_port(&s->local),
-		 &s->nat.public_addr)) != NULL) {
-		char ext[ADDR_STRLEN];
-
-		json_object_set_new(reg, "mapped",
-		    json_string(addr_format(&s->pm->external, ext,
-			sizeof(ext))));
-		s->class = NAMED_MAPPED;
-	}
 	if (o->tcp) {
 		/* Bound so that a punching socket can share the port. */
 		struct sockaddr_storage ss;
@@ -253,6 +267,7 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 		addr_from_sa(&s->tcp_local, (struct sockaddr *)&ss, len);
 	} else
 		s->tcp = client_tcp_connect(o, &s->server);
+	session_portmap(o, s, reg);
 	/* The LAN address is the TCP socket's: before TLS takes it. */
 	msg = json_pack("{s:s,s:o,s:o}", "type", "register", "lan",
 	    session_lan(s), "nat", reg);

@@ -4,7 +4,8 @@
  * mapping of our port P; after the punch message each side connects
  * from P to the other's mapping at the same moment, and the two SYNs
  * cross (see tcp_punch for the details).
- * The connection then carries stdin and stdout itself.
+ * The connection then carries stdin and stdout itself.  Where a gateway
+ * mapped the port, the mapped side accepts instead (tcp_accept_one).
  */
 #include "config.h"
 
@@ -109,4 +110,32 @@ tcp_punch(const struct client_opts *o, uint16_t port, const struct addr *peer,
 	if (fd != -1)
 		close(fd);
 	return -1;
+}
+
+/*
+ * A port-mapped side: take the first connection to port (of like's
+ * family) within timeout_ms, the peer's address in from; the socket,
+ * or -1.  Who it
+ * is, the end-to-end handshake that follows decides.
+ */
+int
+tcp_accept_one(const struct client_opts *o, const struct addr *like,
+    uint16_t port, struct addr *from, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t		len = sizeof(ss);
+	struct pollfd		pfd = {-1, POLLIN, 0};
+	int			lfd, fd = -1;
+
+	lfd = tcp_reusable(o, like, port);
+	if (listen(lfd, 1) == -1) {
+		close(lfd);
+		return -1;
+	}
+	pfd.fd = lfd;
+	if (poll(&pfd, 1, timeout_ms) == 1 &&
+	    (fd = accept(lfd, (struct sockaddr *)&ss, &len)) != -1)
+		addr_from_sa(from, (struct sockaddr *)&ss, len);
+	close(lfd);
+	return fd;
 }

@@ -8,5 +8,7 @@
 
 int tcp_reusable(const struct client_opts *, const struct addr *, uint16_t);
 int tcp_punch(const struct client_opts *, uint16_t, const struct addr *, int);
+int tcp_accept_one(const struct client_opts *, const struct addr *, uint16_t,
+    struct addr *, int);
 
 #endif

@@ -33,24 +33,34 @@ named_lan_ok(json_t *lan)
 	return 1;
 }
 
+/*
+ * A port the client's router mapped (PCP, NAT-PMP, UPnP), UDP or TCP:
+ * an address with a port, passed on to the peer as its target.
+ */
+static int
+named_mapped_ok(const char *mapped)
+{
+	struct addr ext;
+	const char *why;
+
+	return mapped == NULL ||
+	    (strlen(mapped) < ADDR_STRLEN &&
+		addr_parse(mapped, 0, &ext, &why) == 0 && addr_port(&ext) != 0);
+}
+
 /* The NAT behaviour a client reports, from natclient nat-type. */
 static int
 named_nat_ok(json_t *nat)
 {
-	const char *m = NULL, *f = NULL, *a = NULL, *mapped = NULL, *why;
+	const char *m = NULL, *f = NULL, *a = NULL, *mapped = NULL;
+	const char *mapped_tcp = NULL;
 	json_int_t  delta = 0;
-	struct addr ext;
 
-	if (!json_is_object(nat) || json_object_size(nat) > 5 ||
-	    json_unpack(nat, "{s:s,s?s,s:s,s?I,s?s}", "mapping", &m,
+	if (!json_is_object(nat) || json_object_size(nat) > 6 ||
+	    json_unpack(nat, "{s:s,s?s,s:s,s?I,s?s,s?s}", "mapping", &m,
 		"filtering", &f, "allocation", &a, "delta", &delta, "mapped",
-		&mapped) == -1)
-		return 0;
-	/* A port the client's router mapped (PCP, NAT-PMP, UPnP): an
-	   address with a port, passed on to the peer as its target. */
-	if (mapped != NULL && (strlen(mapped) >= ADDR_STRLEN ||
-				  addr_parse(mapped, 0, &ext, &why) == -1 ||
-				  addr_port(&ext) == 0))
+		&mapped, "mapped_tcp", &mapped_tcp) == -1 ||
+	    !named_mapped_ok(mapped) || !named_mapped_ok(mapped_tcp))
 		return 0;
 	/*
 	 * Filtering is only passed on to the peer: a short word, so that
@@ -151,7 +161,7 @@ named_register(struct named_conn *c, json_t *msg)
 	if (nat != NULL && !named_nat_ok(nat))
 		return named_error(c, "bad_nat",
 		    "nat needs mapping and allocation as nat-type reports, "
-		    "and mapped (if there) an address with a port");
+		    "and mapped or mapped_tcp (if there) an address with a port");
 	if (ratelimit_take(w->state->table, RL_NAMED_REGISTER,
 		(struct sockaddr *)&c->peer, &rule, now) == 0) {
 		proc_count(w, STAT_DROP_RATELIMIT);

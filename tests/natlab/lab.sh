@@ -49,6 +49,17 @@ lab_stop() {
 	return 0
 }
 
+# lab_signal SIG NS COMM: send SIG to the processes named COMM in the lab
+# namespace NS, and no others (pkill would reach the whole machine: the
+# namespaces share one PID space).
+lab_signal() {
+	local sig=$1 ns=$2 comm=$3 p
+	for p in $(ip netns pids "$LAB-$ns" 2>/dev/null); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$comm" ] && kill -"$sig" "$p"
+	done
+	return 0
+}
+
 lab_ns() {
 	ip netns add "$LAB-$1" || fail "netns add $LAB-$1"
 	LAB_NS+=("$LAB-$1")
@@ -133,7 +144,11 @@ lab_nat() {
 		full-cone)
 			echo 'table ip nat {'
 			echo ' chain post { type nat hook postrouting priority 100; oifname "eth0" iifname "lan0" masquerade persistent; }'
-			echo " chain pre { type nat hook prerouting priority -100; iifname \"eth0\" udp dport 1024-65535 dnat to $host; }"
+			# What a socket of the router's own waits for (miniupnpd's
+			# STUN) stays with the router, as on a real one.
+			echo " chain pre { type nat hook prerouting priority -100;"
+			echo "  iifname \"eth0\" udp dport 1024-65535 socket transparent 0 accept;"
+			echo "  iifname \"eth0\" udp dport 1024-65535 dnat to $host; }"
 			echo '}' ;;
 		restricted-cone)
 			echo 'table ip nat {'
@@ -289,11 +304,9 @@ CONF
 
 # lab_portmap_stop ROUTER...: miniupnpd gone (its rules go with lab_nats).
 lab_portmap_stop() {
-	local r p
+	local r
 	for r in "$@"; do
-		for p in $(ip netns pids "$LAB-$r" 2>/dev/null); do
-			grep -q miniupnpd "/proc/$p/comm" 2>/dev/null && kill -KILL "$p"
-		done
+		lab_signal KILL "$r" miniupnpd
 	done
 	return 0
 }

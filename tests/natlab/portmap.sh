@@ -6,6 +6,7 @@
 #    fallback order), the pair with a symmetric random peer goes direct,
 #    data crosses both ways intact, and no mapping is left on the router
 #    once natclient has ended.
+#  - --tcp: the gateway maps the TCP port; the mapped side accepts.
 #  - A mapping with a short lifetime (miniupnpd's max_lifetime) is
 #    renewed while the listener waits, past several lifetimes; stopped,
 #    the listener renews nothing and the router drops it (so the first
@@ -76,6 +77,21 @@ for how in pcp nat-pmp upnp; do
 done
 printf '[client]\ntls = no\n' >"$T/pm.conf"
 
+# --- --tcp: the listener's gateway maps its TCP port; the listener
+# accepts, the connector (behind a symmetric random NAT) connects.
+lab_nats symmetric-random symmetric-random
+lab_portmap rA
+listen_bg --tcp
+grep -q "^natclient: port mapping: pcp mapped TCP port" "$T/errA" ||
+    fail "--tcp: no TCP mapping: $(cat "$T/errA")"
+lab_in hB "$NATCLIENT_BIN" -c "$T/pm.conf" "${C[@]}" --tcp --json connect "$name" \
+    <"$T/b" >"$T/outB" 2>"$T/errB" || fail "--tcp: connect: $(cat "$T/errB")"
+wait "$LISTENER" || fail "--tcp: listen: $(cat "$T/errA")"
+grep -q '"result":"direct".*"strategy":"portmap"' "$T/errB" || fail "--tcp: $(cat "$T/errB")"
+cmp -s "$T/a" "$T/outB" && cmp -s "$T/b" "$T/outA" || fail "--tcp: the streams differ"
+wait_for 50 no_mappings || fail "--tcp: left on the router: $(lab_mappings rA)"
+pass "--tcp: symmetric random x symmetric random over the listener's TCP mapping, 100 kB each way; the mapping gone after exit"
+
 # --- renewal: the router grants 6 s at most; the listener waits 20 s.
 lab_nats symmetric-random symmetric-random
 LAB_PORTMAP_CONF="min_lifetime=5
@@ -90,9 +106,9 @@ connect_check portmap
 pass "renewal: a 6-s mapping held for 20 s ($renewals PCP MAP requests), then a direct path through it"
 # The control: a listener that cannot renew loses its mapping.
 listen_bg
-lab_in hA pkill -STOP -x natclient
+lab_signal STOP hA natclient
 wait_for 300 no_mappings || fail "a stopped listener's mapping never expired"
-lab_in hA pkill -CONT -x natclient
+lab_signal CONT hA natclient
 lab_stop hA
 wait "$LISTENER" 2>/dev/null
 pass "renewal control: the router drops a mapping nobody renews"
@@ -103,7 +119,7 @@ lab_portmap rA
 for sig in TERM INT; do
 	listen_bg
 	[ -n "$(lab_mappings rA)" ] || fail "SIG$sig: no mapping to delete"
-	lab_in hA pkill -"$sig" -x natclient
+	lab_signal "$sig" hA natclient
 	rc=0
 	wait "$LISTENER" || rc=$?
 	[ $rc -ne 0 ] || fail "SIG$sig: listen exited 0"
@@ -111,7 +127,32 @@ for sig in TERM INT; do
 	pass "SIG$sig: natclient deleted its mapping and ended ($rc)"
 done
 
+# A mapped connector stopped by SIGTERM while it carries datagrams says
+# goodbye to the listener first (BYE, not 8 s of silence) and still
+# deletes its mapping.
+lab_nats symmetric-random symmetric-random
+lab_portmap rB
+lab_in hA python3 "$SRCDIR/tests/natlab/udpburst.py" echo 21000 &
+listen_bg --forward 127.0.0.1:21000
+lab_in hB "$NATCLIENT_BIN" -c "$T/pm.conf" "${C[@]}" --json connect "$name" --local 31000 \
+    >"$T/outB" 2>"$T/errB" &
+wait_for 200 grep -q '"result":"direct".*"strategy":"portmap"' "$T/outB" ||
+    fail "bye: no direct path: $(cat "$T/outB" "$T/errB")"
+[ -n "$(lab_mappings rB)" ] || fail "bye: the connector has no mapping"
+# Datagrams there and back: the bridge runs (and takes the signal).
+out=$(lab_in hB python3 "$SRCDIR/tests/natlab/udpburst.py" burst 31000 20) || fail "bye: datagrams: $out"
+lab_signal TERM hB natclient
+wait_for 100 grep -q "^natclient: the peer went away" "$T/errA" ||
+    fail "bye: the listener saw nothing: $(cat "$T/errA"); the connector: $(cat "$T/errB")"
+grep -q "silent for" "$T/errA" && fail "bye: no goodbye, the listener timed out: $(cat "$T/errA")"
+wait_for 50 eval '[ -z "$(lab_mappings rB)" ]' || fail "bye: left on rB: $(lab_mappings rB)"
+lab_stop hA hB
+wait "$LISTENER" 2>/dev/null
+pass "SIGTERM while carrying datagrams: the mapped connector said goodbye and deleted its mapping"
+
 # --- nat-type and netcheck report it; --no-portmap asks nothing.
+lab_nats symmetric-random symmetric-random
+lab_portmap rA
 out=$(lab_in hA "$NATCLIENT_BIN" -c "$T/pm.conf" --timeout 5 -s 203.0.113.1 nat-type) ||
     fail "nat-type: $out"
 grep -q "^port mapping: pcp, nat-pmp, upnp offered by the gateway 10.1.0.1:5351; a mapping by pcp gets 198.51.100.10:[0-9]*$" <<<"$out" ||
