@@ -174,7 +174,8 @@ agent_conf_load(const char *path, struct client_opts *o,
 {
 	struct conf_named     named[8];
 	struct agent_conf_ctx c = {specs, 0};
-	int		      k;
+	int		      k, order[PORTMAP_NPROTOS];
+	char		      bad[32];
 
 	STAILQ_INIT(specs);
 	for (k = 0; agent_kinds[k] != NULL && k < 7; k++) {
@@ -186,6 +187,15 @@ agent_conf_load(const char *path, struct client_opts *o,
 	named[k].kind = NULL;
 	if (conf_load_named(client_conf_keys, o, named, &c, path, 1, err,
 		errlen) == -1) {
+		agent_specs_free(specs);
+		return -1;
+	}
+	if (portmap_order(o->portmap_protocols, order, bad, sizeof(bad)) ==
+	    -1) {
+		snprintf(err, errlen,
+		    "%s: portmap_protocols: '%s' is not pcp, nat-pmp or upnp "
+		    "(each once)",
+		    path, bad);
 		agent_specs_free(specs);
 		return -1;
 	}
@@ -201,24 +211,12 @@ client_conf_load(struct client_opts *o, const char *path, int must_exist,
     char *err, size_t errlen)
 {
 	struct service_specs specs;
-	int		     order[PORTMAP_NPROTOS];
-	char		     bad[32];
 
-	if (!must_exist && access(path, F_OK) == -1) {
-		if (conf_load(client_conf_keys, o, NULL, 0, err, errlen) == -1)
-			return -1;
-	} else if (agent_conf_load(path, o, &specs, err, errlen) == -1)
+	if (!must_exist && access(path, F_OK) == -1)
+		return conf_load(client_conf_keys, o, NULL, 0, err, errlen);
+	if (agent_conf_load(path, o, &specs, err, errlen) == -1)
 		return -1;
-	else
-		agent_specs_free(&specs);
-	if (portmap_order(o->portmap_protocols, order, bad, sizeof(bad)) ==
-	    -1) {
-		snprintf(err, errlen,
-		    "%s: portmap_protocols: '%s' is not pcp, nat-pmp or upnp "
-		    "(each once)",
-		    path, bad);
-		return -1;
-	}
+	agent_specs_free(&specs);
 	return 0;
 }
 

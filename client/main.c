@@ -33,11 +33,13 @@ static const struct command commands[] = {
 	"  --stun   ask with a STUN Binding request instead of //nat\n"
 	"example: natclient -s nat.example.org nat\n"},
     {"nat-type", cmd_nat_type, "NAT mapping, filtering, port allocation",
-	"natclient -s host[:port] [--json] [--interface if] nat-type\n"
+	"natclient -s host[:port] [--json] [--interface if] [--no-portmap]\n"
+	"          nat-type\n"
+	"  also: which port mapping the gateway offers (PCP, NAT-PMP, UPnP)\n"
 	"example: natclient -s nat.example.org nat-type\n"},
     {"netcheck", cmd_netcheck, "UDP, public addresses, NAT, relay, trackers",
 	"natclient -s host[:port] [--relay host[:port]] [--tracker host[:port]]\n"
-	"          [--json] netcheck\n"
+	"          [--no-portmap] [--json] netcheck\n"
 	"example: natclient -s nat.example.org netcheck\n"},
     {"register", cmd_register, "join a group and follow its members",
 	"natclient -s host[:port] [--once] [--interval s] [--public addr]\n"
@@ -56,20 +58,21 @@ static const struct command commands[] = {
     {"listen", cmd_listen, "wait under a name; bridge the first peer",
 	"natclient -s host[:port] [--forward host:port | --forward-tcp h:p]\n"
 	"          [--tcp] [--keep-listening] [--tracker h[:p]] [--relay h[:p]]\n"
-	"          [--token-file f] [--key f] [--listed]\n"
+	"          [--token-file f] [--key f] [--listed] [--no-portmap]\n"
 	"          --allow f | --secret-file f | --allow-any  listen NAME\n"
 	"  --forward h:p    the peer's datagrams to this UDP service\n"
 	"  --forward-tcp h:p  each of the peer's TCP connections to h:p\n"
 	"  --listed         let the server's list show the name (if it lists)\n"
 	"  --allow f        accept only the public keys in f, one a line\n"
 	"  --secret-file f  accept whoever holds the same secret\n"
+	"  --no-portmap     ask the gateway for no port mapping\n"
 	"example: natclient -s nat.example.org --allow ~/.config/natkit/"
 	"allowed listen office < file\n"},
     {"connect", cmd_connect, "punch to a name; bridge stdin/stdout",
 	"natclient -s host[:port] [--local port | --local-tcp port] [--tcp]\n"
 	"          [--tracker h[:p]] [--relay h[:p]] [--token-file f] [--key f]\n"
-	"          [--peer-key key | --known-peers f] [--secret-file f] "
-	"connect NAME\n"
+	"          [--peer-key key | --known-peers f] [--secret-file f]\n"
+	"          [--no-portmap] connect NAME\n"
 	"  --local port     datagrams sent to 127.0.0.1:port, to the peer\n"
 	"  --local-tcp port TCP connections to 127.0.0.1:port, each to the\n"
 	"                   peer's --forward-tcp, over the one path\n"

@@ -190,13 +190,12 @@ portmap_guard(void)
 	pthread_atfork(NULL, NULL, portmap_atfork_child);
 }
 
-static void
-portmap_say(const struct client_opts *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void portmap_say(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* One line on stderr: what the gateway did for us. */
 static void
-portmap_say(const struct client_opts *o, const char *fmt, ...)
+portmap_say(const char *fmt, ...)
 {
 	char	line[512];
 	va_list ap;
@@ -204,7 +203,6 @@ portmap_say(const struct client_opts *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	(void)o;
 	client_sanitize(line, 0); /* the gateway's words are untrusted */
 	fprintf(stderr, "natclient: port mapping: %s\n", line);
 }
@@ -259,7 +257,7 @@ portmap_open(const struct client_opts *o, int ipproto, uint16_t port,
 	pm.ipproto = ipproto;
 	pm.internal = port;
 	if (portmap_gateway(&pm) == -1) {
-		portmap_say(o, "none: %s", pm.why);
+		portmap_say("none: %s", pm.why);
 		return NULL;
 	}
 	if (portmap_order(o->portmap_protocols, order, why, sizeof(why)) == -1)
@@ -292,9 +290,9 @@ portmap_open(const struct client_opts *o, int ipproto, uint16_t port,
 	portmap_upnp_drop();
 	pthread_mutex_unlock(&pm_mu);
 	if (live == NULL)
-		portmap_say(o, "none (%s)", why);
+		portmap_say("none (%s)", why);
 	else
-		portmap_say(o, "%s mapped %s port %u to %s",
+		portmap_say("%s mapped %s port %u to %s",
 		    portmap_protos[live->proto]->name,
 		    ipproto == IPPROTO_TCP ? "TCP" : "UDP", port,
 		    addr_format(&live->external, ext, sizeof(ext)));
@@ -303,7 +301,7 @@ portmap_open(const struct client_opts *o, int ipproto, uint16_t port,
 
 /* Ask again once half the lifetime has passed; keep it if refused. */
 void
-portmap_renew(const struct client_opts *o, struct portmap *pm)
+portmap_renew(struct portmap *pm)
 {
 	struct portmap next;
 
@@ -316,7 +314,7 @@ portmap_renew(const struct client_opts *o, struct portmap *pm)
 		*pm = next;
 	else {
 		pm->renew_ms = client_now_ms() + 10000;
-		portmap_say(o, "renewal failed: %s", next.why);
+		portmap_say("renewal failed: %s", next.why);
 	}
 	pthread_mutex_unlock(&pm_mu);
 }

@@ -56,7 +56,7 @@ int  portmap_useful(const struct addr *);
 int  portmap_order(const char *, int *, char *, size_t);
 struct portmap *portmap_open(const struct client_opts *, int, uint16_t,
     const struct addr *);
-void portmap_renew(const struct client_opts *, struct portmap *);
+void portmap_renew(struct portmap *);
 void portmap_release(void);
 void portmap_on_signal(int (*)(int));
 void portmap_upnp_drop(void);

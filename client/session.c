@@ -160,7 +160,7 @@ session_keepalive(struct session *s)
 {
 	char req[128];
 
-	portmap_renew(s->o, s->pm);
+	portmap_renew(s->pm);
 	session_send(s, json_pack("{s:s}", "type", "keepalive"));
 	snprintf(req, sizeof(req), "{\"type\":\"udp\",\"token\":\"%s\"}",
 	    s->token);
@@ -243,7 +243,6 @@ session_open(const struct client_opts *o, struct session *s, const char *name,
 
 	portmap_release(); /* the last session's, if any */
 	memset(s, 0, sizeof(*s));
-	s->o = o;
 	client_resolve(o, CLIENT_PORT_NAMED, &s->server);
 	client_service(o, o->tracker, CLIENT_PORT_TRACKER, &tracker);
 	nattype_probe(o, &tracker, &s->nat, 0);

@@ -19,7 +19,6 @@ struct session {
 	int class, delta;
 	int    keepalive_ms; /* a third of the server's ttl */
 	struct portmap *pm;  /* the gateway's mapping of udp, or NULL */
-	const struct client_opts *o;
 	char   token[2 * NAMED_TOKEN_LEN + 1];
 	char   buf[NAMED_LINE_MAX];
 	size_t have;

@@ -65,4 +65,12 @@ out=$("$NATCLIENT" -c "$T/bad.conf" nat 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "bad natclient.conf exited $rc"
 echo "$out" | grep -q "$T/bad.conf:3: client.timeout" ||
     fail "bad natclient.conf message: $out"
-pass "natclient config errors"
+for bad in "pcp upnp upnp" "pcp, igd" ""; do
+	printf '[client]\nportmap_protocols = %s\n' "$bad" >"$T/bad.conf"
+	out=$("$NATCLIENT_BIN" -c "$T/bad.conf" -t 2>&1) && fail "-t took portmap_protocols = '$bad'"
+	echo "$out" | grep -q "$T/bad.conf: portmap_protocols: '[a-z]*' is not pcp, nat-pmp or upnp" ||
+	    fail "portmap_protocols = '$bad': $out"
+done
+printf '[client]\nportmap_protocols = upnp,pcp\n' >"$T/good.conf"
+"$NATCLIENT_BIN" -c "$T/good.conf" -t >/dev/null 2>&1 || fail "-t refused portmap_protocols = upnp,pcp"
+pass "natclient config errors, portmap_protocols refused with the bad word"

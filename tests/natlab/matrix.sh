@@ -276,6 +276,12 @@ if [ -n "${MATRIX_OUT:-}" ]; then
 		echo "the relay rows from the start of the fallback to the relay's"
 		echo "\"met\" (the median of $RUNS run(s))."
 		echo
+		echo "\"+ portmap\": that side's router runs miniupnpd (UPnP IGD, NAT-PMP and"
+		echo "PCP) over its NAT, and natclient has its gateway map the punching"
+		echo "socket's port (by PCP, the first it tries); the mapped side only"
+		echo "answers, so ms is one round trip once both sides start.  The"
+		echo "mapping is checked to be gone from the router after natclient ends."
+		echo
 		table
 	} >"$MATRIX_OUT"
 fi
