@@ -22,8 +22,8 @@ pcp_put_addr(uint8_t *p, const struct addr *a)
 		return;
 	if (addr_family(a) == AF_INET) {
 		p[10] = p[11] = 0xff;
-		memcpy(p + 12,
-		    &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+		memcpy(p + 12, &((const struct sockaddr_in *)&a->ss)->sin_addr,
+		    4);
 	} else
 		memcpy(p, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
 		    16);
@@ -32,10 +32,10 @@ pcp_put_addr(uint8_t *p, const struct addr *a)
 static void
 pcp_get_addr(const uint8_t *p, uint16_t port, struct addr *a)
 {
-	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff};
-	struct sockaddr_in  sin;
-	struct sockaddr_in6 sin6;
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	    0xff};
+	struct sockaddr_in   sin;
+	struct sockaddr_in6  sin6;
 
 	if (memcmp(p, v4mapped, 12) == 0) {
 		memset(&sin, 0, sizeof(sin));

@@ -18,11 +18,11 @@
 #define PCP_NOT_OURS	-1
 #define PCP_OLD_VERSION -2
 
-size_t	    pcp_map_request(uint8_t *, const struct addr *, const uint8_t *,
-       int, uint16_t, uint32_t);
-size_t	    pcp_announce_request(uint8_t *, const struct addr *);
-int	    pcp_parse_response(const uint8_t *, size_t, int, const uint8_t *,
-       int, uint16_t, uint32_t *, struct addr *);
+size_t pcp_map_request(uint8_t *, const struct addr *, const uint8_t *, int,
+    uint16_t, uint32_t);
+size_t pcp_announce_request(uint8_t *, const struct addr *);
+int    pcp_parse_response(const uint8_t *, size_t, int, const uint8_t *, int,
+       uint16_t, uint32_t *, struct addr *);
 const char *pcp_result_name(int);
 
 #endif

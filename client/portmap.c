@@ -26,9 +26,9 @@
 
 #include "portmap.h"
 
-#define PORTMAP_MAX	    4	/* mappings one process holds */
-#define PORTMAP_DELETE_MS   500 /* each delete at exit */
-#define PORTMAP_PROBE_LIFE  30	/* survey: a mapping made to be deleted */
+#define PORTMAP_MAX	   4   /* mappings one process holds */
+#define PORTMAP_DELETE_MS  500 /* each delete at exit */
+#define PORTMAP_PROBE_LIFE 30  /* survey: a mapping made to be deleted */
 
 static const struct portmap_ops *const portmap_protos[PORTMAP_NPROTOS] = {
     [PORTMAP_PCP] = &portmap_pcp_ops,
@@ -54,8 +54,7 @@ portmap_gateway(struct portmap *pm)
 	sin.sin_addr.s_addr = n.gateway;
 	sin.sin_port = htons(PORTMAP_PORT);
 	closenatpmp(&n);
-	return addr_from_sa(&pm->gateway, (struct sockaddr *)&sin,
-	    sizeof(sin));
+	return addr_from_sa(&pm->gateway, (struct sockaddr *)&sin, sizeof(sin));
 }
 
 /*
@@ -66,8 +65,8 @@ portmap_gateway(struct portmap *pm)
 int
 portmap_order(const char *list, int *order, char *bad, size_t badlen)
 {
-	char  buf[64], *w, *save = NULL;
-	int   n = 0, i, j;
+	char buf[64], *w, *save = NULL;
+	int  n = 0, i, j;
 
 	snprintf(buf, sizeof(buf), "%s", list);
 	snprintf(bad, badlen, "%s", "");
@@ -190,8 +189,8 @@ portmap_guard(void)
 	pthread_atfork(NULL, NULL, portmap_atfork_child);
 }
 
-static void portmap_say(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+static void
+portmap_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One line on stderr: what the gateway did for us. */
 static void
@@ -215,9 +214,9 @@ portmap_say(const char *fmt, ...)
 static int
 portmap_check(struct portmap *pm, const struct addr *seen)
 {
-	struct sockaddr_in *ext = (struct sockaddr_in *)&pm->external.ss;
+	struct sockaddr_in	 *ext = (struct sockaddr_in *)&pm->external.ss;
 	const struct sockaddr_in *pub = (const struct sockaddr_in *)&seen->ss;
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	char			  a[ADDR_STRLEN], b[ADDR_STRLEN];
 
 	if (addr_family(seen) != AF_INET) {
 		if (ext->sin_addr.s_addr != INADDR_ANY)

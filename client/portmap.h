@@ -24,14 +24,14 @@ enum portmap_proto {
 };
 
 struct portmap {
-	int	    proto;    /* enum portmap_proto, or -1: no mapping */
-	int	    ipproto;  /* IPPROTO_UDP or IPPROTO_TCP */
-	uint16_t    internal; /* our port */
-	struct addr external; /* the gateway's address and port for us */
-	struct addr gateway;  /* the default gateway, port PORTMAP_PORT */
-	struct addr lan;      /* our address towards the gateway */
-	int64_t	    renew_ms; /* when to ask again */
-	uint8_t	    nonce[12];	 /* PCP: the mapping's nonce */
+	int	    proto;	  /* enum portmap_proto, or -1: no mapping */
+	int	    ipproto;	  /* IPPROTO_UDP or IPPROTO_TCP */
+	uint16_t    internal;	  /* our port */
+	struct addr external;	  /* the gateway's address and port for us */
+	struct addr gateway;	  /* the default gateway, port PORTMAP_PORT */
+	struct addr lan;	  /* our address towards the gateway */
+	int64_t	    renew_ms;	  /* when to ask again */
+	uint8_t	    nonce[12];	  /* PCP: the mapping's nonce */
 	char	    ctl_url[256]; /* UPnP: the IGD's control URL */
 	char	    service[128]; /* UPnP: its service type */
 	char	    why[256];	  /* the last failure, one line */
@@ -51,15 +51,15 @@ struct portmap_ops {
 extern const struct portmap_ops portmap_pcp_ops, portmap_natpmp_ops,
     portmap_upnp_ops;
 
-int  portmap_gateway(struct portmap *);
-int  portmap_useful(const struct addr *);
-int  portmap_order(const char *, int *, char *, size_t);
-struct portmap *portmap_open(const struct client_opts *, int, uint16_t,
-    const struct addr *);
-void portmap_renew(struct portmap *);
-void portmap_release(void);
-void portmap_on_signal(int (*)(int));
-void portmap_upnp_drop(void);
+int portmap_gateway(struct portmap *);
+int portmap_useful(const struct addr *);
+int portmap_order(const char *, int *, char *, size_t);
+struct portmap *
+portmap_open(const struct client_opts *, int, uint16_t, const struct addr *);
+void	       portmap_renew(struct portmap *);
+void	       portmap_release(void);
+void	       portmap_on_signal(int (*)(int));
+void	       portmap_upnp_drop(void);
 struct json_t *portmap_report(const struct client_opts *, const struct addr *);
 
 #endif

@@ -49,13 +49,13 @@ pmp_socket(struct portmap *pm)
 
 /* Send req until an answer for it comes: its result code, or -1. */
 static int
-pcp_exchange(struct portmap *pm, const uint8_t *req, size_t len,
-    int timeout_ms, uint32_t *lifetime, struct addr *ext)
+pcp_exchange(struct portmap *pm, const uint8_t *req, size_t len, int timeout_ms,
+    uint32_t *lifetime, struct addr *ext)
 {
-	int64_t	 deadline = client_now_ms() + timeout_ms, now, resend = 0;
-	uint8_t	 ans[PCP_MAX_LEN + 4];
-	ssize_t	 n;
-	int	 fd, rv = -1, junk = 0, wait;
+	int64_t deadline = client_now_ms() + timeout_ms, now, resend = 0;
+	uint8_t ans[PCP_MAX_LEN + 4];
+	ssize_t n;
+	int	fd, rv = -1, junk = 0, wait;
 
 	if ((fd = pmp_socket(pm)) == -1)
 		return -1;
@@ -111,8 +111,7 @@ pcp_probe(struct portmap *pm, int timeout_ms)
 	close(rv);
 	pcp_announce_request(req, &pm->lan);
 	/* Any PCP answer, even an error, says the gateway speaks it. */
-	return pcp_exchange(pm, req, sizeof(req), timeout_ms, NULL, NULL) ==
-		-1
+	return pcp_exchange(pm, req, sizeof(req), timeout_ms, NULL, NULL) == -1
 	    ? -1
 	    : 0;
 }
@@ -250,12 +249,14 @@ natpmp_map(struct portmap *pm, int lifetime, int timeout_ms)
 		return -1;
 	}
 	addr_set_port(&pm->external, r.pnu.newportmapping.mappedpublicport);
-	pm->renew_ms = client_now_ms() +
-	    (int64_t)r.pnu.newportmapping.lifetime * 500;
+	pm->renew_ms =
+	    client_now_ms() + (int64_t)r.pnu.newportmapping.lifetime * 500;
 	return 0;
 }
 
-const struct portmap_ops portmap_pcp_ops = {
-    .name = "pcp", .probe = pcp_probe, .map = pcp_map};
-const struct portmap_ops portmap_natpmp_ops = {
-    .name = "nat-pmp", .probe = natpmp_probe, .map = natpmp_map};
+const struct portmap_ops portmap_pcp_ops = {.name = "pcp",
+    .probe = pcp_probe,
+    .map = pcp_map};
+const struct portmap_ops portmap_natpmp_ops = {.name = "nat-pmp",
+    .probe = natpmp_probe,
+    .map = natpmp_map};

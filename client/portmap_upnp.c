@@ -103,7 +103,8 @@ upnp_do(struct portmap *pm, int lifetime, int probe_only, int timeout_ms)
 		rv = UPNP_AddAnyPortMapping(pm->ctl_url, pm->service, port,
 		    port, lan, "natkit", proto, NULL, lease, got);
 	if (rv != UPNPCOMMAND_SUCCESS || atoi(got) <= 0 || atoi(got) > 65535) {
-		snprintf(pm->why, sizeof(pm->why), "UPnP refused the mapping: %s",
+		snprintf(pm->why, sizeof(pm->why),
+		    "UPnP refused the mapping: %s",
 		    strupnperror(rv) != NULL ? strupnperror(rv) : "error");
 		return -1;
 	}

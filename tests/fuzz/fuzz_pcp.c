@@ -14,11 +14,11 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-	static const uint8_t nonce[PCP_NONCE_LEN] = {7, 7, 7, 7, 7, 7, 7, 7,
-	    7, 7, 7, 7};
-	struct addr ext;
-	uint32_t    life;
-	int	    rv;
+	static const uint8_t nonce[PCP_NONCE_LEN] = {7, 7, 7, 7, 7, 7, 7, 7, 7,
+	    7, 7, 7};
+	struct addr	     ext;
+	uint32_t	     life;
+	int		     rv;
 
 	memset(&ext, 0, sizeof(ext));
 	rv = pcp_parse_response(d, n, PCP_OP_MAP, nonce, IPPROTO_UDP, 40000,

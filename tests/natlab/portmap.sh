@@ -73,7 +73,7 @@ for how in pcp nat-pmp upnp; do
 	[ -n "$(lab_mappings rA)" ] || fail "$how: natclient says mapped, the router has nothing"
 	connect_check portmap
 	wait_for 50 no_mappings || fail "$how: left on the router: $(lab_mappings rA)"
-	pass "$how: $(grep "port mapping" "$T/errA" | cut -d: -f3-); symmetric random x symmetric random direct, 100 kB each way; the mapping gone after exit"
+	pass "$how: $(sed -n "s/^natclient: port mapping: //p" "$T/errA"); symmetric random x symmetric random direct, 100 kB each way; the mapping gone after exit"
 done
 printf '[client]\ntls = no\n' >"$T/pm.conf"
 

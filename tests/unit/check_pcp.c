@@ -11,8 +11,8 @@
 #include "pcp.h"
 #include "unit.h"
 
-static const uint8_t nonce[PCP_NONCE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-    11, 12};
+static const uint8_t nonce[PCP_NONCE_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+    12};
 
 static struct addr
 ip(const char *s)
@@ -26,25 +26,25 @@ ip(const char *s)
 
 START_TEST(test_map_request)
 {
-	struct addr client = ip("10.1.0.2");
-	uint8_t	    b[PCP_MAP_LEN];
+	struct addr	     client = ip("10.1.0.2");
+	uint8_t		     b[PCP_MAP_LEN];
 	static const uint8_t want_client[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	    0xff, 0xff, 10, 1, 0, 2};
 
-	ck_assert_uint_eq(pcp_map_request(b, &client, nonce, IPPROTO_UDP,
-			      40000, 600),
+	ck_assert_uint_eq(pcp_map_request(b, &client, nonce, IPPROTO_UDP, 40000,
+			      600),
 	    60);
-	ck_assert_uint_eq(b[0], 2);		       /* version */
-	ck_assert_uint_eq(b[1], 1);		       /* R = 0, MAP */
-	ck_assert_uint_eq(b[2] | b[3], 0);	       /* reserved */
+	ck_assert_uint_eq(b[0], 2);	   /* version */
+	ck_assert_uint_eq(b[1], 1);	   /* R = 0, MAP */
+	ck_assert_uint_eq(b[2] | b[3], 0); /* reserved */
 	ck_assert_uint_eq(b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7], 600);
-	ck_assert_mem_eq(b + 8, want_client, 16);      /* ::ffff:10.1.0.2 */
+	ck_assert_mem_eq(b + 8, want_client, 16); /* ::ffff:10.1.0.2 */
 	ck_assert_mem_eq(b + 24, nonce, 12);
-	ck_assert_uint_eq(b[36], 17);		       /* UDP */
+	ck_assert_uint_eq(b[36], 17); /* UDP */
 	ck_assert_uint_eq(b[37] | b[38] | b[39], 0);
 	ck_assert_uint_eq(b[40] << 8 | b[41], 40000); /* internal port */
 	ck_assert_uint_eq(b[42] << 8 | b[43], 40000); /* suggested */
-	ck_assert_uint_eq(b[54] | b[55], 0);	       /* any external IP */
+	ck_assert_uint_eq(b[54] | b[55], 0);	      /* any external IP */
 	ck_assert_uint_eq(pcp_announce_request(b, &client), 24);
 	ck_assert_uint_eq(b[1], 0);
 }
@@ -82,7 +82,8 @@ START_TEST(test_map_response)
 			     IPPROTO_UDP, 40000, &life, &ext),
 	    PCP_OK);
 	ck_assert_uint_eq(life, 300);
-	ck_assert_str_eq(addr_format(&ext, s, sizeof(s)), "198.51.100.10:50000");
+	ck_assert_str_eq(addr_format(&ext, s, sizeof(s)),
+	    "198.51.100.10:50000");
 	/* A refusal is a result, with its name. */
 	answer(b, 8);
 	ck_assert_int_eq(pcp_parse_response(b, PCP_MAP_LEN, PCP_OP_MAP, nonce,
