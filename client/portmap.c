@@ -15,7 +15,6 @@
 
 #include <sys/socket.h>
 #include <jansson.h>
-#include <natpmp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,21 +39,36 @@ static pthread_mutex_t pm_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct portmap  pm_live[PORTMAP_MAX];
 static int	       pm_nlive, pm_guarded;
 
-/* The default IPv4 gateway, as libnatpmp finds it (/proc/net/route). */
+/*
+ * The default IPv4 gateway: the kernel's routing table, read through
+ * /proc/self/net, which stays visible under systemd's ProcSubset=pid
+ * (natclient.service), where libnatpmp's /proc/net/route does not.
+ */
 int
 portmap_gateway(struct portmap *pm)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
-	natpmp_t	   n;
+	unsigned	   dst, gw, flags, mask;
+	char		   line[256], ifname[64];
+	FILE		  *f;
+	int		   found = 0;
 
-	if (initnatpmp(&n, 0, 0) < 0) {
+	if ((f = fopen("/proc/self/net/route", "re")) != NULL) {
+		while (!found && fgets(line, sizeof(line), f) != NULL)
+			/* RTF_UP | RTF_GATEWAY, to 0.0.0.0/0 */
+			found = sscanf(line, "%63s %x %x %x %*d %*d %*d %x",
+				    ifname, &dst, &gw, &flags, &mask) == 5 &&
+			    dst == 0 && mask == 0 && (flags & 3) == 3;
+		fclose(f);
+	}
+	if (!found) {
 		snprintf(pm->why, sizeof(pm->why), "no default IPv4 gateway");
 		return -1;
 	}
-	sin.sin_addr.s_addr = n.gateway;
+	sin.sin_addr.s_addr = gw; /* the table's byte order is the wire's */
 	sin.sin_port = htons(PORTMAP_PORT);
-	closenatpmp(&n);
-	return addr_from_sa(&pm->gateway, (struct sockaddr *)&sin, sizeof(sin));
+	return addr_from_sa(&pm->gateway, (struct sockaddr *)&sin,
+	    sizeof(sin));
 }
 
 /*
