@@ -53,8 +53,8 @@ struct hp_state {
 	const struct hp_plan *plan;
 	struct hp_sock	     *socks;
 	int		      nsocks;
-	int		      listen_only; /* birthday's random side */
-	int		      passive;	   /* portmap's mapped side */
+	int		      listen_only; /* birthday's random side, and
+					      portmap's mapped side */
 	int		      random_probes;
 	struct addr	      seen; /* listener: a peer address that probed */
 	int		      have_seen;
@@ -142,7 +142,7 @@ hp_setup(const struct client_opts *o, struct hp_state *st)
 		st->random_probes = 1;
 	if (p->strategy == NAMED_PORTMAP && p->my_class == NAMED_MAPPED &&
 	    (p->peer_class != NAMED_MAPPED || !p->connector))
-		st->listen_only = st->passive = 1;
+		st->listen_only = 1;
 	st->socks = calloc((size_t)n, sizeof(*st->socks));
 	if (st->socks == NULL)
 		client_fail(o, "out of memory");
@@ -166,7 +166,7 @@ hp_setup(const struct client_opts *o, struct hp_state *st)
 					hp_add_target(s, &p->peer_public,
 					    j * p->peer_delta);
 		} else if (p->strategy == NAMED_PORTMAP) {
-			if (!st->passive)
+			if (!st->listen_only) /* the mapped side only answers */
 				hp_add_target(s, &p->peer_mapped, 0);
 		} else if (!st->random_probes)
 			hp_add_target(s, &p->peer_public, 0);
