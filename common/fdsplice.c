@@ -8,7 +8,9 @@
  * End of input on one side becomes shutdown(SHUT_WR) on the other once
  * the pipe is empty (half-close); the pair is freed when both directions
  * ended, on an error, or after the idle time without traffic.  Bytes
- * the caller read before the join go first (fdsplice_pre).
+ * the caller read before the join go first (fdsplice_pre), at once
+ * where the sink takes them.  Pipes come from, and empty ones go back
+ * to, pipegrow.c's spares.
  *
  * A caller that must see what a sends before it goes (the relay's HTTP
  * virtual hosts route each request) says, through ops->allow, how much
@@ -36,6 +38,12 @@
 
 #define COPY_CHUNK    (64 * 1024) /* a copying direction's buffer */
 #define SPLICE_ROUNDS 16
+/* A read that brought less than this most likely emptied the source:
+ * the next one would only say EAGAIN (a system call per message, per
+ * hop, on a ping-pong or request-answer stream), so wait for the
+ * source instead; the read event is level-triggered, so nothing that
+ * is there is missed. */
+#define SPLICE_SHORT 4096
 
 struct splice_dir {
 	int	      from, to;
@@ -104,7 +112,7 @@ splice_release(struct fdsplice *p)
 			event_free(p->d[i].rd);
 		if (p->d[i].wr != NULL)
 			event_free(p->d[i].wr);
-		splice_unpipe(&p->d[i]);
+		pipe_put(p->d[i].pipe, p->d[i].moved, p->d[i].pending);
 		free(p->d[i].buf);
 		free(p->d[i].pre);
 		if (i != 0 || !p->keep)
@@ -216,7 +224,7 @@ static int
 splice_move(struct fdsplice *p, struct splice_dir *d)
 {
 	ssize_t n, max;
-	int	round;
+	int	round, drained = 0;
 
 	if (d->pre != NULL && (round = splice_pre_out(d)) != 1)
 		return round == 0 ? splice_wait(d, 1) : -1;
@@ -233,6 +241,8 @@ splice_move(struct fdsplice *p, struct splice_dir *d)
 			d->off += (size_t)n;
 		}
 		event_del(d->wr);
+		if (drained && !d->eof)
+			break;
 		max = d == &p->d[0] && p->ops->allow != NULL && !d->eof
 		    ? p->ops->allow(p->arg, d->from)
 		    : FDSPLICE_ALL;
@@ -261,6 +271,7 @@ splice_move(struct fdsplice *p, struct splice_dir *d)
 		if (n == 0)
 			d->eof = 1;
 		d->pending = (size_t)n;
+		drained = n > 0 && n < SPLICE_SHORT;
 		splice_counted(p, d, (size_t)n);
 		if (d->pipe[1] != -1)
 			pipe_note(d->pipe[1], &d->moved, (size_t)n);
@@ -356,7 +367,7 @@ fdsplice_join(const struct fdsplice_ops *ops, void *arg, int a, int b)
 	for (i = 0; i < 2; i++) {
 		/* Without a pipe (splice off, or none to be had): copy. */
 		if (!ops->splice ||
-		    pipe2(p->d[i].pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		    pipe_get(p->d[i].pipe) == -1) {
 			p->d[i].pipe[0] = p->d[i].pipe[1] = -1;
 			if (ops->copied != NULL)
 				ops->copied(arg);
@@ -398,6 +409,9 @@ fdsplice_pre(struct fdsplice *p, int dir, const void *b, size_t n)
 	memcpy(d->pre, b, n);
 	d->pre_off = 0;
 	d->pre_len = n;
-	event_add(d->wr, NULL); /* out as soon as the sink takes it */
+	/* Out now if the sink takes it (a fresh connection's empty buffer
+	 * does), else as soon as it does; an error shows there too. */
+	if (splice_pre_out(d) != 1)
+		event_add(d->wr, NULL);
 	return 0;
 }

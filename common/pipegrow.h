@@ -1,4 +1,5 @@
-/* Pipes for splice(2) that grow with the stream; see pipegrow.c. */
+/* Pipes for splice(2) that grow with the stream and are reused; see
+ * pipegrow.c. */
 #ifndef NATKIT_PIPEGROW_H
 #define NATKIT_PIPEGROW_H
 
@@ -7,5 +8,8 @@
 #define PIPE_CHUNK (1024 * 1024) /* what one splice may ask to move */
 
 void pipe_note(int, size_t *, size_t);
+int  pipe_get(int[2]);
+void pipe_put(int[2], size_t, size_t);
+int  pipe_spare_count(void);
 
 #endif
