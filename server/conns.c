@@ -3,9 +3,18 @@
  * connection is known to other workers by its id: the registry index it holds
  * here and a generation, so an id outlives neither its connection nor this
  * worker.  Mail for an id arrives through this worker's mailbox.
+ *
+ * Mail to a connection of this very worker (the relay's data
+ * connection reaching the worker its visitor waits in, which with one
+ * worker is every one) skips the mailbox: a queue here, delivered from
+ * the event loop as mailbox mail is, so that no handler runs inside
+ * another's call.  That saves the descriptor's trip through the kernel
+ * (sendmsg, recvmsg, and re-registering it with epoll) per connection.
+ * The queue is bounded; when it is full, mail takes the mailbox.
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <event2/event.h>
 #include <stddef.h>
@@ -20,6 +29,19 @@ static struct wconn **wconns;
 static int	     *wconn_free_idx; /* stack of free indices */
 static int	      wconn_nfree, wconn_max;
 static uint32_t	      wconn_generation;
+
+#define WMAIL_LOCAL_MAX 1024
+
+struct wmail_local {
+	TAILQ_ENTRY(wmail_local) entry;
+	int			 fd;
+	struct wmail		 m; /* its body only as long as it is */
+};
+
+static TAILQ_HEAD(, wmail_local) wmail_queue =
+    TAILQ_HEAD_INITIALIZER(wmail_queue);
+static int	     wmail_nlocal;
+static struct event *wmail_local_ev;
 
 void
 wconn_init(struct worker *w, int max)
@@ -77,6 +99,30 @@ wconn_find(uint64_t id)
 	return wconns[i];
 }
 
+/*
+ * Queue m for a connection of this worker, with fd: 0, or -1 when it
+ * is not ours (a worker that drains shares its ordinal with its
+ * successor, whose connection it may be) or the queue is full.
+ */
+static int
+wmail_queue_local(const struct wmail *m, int fd)
+{
+	struct wmail_local *l;
+	size_t		    n = offsetof(struct wmail, body) + m->len;
+
+	if (wmail_local_ev == NULL || wmail_nlocal >= WMAIL_LOCAL_MAX ||
+	    wconn_find(m->to) == NULL ||
+	    (l = malloc(offsetof(struct wmail_local, m) + n)) == NULL)
+		return -1;
+	l->fd = fd;
+	memcpy(&l->m, m, n);
+	TAILQ_INSERT_TAIL(&wmail_queue, l, entry);
+	wmail_nlocal++;
+	event_active(wmail_local_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+/* 1: queued here, 0: posted to the mailbox, -1: dropped (counted). */
 static int
 wmail_post(struct worker *w, int ordinal, uint64_t to, uint16_t type,
     const void *body, size_t len, uint64_t from, int fd)
@@ -92,6 +138,8 @@ wmail_post(struct worker *w, int ordinal, uint64_t to, uint16_t type,
 	m.len = (uint32_t)len;
 	if (len > 0)
 		memcpy(m.body, body, len);
+	if (ordinal == w->ordinal && wmail_queue_local(&m, fd) == 0)
+		return 1;
 	if (mailbox_post(w, ordinal, &m, offsetof(struct wmail, body) + len,
 		fd) == -1) {
 		proc_count(w, STAT_DROP_MAIL);
@@ -105,15 +153,40 @@ int
 wmail_send(struct worker *w, int ordinal, uint64_t to, uint16_t type,
     const void *body, size_t len, uint64_t from)
 {
-	return wmail_post(w, ordinal, to, type, body, len, from, -1);
+	return wmail_post(w, ordinal, to, type, body, len, from, -1) == -1 ? -1
+									  : 0;
 }
 
-/* The same with a descriptor, which the receiver then owns. */
+/* The same with a descriptor: once sent (0) it is the receiver's, and
+ * the caller's no more; on -1 the caller still has it. */
 int
 wmail_send_fd(struct worker *w, int ordinal, uint64_t to, uint16_t type,
     const void *body, size_t len, int fd)
 {
-	return wmail_post(w, ordinal, to, type, body, len, 0, fd);
+	switch (wmail_post(w, ordinal, to, type, body, len, 0, fd)) {
+	case -1:
+		return -1;
+	case 0:
+		close(fd); /* the receiver has its own copy */
+	}
+	return 0;
+}
+
+/* Hand m (and fd, or -1) to its connection, or say it is gone. */
+static void
+wmail_deliver(struct worker *w, const struct wmail *m, int fd)
+{
+	struct wconn *c;
+
+	if ((c = wconn_find(m->to)) != NULL) {
+		c->mail(c, m, fd); /* which owns fd now */
+		return;
+	}
+	if (fd != -1)
+		close(fd);
+	if (m->type != MAIL_GONE && m->from != 0)
+		/* Tell the sender, so its side is not left waiting. */
+		wmail_send(w, m->from_ordinal, m->from, MAIL_GONE, NULL, 0, 0);
 }
 
 static void
@@ -121,7 +194,6 @@ wmail_cb(evutil_socket_t box, short ev, void *arg)
 {
 	struct worker *w = arg;
 	struct wmail   m;
-	struct wconn  *c;
 	ssize_t	       n;
 	int	       i, fd;
 
@@ -136,16 +208,24 @@ wmail_cb(evutil_socket_t box, short ev, void *arg)
 				close(fd);
 			continue;
 		}
-		if ((c = wconn_find(m.to)) != NULL) {
-			c->mail(c, &m, fd); /* which owns fd now */
-			continue;
-		}
-		if (fd != -1)
-			close(fd);
-		if (m.type != MAIL_GONE && m.from != 0)
-			/* Tell the sender, so its side is not left waiting. */
-			wmail_send(w, m.from_ordinal, m.from, MAIL_GONE, NULL,
-			    0, 0);
+		wmail_deliver(w, &m, fd);
+	}
+}
+
+/* The mail this worker sent itself, as much as was queued on entry. */
+static void
+wmail_local_cb(evutil_socket_t unused, short ev, void *arg)
+{
+	struct wmail_local *l;
+	int		    n = wmail_nlocal;
+
+	(void)unused;
+	(void)ev;
+	while (n-- > 0 && (l = TAILQ_FIRST(&wmail_queue)) != NULL) {
+		TAILQ_REMOVE(&wmail_queue, l, entry);
+		wmail_nlocal--;
+		wmail_deliver(arg, &l->m, l->fd);
+		free(l);
 	}
 }
 
@@ -158,4 +238,7 @@ wmail_start(struct worker *w)
 	    w);
 	if (ev == NULL || event_add(ev, NULL) == -1)
 		fatalx("cannot watch the mailbox");
+	if ((wmail_local_ev = event_new(w->base, -1, 0, wmail_local_cb, w)) ==
+	    NULL)
+		fatalx("cannot queue mail");
 }

@@ -217,9 +217,10 @@ relay_meet(struct relay_ctl *c, json_t *msg)
 		return; /* the first: wait for the partner's mail */
 	fd = relay_ctl_detach(c);
 	if (wmail_send_fd(w, rw.ordinal, rw.visitor, MAIL_RELAY_MEET, NULL, 0,
-		fd) == -1)
+		fd) == -1) {
 		log_warnx("a meeting partner could not be reached");
-	close(fd);
+		close(fd);
+	}
 }
 
 static int

@@ -681,14 +681,16 @@ relay_data_start(struct worker *w, int fd, const char *hexid, const char *error,
 			close(fd);
 			return 1;
 		}
-		sent = wmail_send_fd(w, rw.ordinal, rw.visitor, MAIL_RELAY_DATA,
-		    NULL, 0, fd);
+		if (wmail_send_fd(w, rw.ordinal, rw.visitor, MAIL_RELAY_DATA,
+			NULL, 0, fd) == 0)
+			return 1; /* the visitor's worker has it */
+		sent = -1;
 	}
 	if (sent == -1) {
 		proc_count(w, STAT_ERRORS);
 		send(fd, unknown, sizeof(unknown) - 1,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
-	close(fd); /* the visitor's worker has its own copy */
+	close(fd);
 	return rw.visitor != 0;
 }

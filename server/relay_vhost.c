@@ -146,8 +146,9 @@ relay_head_route(struct relay_head *h, const char *host, size_t headlen)
 		       sizeof(m), h->fd) == -1) {
 		relay_head_refuse(h, STAT_VHOST_GONE, 502, NULL);
 		return;
-	}
-	relay_head_free(h, 0); /* the other worker has its own copy */
+	} else
+		h->fd = -1; /* the port's worker has it */
+	relay_head_free(h, 0);
 }
 
 static void
