@@ -26,6 +26,7 @@
 #include "hostname.h"
 #include "proxyproto.h"
 #include "hex.h"
+#include "lineout.h"
 
 #define EXPOSE_HEARTBEAT_S 20
 #define EXPOSE_BACKOFF_MAX 30 /* seconds between reconnects, at most */
@@ -73,14 +74,7 @@ expose_client_id(struct expose_run *e)
 void
 expose_send(struct bufferevent *bev, json_t *msg)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
-
-	if (s != NULL) {
-		bufferevent_write(bev, s, strlen(s));
-		bufferevent_write(bev, "\n", 1);
-	}
-	free(s);
-	json_decref(msg);
+	line_send_json(bev, msg);
 }
 
 /* ---- visitors ---- */

@@ -21,6 +21,7 @@
 
 #include "expose.h"
 #include "httphead.h"
+#include "lineout.h"
 
 #define POOL_LINE_MAX 512 /* the visitor line */
 
@@ -206,9 +207,13 @@ pooled_dialed_cb(struct bufferevent *bev, const char *why, int final,
 	c->data = bev;
 	snprintf(line, sizeof(line), "{\"type\":\"data\",\"id\":\"%s\"}\n",
 	    c->id);
-	bufferevent_write(bev, line, strlen(line));
+	line_write(bev, line, strlen(line));
 	bufferevent_setcb(bev, pooled_read_cb, NULL, pooled_event_cb, c);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* Watched for room only when the line did not all go out. */
+	bufferevent_enable(bev,
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0
+		? EV_READ | EV_WRITE
+		: EV_READ);
 }
 
 static void

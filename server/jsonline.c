@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "jsonline.h"
+#include "lineout.h"
 
 static void jsonline_read_cb(struct bufferevent *, void *);
 static void jsonline_write_cb(struct bufferevent *, void *);
@@ -52,14 +53,7 @@ jsonline_open(struct jsonline *jl, const struct jsonline_kind *kind,
 void
 jsonline_send(struct jsonline *jl, json_t *msg)
 {
-	char *s = msg != NULL ? json_dumps(msg, JSON_COMPACT) : NULL;
-
-	json_decref(msg);
-	if (s == NULL)
-		return;
-	bufferevent_write(jl->bev, s, strlen(s));
-	bufferevent_write(jl->bev, "\n", 1);
-	free(s);
+	line_send_json(jl->bev, msg);
 }
 
 /* {"type":"error","code":…,"message":…}, counted. */
