@@ -63,9 +63,10 @@ wait_for 100 grep -q '"result":"direct"' "$T/dc.out" || fail "the connector: $(c
 python3 - "$LOCAL2" <<'EOF' || fail "a refused service: $(cat "$T/d.err")"
 import socket, sys, time
 for i in range(3):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
     start = time.monotonic()
-    try:  # the reset may come before the bytes are sent
+    try:  # the reset may come before the bytes are sent, even before
+        # connect returns (the RST beats Python's poll for the connect)
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
         s.sendall(b"hello")
         got = s.recv(100)
     except (ConnectionResetError, BrokenPipeError):
