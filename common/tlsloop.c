@@ -26,6 +26,7 @@ struct tlsloop {
 	struct tlspump	   p;
 	struct event_base *base;
 	struct event	  *net_ev, *app_ev;
+	short		   net_on, app_on; /* what each watches now */
 	int		   app_peer; /* the end the caller holds */
 	tlsloop_check_fn  *check;
 	void		  *arg;
@@ -58,6 +59,26 @@ tlsloop_events(short want)
 	    ((want & POLLOUT) ? EV_WRITE : 0));
 }
 
+/*
+ * Watch fd for what the pump wants.  The watch persists and is changed
+ * only when that changes: deleting and adding it again after every run
+ * cost up to four epoll_ctl calls a run, several per message.
+ */
+static void
+tlsloop_watch(struct tlsloop *f, struct event *ev, int fd, short want,
+    short *on)
+{
+	short e = tlsloop_events(want);
+
+	if (e == *on)
+		return;
+	event_del(ev);
+	event_assign(ev, f->base, fd, (short)(e | EV_PERSIST), tlsloop_cb, f);
+	if (e != 0)
+		event_add(ev, NULL);
+	*on = e;
+}
+
 /* Run the pump; wait for what it asks, or let go when it ended. */
 static void
 tlsloop_cb(evutil_socket_t fd, short ev, void *arg)
@@ -73,16 +94,8 @@ tlsloop_cb(evutil_socket_t fd, short ev, void *arg)
 		tlsloop_free(f);
 		return;
 	}
-	event_del(f->net_ev);
-	event_del(f->app_ev);
-	event_assign(f->net_ev, f->base, f->p.net,
-	    tlsloop_events(f->p.want_net), tlsloop_cb, f);
-	event_assign(f->app_ev, f->base, f->p.app,
-	    tlsloop_events(f->p.want_app), tlsloop_cb, f);
-	if (f->p.want_net)
-		event_add(f->net_ev, NULL);
-	if (f->p.want_app)
-		event_add(f->app_ev, NULL);
+	tlsloop_watch(f, f->net_ev, f->p.net, f->p.want_net, &f->net_on);
+	tlsloop_watch(f, f->app_ev, f->p.app, f->p.want_app, &f->app_on);
 }
 
 /*
