@@ -27,7 +27,6 @@
 #include "pipegrow.h"
 
 #define PIPE_GROW_AFTER (4 * 1024 * 1024)
-#define PIPE_SPARE_MAX	32
 
 static int pipe_spares[PIPE_SPARE_MAX][2];
 static int pipe_nspare;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "natserver.h"
+#include "pipegrow.h"
 #include "turn.h"
 
 #ifndef NATSERVER_STATEDIR
@@ -324,8 +325,8 @@ server_table_config(const struct server_conf *c, struct table_config *tc)
 
 /*
  * Descriptors one process may need: its connections (six per relayed
- * stream), the listening sockets, and a margin for logs, pipes and
- * libevent.
+ * stream), the listening sockets, the spare pipes (pipegrow.c), and a
+ * margin for logs, pipes and libevent.
  */
 rlim_t
 server_conf_nofile(const struct server_conf *c, int nlisteners)
@@ -345,7 +346,7 @@ server_conf_nofile(const struct server_conf *c, int nlisteners)
 	    need)
 		need = (rlim_t)c->tracker_max_connections +
 		    (rlim_t)c->turn_max_allocations;
-	return need + (rlim_t)nlisteners + 64;
+	return need + (rlim_t)nlisteners + 2 * PIPE_SPARE_MAX + 64;
 }
 
 /*
