@@ -366,8 +366,7 @@ fdsplice_join(const struct fdsplice_ops *ops, void *arg, int a, int b)
 	p->d[0].to = p->d[1].from = b;
 	for (i = 0; i < 2; i++) {
 		/* Without a pipe (splice off, or none to be had): copy. */
-		if (!ops->splice ||
-		    pipe_get(p->d[i].pipe) == -1) {
+		if (!ops->splice || pipe_get(p->d[i].pipe) == -1) {
 			p->d[i].pipe[0] = p->d[i].pipe[1] = -1;
 			if (ops->copied != NULL)
 				ops->copied(arg);

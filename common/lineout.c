@@ -25,8 +25,7 @@ line_write(struct bufferevent *bev, const char *s, size_t n)
 	evutil_socket_t fd = bufferevent_getfd(bev);
 	ssize_t		sent = 0;
 
-	if (fd != -1 &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	if (fd != -1 && evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
 	    (sent = send(fd, s, n, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
 		sent = 0;
 	if ((size_t)sent < n)

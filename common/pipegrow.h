@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#define PIPE_CHUNK (1024 * 1024) /* what one splice may ask to move */
-#define PIPE_SPARE_MAX 32	  /* empty pipes kept for the next pair */
+#define PIPE_CHUNK     (1024 * 1024) /* what one splice may ask to move */
+#define PIPE_SPARE_MAX 32	     /* empty pipes kept for the next pair */
 
 void pipe_note(int, size_t *, size_t);
 int  pipe_get(int[2]);

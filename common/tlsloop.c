@@ -27,7 +27,7 @@ struct tlsloop {
 	struct event_base *base;
 	struct event	  *net_ev, *app_ev;
 	short		   net_on, app_on; /* what each watches now */
-	int		   app_peer; /* the end the caller holds */
+	int		   app_peer;	   /* the end the caller holds */
 	tlsloop_check_fn  *check;
 	void		  *arg;
 	LIST_ENTRY(tlsloop) entry;

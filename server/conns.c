@@ -34,12 +34,12 @@ static uint32_t	      wconn_generation;
 
 struct wmail_local {
 	TAILQ_ENTRY(wmail_local) entry;
-	int			 fd;
-	struct wmail		 m; /* its body only as long as it is */
+	int	     fd;
+	struct wmail m; /* its body only as long as it is */
 };
 
-static TAILQ_HEAD(, wmail_local) wmail_queue =
-    TAILQ_HEAD_INITIALIZER(wmail_queue);
+static TAILQ_HEAD(, wmail_local) wmail_queue = TAILQ_HEAD_INITIALIZER(
+    wmail_queue);
 static int	     wmail_nlocal;
 static struct event *wmail_local_ev;
 
@@ -153,8 +153,9 @@ int
 wmail_send(struct worker *w, int ordinal, uint64_t to, uint16_t type,
     const void *body, size_t len, uint64_t from)
 {
-	return wmail_post(w, ordinal, to, type, body, len, from, -1) == -1 ? -1
-									  : 0;
+	if (wmail_post(w, ordinal, to, type, body, len, from, -1) == -1)
+		return -1;
+	return 0;
 }
 
 /* The same with a descriptor: once sent (0) it is the receiver's, and

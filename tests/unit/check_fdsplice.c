@@ -104,12 +104,14 @@ START_TEST(test_pingpong)
 	rig_join(&r);
 	for (i = 0; i < 300; i++) {
 		memset(out, 'a' + i % 26, sizeof(out));
-		ck_assert_int_eq(send(r.left, out, sizeof(out), 0), sizeof(out));
+		ck_assert_int_eq(send(r.left, out, sizeof(out), 0),
+		    sizeof(out));
 		ck_assert_uint_eq(rig_read(&r, r.right, in, sizeof(in)),
 		    sizeof(in));
 		ck_assert(memcmp(in, out, sizeof(in)) == 0);
 		out[0] = 'Z';
-		ck_assert_int_eq(send(r.right, out, sizeof(out), 0), sizeof(out));
+		ck_assert_int_eq(send(r.right, out, sizeof(out), 0),
+		    sizeof(out));
 		ck_assert_uint_eq(rig_read(&r, r.left, in, sizeof(in)),
 		    sizeof(in));
 		ck_assert(memcmp(in, out, sizeof(in)) == 0);
@@ -133,7 +135,7 @@ START_TEST(test_small_then_bulk)
 	ck_assert_int_eq(send(r.left, "hello", 5, 0), 5);
 	ck_assert_uint_eq(rig_read(&r, r.right, in, 5), 5);
 	if ((pid = fork()) == 0) {
-		size_t at = 0;
+		size_t	at = 0;
 		ssize_t k;
 
 		while (at < n && (k = send(r.left, out + at, n - at, 0)) > 0)
