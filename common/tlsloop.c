@@ -26,8 +26,7 @@ struct tlsloop {
 	struct tlspump	   p;
 	struct event_base *base;
 	struct event	  *net_ev, *app_ev;
-	short		   net_on, app_on; /* what each watches now */
-	int		   app_peer;	   /* the end the caller holds */
+	int		   app_peer; /* the end the caller holds */
 	tlsloop_check_fn  *check;
 	void		  *arg;
 	LIST_ENTRY(tlsloop) entry;
@@ -60,23 +59,22 @@ tlsloop_events(short want)
 }
 
 /*
- * Watch fd for what the pump wants.  The watch persists and is changed
- * only when that changes: deleting and adding it again after every run
- * cost up to four epoll_ctl calls a run, several per message.
+ * Watch fd for what the pump wants.  The watch persists (it is added
+ * whenever it watches anything) and is changed only when that changes:
+ * deleting and adding it again after every run cost up to four
+ * epoll_ctl calls a run, several per message.
  */
 static void
-tlsloop_watch(struct tlsloop *f, struct event *ev, int fd, short want,
-    short *on)
+tlsloop_watch(struct tlsloop *f, struct event *ev, int fd, short want)
 {
 	short e = tlsloop_events(want);
 
-	if (e == *on)
+	if (e == (event_get_events(ev) & (EV_READ | EV_WRITE)))
 		return;
 	event_del(ev);
 	event_assign(ev, f->base, fd, (short)(e | EV_PERSIST), tlsloop_cb, f);
 	if (e != 0)
 		event_add(ev, NULL);
-	*on = e;
 }
 
 /* Run the pump; wait for what it asks, or let go when it ended. */
@@ -94,8 +92,8 @@ tlsloop_cb(evutil_socket_t fd, short ev, void *arg)
 		tlsloop_free(f);
 		return;
 	}
-	tlsloop_watch(f, f->net_ev, f->p.net, f->p.want_net, &f->net_on);
-	tlsloop_watch(f, f->app_ev, f->p.app, f->p.want_app, &f->app_on);
+	tlsloop_watch(f, f->net_ev, f->p.net, f->p.want_net);
+	tlsloop_watch(f, f->app_ev, f->p.app, f->p.want_app);
 }
 
 /*
