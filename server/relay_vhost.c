@@ -141,13 +141,12 @@ relay_head_route(struct relay_head *h, const char *host, size_t headlen)
 			return;
 		}
 		relay_vhost_mail_fd(wc, &m, sizeof(m), h->fd);
-		h->fd = -1;
 	} else if (wmail_send_fd(h->w, ordinal, port, MAIL_RELAY_VHOST, &m,
 		       sizeof(m), h->fd) == -1) {
 		relay_head_refuse(h, STAT_VHOST_GONE, 502, NULL);
 		return;
-	} else
-		h->fd = -1; /* the port's worker has it */
+	}
+	h->fd = -1; /* the port's worker has it */
 	relay_head_free(h, 0);
 }
 
