@@ -1,13 +1,14 @@
 /*
  * Unit tests for common/fdsplice.c, two loopback TCP connections joined
  * in an event loop: small messages back and forth (a read that found
- * the source empty waits for it), bulk after a small message, bytes
- * read before the join out at once, half-close, and the pipes kept for
- * the next pair once a pair ends cleanly.
+ * the source empty waits for it), bulk both ways at once after small
+ * messages, bytes read before the join out at once, half-close, and
+ * the pipes kept for the next pair once a pair ends cleanly.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -74,25 +75,81 @@ rig_join(struct rig *r)
 	ck_assert_ptr_nonnull(r->p);
 }
 
+/* What one of our ends is to read. */
+struct want {
+	int    fd;
+	char  *buf;
+	size_t n, got;
+	int    eof;
+};
+
+/* Run the loop until each of nw (at most 2) has its n bytes, or EOF. */
+static void
+rig_wait(struct rig *r, struct want *w, int nw)
+{
+	struct pollfd pfd[2];
+	ssize_t	      k;
+	int	      i, spins, left;
+
+	for (spins = 0; spins < 100000; spins++) {
+		for (left = 0, i = 0; i < nw; i++)
+			left += w[i].got < w[i].n && !w[i].eof;
+		if (left == 0)
+			break;
+		event_base_loop(r->base, EVLOOP_NONBLOCK);
+		for (i = 0; i < nw; i++)
+			pfd[i] = (struct pollfd){w[i].fd, POLLIN, 0};
+		if (poll(pfd, (nfds_t)nw, 1) < 1)
+			continue;
+		for (i = 0; i < nw; i++) {
+			if (pfd[i].revents == 0 || w[i].got == w[i].n ||
+			    w[i].eof)
+				continue;
+			k = recv(w[i].fd, w[i].buf + w[i].got,
+			    w[i].n - w[i].got, MSG_DONTWAIT);
+			if (k == 0)
+				w[i].eof = 1;
+			else if (k > 0)
+				w[i].got += (size_t)k;
+		}
+	}
+}
+
 /* Run the loop until fd has n bytes to read (or EOF), read them. */
 static size_t
 rig_read(struct rig *r, int fd, char *buf, size_t n)
 {
-	struct pollfd pfd = {fd, POLLIN, 0};
-	size_t	      got = 0;
-	ssize_t	      k;
-	int	      spins;
+	struct want w = {fd, buf, n, 0, 0};
 
-	for (spins = 0; got < n && spins < 100000; spins++) {
-		event_base_loop(r->base, EVLOOP_NONBLOCK);
-		if (poll(&pfd, 1, 1) != 1)
-			continue;
-		if ((k = recv(fd, buf + got, n - got, MSG_DONTWAIT)) == 0)
-			break;
-		if (k > 0)
-			got += (size_t)k;
+	rig_wait(r, &w, 1);
+	return w.got;
+}
+
+/* A child that sends n bytes of b on fd and exits (0: all sent). */
+static pid_t
+sender(int fd, const char *b, size_t n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		size_t	at = 0;
+		ssize_t k;
+
+		while (at < n && (k = send(fd, b + at, n - at, 0)) > 0)
+			at += (size_t)k;
+		_exit(at == n ? 0 : 1);
 	}
-	return got;
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+static void
+sender_ok(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 START_TEST(test_pingpong)
@@ -122,30 +179,41 @@ END_TEST
 
 START_TEST(test_small_then_bulk)
 {
-	struct rig r;
-	size_t	   n = 4 << 20, i;
-	char	  *out = malloc(n), *in = malloc(n);
-	pid_t	   pid;
+	struct rig  r;
+	size_t	    n = 4 << 20, i;
+	char	   *out[2], *in[2];
+	struct want w[2];
+	pid_t	    pid[2];
 
 	rig_join(&r);
-	for (i = 0; i < n; i++)
-		out[i] = (char)(i * 7 + i / 4096);
-	/* A small message, then bulk from another process, so that the
-	 * bulk arrives while the loop waits after the short read. */
-	ck_assert_int_eq(send(r.left, "hello", 5, 0), 5);
-	ck_assert_uint_eq(rig_read(&r, r.right, in, 5), 5);
-	if ((pid = fork()) == 0) {
-		size_t	at = 0;
-		ssize_t k;
-
-		while (at < n && (k = send(r.left, out + at, n - at, 0)) > 0)
-			at += (size_t)k;
-		_exit(at == n ? 0 : 1);
+	for (i = 0; i < 2; i++) {
+		out[i] = malloc(n);
+		in[i] = malloc(n);
 	}
-	ck_assert_uint_eq(rig_read(&r, r.right, in, n), n);
-	ck_assert(memcmp(in, out, n) == 0);
-	free(out);
-	free(in);
+	for (i = 0; i < n; i++) {
+		out[0][i] = (char)(i * 7 + i / 4096);
+		out[1][i] = (char)(i * 13 + i / 1000);
+	}
+	/* A small message each way, then bulk both ways at once from two
+	 * other processes, so that it arrives while the loop waits after
+	 * the short reads. */
+	ck_assert_int_eq(send(r.left, "hello", 5, 0), 5);
+	ck_assert_uint_eq(rig_read(&r, r.right, in[0], 5), 5);
+	ck_assert_int_eq(send(r.right, "olleh", 5, 0), 5);
+	ck_assert_uint_eq(rig_read(&r, r.left, in[1], 5), 5);
+	pid[0] = sender(r.left, out[0], n);
+	pid[1] = sender(r.right, out[1], n);
+	w[0] = (struct want){r.right, in[0], n, 0, 0};
+	w[1] = (struct want){r.left, in[1], n, 0, 0};
+	rig_wait(&r, w, 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_uint_eq(w[i].got, n);
+		ck_assert(memcmp(in[i], out[i], n) == 0);
+		sender_ok(pid[i]);
+		free(out[i]);
+		free(in[i]);
+	}
+	ck_assert_int_eq(closed, 0);
 }
 END_TEST
 
