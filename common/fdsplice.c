@@ -18,6 +18,11 @@
  * the direction there, and keep a's socket when the pair ends
  * (fdsplice_keep), to join it to another b.
  *
+ * When a or b is the plain end of a TLS pump in this process
+ * (common/tlsloop.c) and the caller need not see a's bytes, the pump
+ * takes the other socket itself and the pair only counts, times out
+ * and ends it: no pipe, no socketpair hop.
+ *
  * Where splice is off (relay.splice = no), no pipe can be had, or the
  * kernel refuses to splice a socket, a direction copies through a
  * buffer of the same size instead, with the same rules; the buffer is
@@ -35,6 +40,7 @@
 
 #include "fdsplice.h"
 #include "pipegrow.h"
+#include "tlsloop.h"
 
 #define COPY_CHUNK    (64 * 1024) /* a copying direction's buffer */
 #define SPLICE_ROUNDS 16
@@ -64,6 +70,8 @@ struct fdsplice {
 	struct event		  *idle;
 	int			   fds[2];
 	int			   keep; /* a outlives the pair, not shut down */
+	struct tlsloop		  *tls; /* the pump that took a and b, or NULL */
+	int			   tls_side; /* 0: a was its plain end; 1: b */
 };
 
 static void
@@ -107,6 +115,14 @@ splice_release(struct fdsplice *p)
 {
 	int i;
 
+	if (p->tls != NULL || p->fds[0] == -1) {
+		if (p->tls != NULL)
+			tlsloop_end(p->tls); /* it holds a and b */
+		if (p->idle != NULL)
+			event_free(p->idle);
+		free(p);
+		return;
+	}
 	for (i = 0; i < 2; i++) {
 		if (p->d[i].rd != NULL)
 			event_free(p->d[i].rd);
@@ -140,7 +156,7 @@ splice_touch(struct fdsplice *p)
 {
 	struct timeval tv = {p->ops->idle_s, 0};
 
-	if (p->ops->idle_s > 0)
+	if (p->ops->idle_s > 0 && p->idle != NULL)
 		evtimer_add(p->idle, &tv);
 }
 
@@ -322,6 +338,8 @@ splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
 void
 fdsplice_resume(struct fdsplice *p)
 {
+	if (p->fds[0] == -1)
+		return; /* a pump's: nothing is held */
 	event_add(p->d[0].rd, NULL);
 	splice_dir_cb(p, 0);
 }
@@ -334,10 +352,64 @@ fdsplice_resume(struct fdsplice *p)
 int
 fdsplice_keep(struct fdsplice *p)
 {
-	if (p->d[1].done)
+	if (p->d[1].done || p->fds[0] == -1)
 		return -1;
 	p->keep = 1;
 	return 0;
+}
+
+/* A pump's join: what it read (to_app: from its TLS side) is counted. */
+static void
+splice_tls_moved(void *arg, int to_app, size_t n)
+{
+	struct fdsplice *p = arg;
+
+	if (p->ops->moved != NULL)
+		p->ops->moved(p->arg, to_app ? p->tls_side : !p->tls_side, n);
+	splice_touch(p);
+}
+
+static void
+splice_tls_ended(void *arg)
+{
+	struct fdsplice *p = arg;
+
+	p->tls = NULL; /* gone already */
+	fdsplice_close(p);
+}
+
+static const struct tlsloop_hooks splice_tls_hooks = {
+    splice_tls_moved, splice_tls_ended};
+
+/*
+ * a or b is a pump's plain end: the pump takes the other.  1 when it
+ * did, 0 when neither is, -1 when it failed (a and b closed, p freed).
+ */
+static int
+splice_tls_join(struct fdsplice *p, int a, int b)
+{
+	int i, rv;
+
+	if (p->ops->allow != NULL)
+		return 0; /* the caller reads a's bytes itself */
+	for (i = 0; i < 2; i++) {
+		p->tls_side = i;
+		rv = tlsloop_adopt(i == 0 ? a : b, i == 0 ? b : a,
+		    &splice_tls_hooks, p, &p->tls);
+		if (rv != 0)
+			break;
+	}
+	if (rv == -1)
+		free(p);
+	if (rv != 1)
+		return rv;
+	p->fds[0] = p->fds[1] = -1; /* the pump's */
+	if ((p->idle = evtimer_new(p->ops->base, splice_idle_cb, p)) == NULL) {
+		splice_release(p);
+		return -1;
+	}
+	splice_touch(p);
+	return 1;
 }
 
 /*
@@ -360,6 +432,12 @@ fdsplice_join(const struct fdsplice_ops *ops, void *arg, int a, int b)
 	}
 	p->ops = ops;
 	p->arg = arg;
+	switch (splice_tls_join(p, a, b)) {
+	case 1:
+		return p;
+	case -1:
+		return NULL;
+	}
 	p->fds[0] = a;
 	p->fds[1] = b;
 	p->d[0].from = p->d[1].to = a;
@@ -401,6 +479,14 @@ fdsplice_pre(struct fdsplice *p, int dir, const void *b, size_t n)
 
 	if (n == 0)
 		return 0;
+	if (p->fds[0] == -1) {
+		/* To the pump's other socket, or to its TLS side. */
+		if (tlsloop_pre(p->tls, dir == p->tls_side, b, n) == -1) {
+			fdsplice_close(p);
+			return -1;
+		}
+		return 0;
+	}
 	if ((d->pre = malloc(n)) == NULL) {
 		fdsplice_close(p);
 		return -1;

@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tlspump.h"
@@ -46,7 +47,8 @@ tlspump_init(struct tlspump *p, SSL *ssl, int net, int app)
 	p->net = net;
 	p->app = app;
 	p->app_off = p->app_len = p->net_off = p->net_len = 0;
-	p->net_eof = p->app_eof = p->shut_sent = p->failed = 0;
+	p->net_eof = p->app_eof = p->shut_sent = p->app_shut = p->failed = 0;
+	p->from_net = p->from_app = 0;
 	p->handshaken = SSL_is_init_finished(ssl);
 	p->want_net = p->want_app = 0;
 	p->to_app = p->to_net = NULL;
@@ -78,6 +80,36 @@ tlspump_free(struct tlspump *p)
 	tlspump_drop(&p->to_net);
 }
 
+/*
+ * n more bytes for one direction (to_app: to the plain side), before
+ * (front) or after what it holds: 0, or -1 without memory.  Only the
+ * plain side's may go in front: an SSL_write that waits must be retried
+ * with the bytes it began with.
+ */
+int
+tlspump_queue(struct tlspump *p, int to_app, const void *b, size_t n,
+    int front)
+{
+	uint8_t **buf = to_app ? &p->to_app : &p->to_net;
+	size_t	 *off = to_app ? &p->app_off : &p->net_off;
+	size_t	 *len = to_app ? &p->app_len : &p->net_len;
+	size_t	  total = *len + n;
+	uint8_t	 *nb;
+
+	if (n == 0)
+		return 0;
+	if ((nb = malloc(total > TLSPUMP_BUF ? total : TLSPUMP_BUF)) == NULL)
+		return -1;
+	if (*len > 0)
+		memcpy(nb + (front ? n : 0), *buf + *off, *len);
+	memcpy(nb + (front ? 0 : *len), b, n);
+	free(*buf);
+	*buf = nb;
+	*off = 0;
+	*len = total;
+	return 0;
+}
+
 /* What an SSL call that did not finish waits for; 0 when it failed. */
 static short
 tlspump_wait(struct tlspump *p, int rv)
@@ -105,8 +137,8 @@ tlspump_down(struct tlspump *p)
 
 	while (!p->failed) {
 		if (p->app_len > 0) {
-			ssize_t w = write(p->app, p->to_app + p->app_off,
-			    p->app_len);
+			ssize_t w = send(p->app, p->to_app + p->app_off,
+			    p->app_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 			if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
 				p->want_app |= POLLOUT;
@@ -121,24 +153,30 @@ tlspump_down(struct tlspump *p)
 			moved = 1;
 			continue;
 		}
-		if (p->net_eof)
+		if (p->net_eof) {
+			/* Its end passes on once its bytes are out. */
+			if (!p->app_shut) {
+				shutdown(p->app, SHUT_WR);
+				p->app_shut = moved = 1;
+			}
 			return moved;
+		}
 		p->app_off = 0;
 		if (tlspump_buf(p, &p->to_app) == NULL)
 			return moved;
 		n = SSL_read(p->ssl, p->to_app, TLSPUMP_BUF);
 		if (n > 0) {
 			p->app_len = (size_t)n;
+			p->from_net += (size_t)n;
 			moved = 1;
 			continue;
 		}
 		tlspump_drop(&p->to_app);
 		p->want_net |= tlspump_wait(p, n);
-		if (p->net_eof) {
-			shutdown(p->app, SHUT_WR);
-			moved = 1;
-		}
-		return moved;
+		if (p->net_eof)
+			moved = 1; /* the shutdown, in the next round */
+		else
+			return moved;
 	}
 	return moved;
 }
@@ -172,9 +210,10 @@ tlspump_up(struct tlspump *p)
 		p->net_off = 0;
 		if (tlspump_buf(p, &p->to_net) == NULL)
 			return moved;
-		n = (int)read(p->app, p->to_net, TLSPUMP_BUF);
+		n = (int)recv(p->app, p->to_net, TLSPUMP_BUF, MSG_DONTWAIT);
 		if (n > 0) {
 			p->net_len = (size_t)n;
+			p->from_app += (size_t)n;
 			moved = 1;
 			continue;
 		}
@@ -220,7 +259,7 @@ tlspump_run(struct tlspump *p)
 		p->want_net = p->want_app = 0;
 	if (p->failed)
 		return -1;
-	if (p->net_eof && p->app_len == 0 && p->shut_sent)
+	if (p->net_eof && p->app_shut && p->shut_sent)
 		return 0;
 	return 1;
 }

@@ -13,13 +13,15 @@ struct tlspump {
 	int    net, app; /* app: our plain end of a socketpair */
 	uint8_t *to_app, *to_net; /* TLSPUMP_BUF each, held only with bytes */
 	size_t	app_off, app_len, net_off, net_len;
-	int	net_eof, app_eof, shut_sent, failed, handshaken;
+	int	net_eof, app_eof, shut_sent, app_shut, failed, handshaken;
 	short	want_net, want_app; /* POLLIN | POLLOUT to wait for */
+	size_t	from_net, from_app; /* bytes read since the owner looked */
 };
 
 void tlspump_fingerprint(X509 *, char *, size_t);
 void tlspump_init(struct tlspump *, SSL *, int, int);
 int  tlspump_run(struct tlspump *);
+int  tlspump_queue(struct tlspump *, int, const void *, size_t, int);
 void tlspump_free(struct tlspump *);
 
 #endif

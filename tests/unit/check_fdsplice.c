@@ -18,6 +18,7 @@
 
 #include "fdsplice.h"
 #include "pipegrow.h"
+#include "sockrig.h"
 #include "unit.h"
 
 static int closed;
@@ -27,24 +28,6 @@ on_closed(void *arg)
 {
 	(void)arg;
 	closed++;
-}
-
-/* A connected pair of loopback TCP sockets: *a and *b. */
-static void
-tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin = unit_v4("127.0.0.1", 0);
-	socklen_t	   len = sizeof(sin);
-	int		   l = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
-	*a = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(*a, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	*b = accept(l, NULL, NULL);
-	ck_assert_int_ge(*b, 0);
-	close(l);
 }
 
 struct rig {
@@ -65,8 +48,8 @@ rig_join(struct rig *r)
 	r->ops.base = r->base;
 	r->ops.splice = 1;
 	r->ops.closed = on_closed;
-	tcp_pair(&r->left, &a);
-	tcp_pair(&b, &r->right);
+	sock_tcp_pair(&r->left, &a);
+	sock_tcp_pair(&b, &r->right);
 	/* Non-blocking, as the relay's and the agent's sockets are. */
 	ck_assert_int_eq(fcntl(a, F_SETFL, O_NONBLOCK), 0);
 	ck_assert_int_eq(fcntl(b, F_SETFL, O_NONBLOCK), 0);
@@ -75,81 +58,11 @@ rig_join(struct rig *r)
 	ck_assert_ptr_nonnull(r->p);
 }
 
-/* What one of our ends is to read. */
-struct want {
-	int    fd;
-	char  *buf;
-	size_t n, got;
-	int    eof;
-};
-
-/* Run the loop until each of nw (at most 2) has its n bytes, or EOF. */
-static void
-rig_wait(struct rig *r, struct want *w, int nw)
-{
-	struct pollfd pfd[2];
-	ssize_t	      k;
-	int	      i, spins, left;
-
-	for (spins = 0; spins < 100000; spins++) {
-		for (left = 0, i = 0; i < nw; i++)
-			left += w[i].got < w[i].n && !w[i].eof;
-		if (left == 0)
-			break;
-		event_base_loop(r->base, EVLOOP_NONBLOCK);
-		for (i = 0; i < nw; i++)
-			pfd[i] = (struct pollfd){w[i].fd, POLLIN, 0};
-		if (poll(pfd, (nfds_t)nw, 1) < 1)
-			continue;
-		for (i = 0; i < nw; i++) {
-			if (pfd[i].revents == 0 || w[i].got == w[i].n ||
-			    w[i].eof)
-				continue;
-			k = recv(w[i].fd, w[i].buf + w[i].got,
-			    w[i].n - w[i].got, MSG_DONTWAIT);
-			if (k == 0)
-				w[i].eof = 1;
-			else if (k > 0)
-				w[i].got += (size_t)k;
-		}
-	}
-}
-
 /* Run the loop until fd has n bytes to read (or EOF), read them. */
 static size_t
 rig_read(struct rig *r, int fd, char *buf, size_t n)
 {
-	struct want w = {fd, buf, n, 0, 0};
-
-	rig_wait(r, &w, 1);
-	return w.got;
-}
-
-/* A child that sends n bytes of b on fd and exits (0: all sent). */
-static pid_t
-sender(int fd, const char *b, size_t n)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		size_t	at = 0;
-		ssize_t k;
-
-		while (at < n && (k = send(fd, b + at, n - at, 0)) > 0)
-			at += (size_t)k;
-		_exit(at == n ? 0 : 1);
-	}
-	ck_assert_int_gt(pid, 0);
-	return pid;
-}
-
-static void
-sender_ok(pid_t pid)
-{
-	int status;
-
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return sock_read(r->base, fd, buf, n);
 }
 
 START_TEST(test_pingpong)
@@ -182,7 +95,7 @@ START_TEST(test_small_then_bulk)
 	struct rig  r;
 	size_t	    n = 4 << 20, i;
 	char	   *out[2], *in[2];
-	struct want w[2];
+	struct sock_want w[2];
 	pid_t	    pid[2];
 
 	rig_join(&r);
@@ -201,15 +114,15 @@ START_TEST(test_small_then_bulk)
 	ck_assert_uint_eq(rig_read(&r, r.right, in[0], 5), 5);
 	ck_assert_int_eq(send(r.right, "olleh", 5, 0), 5);
 	ck_assert_uint_eq(rig_read(&r, r.left, in[1], 5), 5);
-	pid[0] = sender(r.left, out[0], n);
-	pid[1] = sender(r.right, out[1], n);
-	w[0] = (struct want){r.right, in[0], n, 0, 0};
-	w[1] = (struct want){r.left, in[1], n, 0, 0};
-	rig_wait(&r, w, 2);
+	pid[0] = sock_sender(r.left, out[0], n);
+	pid[1] = sock_sender(r.right, out[1], n);
+	w[0] = (struct sock_want){r.right, in[0], n, 0, 0};
+	w[1] = (struct sock_want){r.left, in[1], n, 0, 0};
+	sock_wait(r.base, w, 2);
 	for (i = 0; i < 2; i++) {
 		ck_assert_uint_eq(w[i].got, n);
 		ck_assert(memcmp(in[i], out[i], n) == 0);
-		sender_ok(pid[i]);
+		sock_sender_ok(pid[i]);
 		free(out[i]);
 		free(in[i]);
 	}
