@@ -148,8 +148,13 @@ tls_pump_child(SSL *ssl, int net, int app)
 	while (tlspump_run(&p) == 1) {
 		struct pollfd pfd[2] = {{net, p.want_net, 0}, {app, p.want_app, 0}};
 
+		int i;
+
 		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
 			break;
+		for (i = 0; i < 2; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				tlspump_readable(&p, pfd[i].fd);
 	}
 	_exit(0);
 }

@@ -161,8 +161,8 @@ tlsloop_cb(evutil_socket_t fd, short ev, void *arg)
 	struct tlsloop *f = arg;
 	int		was = f->p.handshaken, rv;
 
-	(void)fd;
-	(void)ev;
+	if (ev & EV_READ)
+		tlspump_readable(&f->p, fd);
 	rv = tlspump_run(&f->p);
 	if (f->hooks != NULL)
 		tlsloop_report(f);
@@ -312,7 +312,7 @@ tlsloop_adopt(int peer, int other, const struct tlsloop_hooks *hooks,
 	close(peer);
 	close(f->p.app);
 	f->p.app = other;
-	f->p.app_shut = 0; /* an end already come goes on to other */
+	f->p.app_shut = f->p.app_dry = 0; /* an end already come goes on */
 	event_del(f->app_ev);
 	event_assign(f->app_ev, f->base, -1, 0, tlsloop_cb, f);
 	if (f->p.failed) {

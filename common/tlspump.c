@@ -5,7 +5,11 @@
  * puts one in front of its relay and rendezvous connections, natclient
  * one behind its connections to them, so that the code on the plain
  * side never sees TLS.  The caller waits for what want_net and want_app
- * say (poll(2) events) and calls tlspump_run again.
+ * say (poll(2) events), tells which descriptor it saw readable
+ * (tlspump_readable), and calls tlspump_run again.
+ *
+ * A source that a read found empty, or that gave a short read, is not
+ * read again until the caller saw it readable (tlspump_readable).
  *
  * The end of one direction passes on as the end of the other: the plain
  * side's end becomes a TLS close_notify (TLS 1.3 lets the other
@@ -49,11 +53,14 @@ tlspump_init(struct tlspump *p, SSL *ssl, int net, int app)
 	p->app_off = p->app_len = p->net_off = p->net_len = 0;
 	p->net_eof = p->app_eof = p->shut_sent = p->app_shut = p->failed = 0;
 	p->from_net = p->from_app = 0;
+	p->net_dry = p->app_dry = 0;
 	p->handshaken = SSL_is_init_finished(ssl);
 	p->want_net = p->want_app = 0;
 	p->to_app = p->to_net = NULL;
 	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A record in one read, not its header and then its body. */
+	SSL_set_read_ahead(ssl, 1);
 }
 
 /* A direction's buffer, made when it is about to take bytes. */
@@ -161,6 +168,10 @@ tlspump_down(struct tlspump *p)
 			}
 			return moved;
 		}
+		if (p->net_dry) {
+			p->want_net |= POLLIN;
+			return moved;
+		}
 		p->app_off = 0;
 		if (tlspump_buf(p, &p->to_app) == NULL)
 			return moved;
@@ -168,11 +179,14 @@ tlspump_down(struct tlspump *p)
 		if (n > 0) {
 			p->app_len = (size_t)n;
 			p->from_net += (size_t)n;
+			/* Nothing more held by OpenSSL either. */
+			p->net_dry = n < TLSPUMP_SHORT && !SSL_has_pending(p->ssl);
 			moved = 1;
 			continue;
 		}
 		tlspump_drop(&p->to_app);
 		p->want_net |= tlspump_wait(p, n);
+		p->net_dry = (p->want_net & POLLIN) != 0;
 		if (p->net_eof)
 			moved = 1; /* the shutdown, in the next round */
 		else
@@ -207,6 +221,10 @@ tlspump_up(struct tlspump *p)
 			}
 			return moved;
 		}
+		if (p->app_dry) {
+			p->want_app |= POLLIN;
+			return moved;
+		}
 		p->net_off = 0;
 		if (tlspump_buf(p, &p->to_net) == NULL)
 			return moved;
@@ -214,6 +232,7 @@ tlspump_up(struct tlspump *p)
 		if (n > 0) {
 			p->net_len = (size_t)n;
 			p->from_app += (size_t)n;
+			p->app_dry = n < TLSPUMP_SHORT;
 			moved = 1;
 			continue;
 		}
@@ -222,12 +241,23 @@ tlspump_up(struct tlspump *p)
 			p->app_eof = moved = 1;
 		} else if (errno == EAGAIN || errno == EINTR) {
 			p->want_app |= POLLIN;
+			p->app_dry = 1;
 			return moved;
 		} else {
 			p->failed = 1;
 		}
 	}
 	return moved;
+}
+
+/* The caller saw fd readable: read it again. */
+void
+tlspump_readable(struct tlspump *p, int fd)
+{
+	if (fd == p->net)
+		p->net_dry = 0;
+	else if (fd == p->app)
+		p->app_dry = 0;
 }
 
 /*
