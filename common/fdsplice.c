@@ -70,7 +70,8 @@ struct fdsplice {
 	struct event		  *idle;
 	int			   fds[2];
 	int			   keep; /* a outlives the pair, not shut down */
-	struct tlsloop		  *tls; /* the pump that took a and b, or NULL */
+	int			   pumped; /* a TLS pump took a and b: */
+	struct tlsloop		  *tls;	   /* it, until it ends */
 	int			   tls_side; /* 0: a was its plain end; 1: b */
 };
 
@@ -115,7 +116,7 @@ splice_release(struct fdsplice *p)
 {
 	int i;
 
-	if (p->tls != NULL || p->fds[0] == -1) {
+	if (p->pumped) {
 		if (p->tls != NULL)
 			tlsloop_end(p->tls); /* it holds a and b */
 		if (p->idle != NULL)
@@ -338,8 +339,8 @@ splice_idle_cb(evutil_socket_t fd, short ev, void *arg)
 void
 fdsplice_resume(struct fdsplice *p)
 {
-	if (p->fds[0] == -1)
-		return; /* a pump's: nothing is held */
+	if (p->pumped)
+		return; /* nothing is held */
 	event_add(p->d[0].rd, NULL);
 	splice_dir_cb(p, 0);
 }
@@ -352,7 +353,7 @@ fdsplice_resume(struct fdsplice *p)
 int
 fdsplice_keep(struct fdsplice *p)
 {
-	if (p->d[1].done || p->fds[0] == -1)
+	if (p->d[1].done || p->pumped)
 		return -1;
 	p->keep = 1;
 	return 0;
@@ -403,7 +404,7 @@ splice_tls_join(struct fdsplice *p, int a, int b)
 		free(p);
 	if (rv != 1)
 		return rv;
-	p->fds[0] = p->fds[1] = -1; /* the pump's */
+	p->pumped = 1;
 	if ((p->idle = evtimer_new(p->ops->base, splice_idle_cb, p)) == NULL) {
 		splice_release(p);
 		return -1;
@@ -479,7 +480,7 @@ fdsplice_pre(struct fdsplice *p, int dir, const void *b, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (p->fds[0] == -1) {
+	if (p->pumped) {
 		/* To the pump's other socket, or to its TLS side. */
 		if (tlsloop_pre(p->tls, dir == p->tls_side, b, n) == -1) {
 			fdsplice_close(p);
