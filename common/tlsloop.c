@@ -225,6 +225,18 @@ tlsloop_start(struct event_base *base, SSL *ssl, int fd,
 	return sp[1];
 }
 
+/* Pumps holding a buffer now: an idle one holds none. */
+int
+tlsloop_holding(void)
+{
+	struct tlsloop *f;
+	int		n = 0;
+
+	LIST_FOREACH(f, &tlsloops, entry)
+	n += f->p.to_app != NULL || f->p.to_net != NULL;
+	return n;
+}
+
 /* Pumps still running (a draining relay worker waits for them). */
 int
 tlsloop_count(void)

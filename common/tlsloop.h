@@ -21,6 +21,7 @@ struct tlsloop;
 int tlsloop_start(struct event_base *, SSL *, int, tlsloop_check_fn *,
     void *);
 int tlsloop_count(void);
+int tlsloop_holding(void);
 int tlsloop_sockname(int, struct sockaddr_storage *, socklen_t *);
 void tlsloop_forget(void *);
 int  tlsloop_adopt(int, int, const struct tlsloop_hooks *, void *,

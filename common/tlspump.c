@@ -169,6 +169,7 @@ tlspump_down(struct tlspump *p)
 			return moved;
 		}
 		if (p->net_dry) {
+			tlspump_drop(&p->to_app); /* empty: idle holds none */
 			p->want_net |= POLLIN;
 			return moved;
 		}
@@ -222,6 +223,7 @@ tlspump_up(struct tlspump *p)
 			return moved;
 		}
 		if (p->app_dry) {
+			tlspump_drop(&p->to_net);
 			p->want_app |= POLLIN;
 			return moved;
 		}

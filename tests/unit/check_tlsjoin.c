@@ -7,7 +7,8 @@
  * connection, from either side of the pair.  The bytes the socketpair
  * and the pump held at the join come out in order, after and before the
  * caller's own (fdsplice_pre), then bulk goes both ways at once,
- * half-close crosses, and idleness ends the pair.  A number that was a
+ * half-close crosses, an idle pump holds no buffer, and idleness ends
+ * the pair.  A number that was a
  * pump's and was closed and reused, and a caller that must see the
  * bytes (ops->allow), are not taken for one.
  */
@@ -257,6 +258,10 @@ START_TEST(test_idle)
 	ck_assert(!is_open(r.cli));
 	ck_assert_int_eq(send(r.srv, "x", 1, 0), 1);
 	ck_assert_uint_eq(sock_read(r.base, r.lout, &c, 1), 1);
+	ck_assert_int_eq(send(r.lout, "y", 1, 0), 1);
+	ck_assert_uint_eq(sock_read(r.base, r.srv, &c, 1), 1);
+	/* Idle, the pumps hold no buffer (thousands of idle visitors). */
+	ck_assert_int_eq(tlsloop_holding(), 0);
 	for (spins = 0; spins < 3000 && closed == 0; spins++) {
 		event_base_loop(r.base, EVLOOP_NONBLOCK);
 		usleep(1000);
