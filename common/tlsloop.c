@@ -269,7 +269,8 @@ tlsloop_forget(void *arg)
 		f->check = NULL;
 }
 
-/* Read all fd holds now (up to its end) after what q has: 0, or -1. */
+/* Read all fd holds now (up to its end) into one direction, after
+ * what that direction holds: 0, or -1. */
 static int
 tlsloop_drain(struct tlsloop *f, int fd, int to_app)
 {
