@@ -147,8 +147,7 @@ tls_pump_child(SSL *ssl, int net, int app)
 	tlspump_init(&p, ssl, net, app);
 	while (tlspump_run(&p) == 1) {
 		struct pollfd pfd[2] = {{net, p.want_net, 0}, {app, p.want_app, 0}};
-
-		int i;
+		int	      i;
 
 		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
 			break;

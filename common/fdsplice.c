@@ -119,8 +119,7 @@ splice_release(struct fdsplice *p)
 	if (p->pumped) {
 		if (p->tls != NULL)
 			tlsloop_end(p->tls); /* it holds a and b */
-		if (p->idle != NULL)
-			event_free(p->idle);
+		event_free(p->idle);
 		free(p);
 		return;
 	}
@@ -135,8 +134,7 @@ splice_release(struct fdsplice *p)
 		if (i != 0 || !p->keep)
 			close(p->fds[i]);
 	}
-	if (p->idle != NULL)
-		event_free(p->idle);
+	event_free(p->idle);
 	free(p);
 }
 
@@ -157,7 +155,7 @@ splice_touch(struct fdsplice *p)
 {
 	struct timeval tv = {p->ops->idle_s, 0};
 
-	if (p->ops->idle_s > 0 && p->idle != NULL)
+	if (p->ops->idle_s > 0)
 		evtimer_add(p->idle, &tv);
 }
 
@@ -400,15 +398,13 @@ splice_tls_join(struct fdsplice *p, int a, int b)
 		if (rv != 0)
 			break;
 	}
-	if (rv == -1)
+	if (rv == -1) {
+		event_free(p->idle);
 		free(p);
+	}
 	if (rv != 1)
 		return rv;
 	p->pumped = 1;
-	if ((p->idle = evtimer_new(p->ops->base, splice_idle_cb, p)) == NULL) {
-		splice_release(p);
-		return -1;
-	}
 	splice_touch(p);
 	return 1;
 }
@@ -426,7 +422,10 @@ fdsplice_join(const struct fdsplice_ops *ops, void *arg, int a, int b)
 	    *cb[2])(evutil_socket_t, short, void *) = {splice_cb0, splice_cb1};
 	int i;
 
-	if (p == NULL) {
+	if (p != NULL) /* both kinds of pair time out */
+		p->idle = evtimer_new(ops->base, splice_idle_cb, p);
+	if (p == NULL || p->idle == NULL) {
+		free(p);
 		close(a);
 		close(b);
 		return NULL;
@@ -455,9 +454,8 @@ fdsplice_join(const struct fdsplice_ops *ops, void *arg, int a, int b)
 		p->d[i].wr = event_new(ops->base, p->d[i].to,
 		    EV_WRITE | EV_PERSIST, cb[i], p);
 	}
-	p->idle = evtimer_new(ops->base, splice_idle_cb, p);
 	if (p->d[0].rd == NULL || p->d[0].wr == NULL || p->d[1].rd == NULL ||
-	    p->d[1].wr == NULL || p->idle == NULL) {
+	    p->d[1].wr == NULL) {
 		splice_release(p);
 		return NULL;
 	}

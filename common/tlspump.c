@@ -140,7 +140,8 @@ tlspump_wait(struct tlspump *p, int rv)
 static int
 tlspump_down(struct tlspump *p)
 {
-	int moved = 0, n;
+	int   moved = 0, n;
+	short wait;
 
 	while (!p->failed) {
 		if (p->app_len > 0) {
@@ -186,8 +187,9 @@ tlspump_down(struct tlspump *p)
 			continue;
 		}
 		tlspump_drop(&p->to_app);
-		p->want_net |= tlspump_wait(p, n);
-		p->net_dry = (p->want_net & POLLIN) != 0;
+		wait = tlspump_wait(p, n);
+		p->want_net |= wait;
+		p->net_dry = (wait & POLLIN) != 0;
 		if (p->net_eof)
 			moved = 1; /* the shutdown, in the next round */
 		else

@@ -14,8 +14,10 @@
 
 struct tlspump {
 	SSL   *ssl; /* over net, the peer's socket */
-	int    net, app; /* app: our plain end of a socketpair */
-	uint8_t *to_app, *to_net; /* TLSPUMP_BUF each, held only with bytes */
+	int    net, app; /* app: the plain socket (a socketpair's end) */
+	/* At least TLSPUMP_BUF each (more with what tlspump_queue took),
+	 * held only with bytes. */
+	uint8_t *to_app, *to_net;
 	size_t	app_off, app_len, net_off, net_len;
 	int	net_eof, app_eof, shut_sent, app_shut, failed, handshaken;
 	short	want_net, want_app; /* POLLIN | POLLOUT to wait for */
