@@ -145,18 +145,6 @@ is_open(int fd)
 	return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
 }
 
-static char *
-pattern(size_t n, int k)
-{
-	char  *b = malloc(n);
-	size_t i;
-
-	ck_assert_ptr_nonnull(b);
-	for (i = 0; i < n; i++)
-		b[i] = (char)(i * (size_t)k + i / 4093);
-	return b;
-}
-
 /* Run the loop until the client's plain end holds at least n bytes. */
 static void
 fill_until(struct rig *r, int n)
@@ -177,55 +165,41 @@ START_TEST(test_adopt)
 {
 	struct rig	 r;
 	size_t		 held = 1 << 20, bulk = 4 << 20;
-	char		*early = pattern(held, 7), *out[2], *in[2], line[32];
+	char		*early = sock_pattern(held, 7), *in = malloc(9 + held);
+	char		 line[32];
 	struct sock_want w[2];
-	pid_t		 pid[2];
-	int		 side = _i, i, to_local = side, to_tls = !side;
+	pid_t		 pid;
+	int		 side = _i, to_local = side, to_tls = !side;
 
 	rig_start(&r);
 	/* Before the join: a MiB from the server, more than the socketpair
 	 * takes, and a line the caller writes into its plain end. */
-	pid[0] = sock_sender(r.srv, early, held);
+	pid = sock_sender(r.srv, early, held);
 	fill_until(&r, 64 * 1024);
 	ck_assert_int_eq(send(r.cli, "caller-line\n", 12, 0), 12);
 	rig_join(&r, side);
 	ck_assert(!is_open(r.cli)); /* taken: the socketpair is gone */
 	ck_assert_int_eq(fdsplice_pre(r.p, to_local, "PRE-LOCAL", 9), 0);
 	ck_assert_int_eq(fdsplice_pre(r.p, to_tls, "PRE-TLS", 7), 0);
-	in[0] = malloc(9 + held);
-	w[0] = (struct sock_want){r.lout, in[0], 9 + held, 0, 0};
+	ck_assert_ptr_nonnull(in);
+	w[0] = (struct sock_want){r.lout, in, 9 + held, 0, 0};
 	w[1] = (struct sock_want){r.srv, line, 19, 0, 0};
 	sock_wait(r.base, w, 2);
-	sock_sender_ok(pid[0]);
+	sock_sender_ok(pid);
 	ck_assert_uint_eq(w[0].got, 9 + held);
-	ck_assert(memcmp(in[0], "PRE-LOCAL", 9) == 0);
-	ck_assert(memcmp(in[0] + 9, early, held) == 0);
+	ck_assert(memcmp(in, "PRE-LOCAL", 9) == 0);
+	ck_assert(memcmp(in + 9, early, held) == 0);
 	ck_assert_uint_eq(w[1].got, 19);
 	ck_assert(memcmp(line, "caller-line\nPRE-TLS", 19) == 0);
 	/* The socketpair's and the pump's bytes count as moved; the
 	 * caller's pre-join bytes were its own to count. */
 	ck_assert_uint_eq(moved[to_local], held);
 	ck_assert_uint_eq(moved[to_tls], 0);
-	free(in[0]);
+	free(in);
 	free(early);
 
 	/* Bulk both ways at once, from two other processes. */
-	out[0] = pattern(bulk, 13);
-	out[1] = pattern(bulk, 31);
-	in[0] = malloc(bulk);
-	in[1] = malloc(bulk);
-	pid[0] = sock_sender(r.srv, out[0], bulk);
-	pid[1] = sock_sender(r.lout, out[1], bulk);
-	w[0] = (struct sock_want){r.lout, in[0], bulk, 0, 0};
-	w[1] = (struct sock_want){r.srv, in[1], bulk, 0, 0};
-	sock_wait(r.base, w, 2);
-	for (i = 0; i < 2; i++) {
-		ck_assert_uint_eq(w[i].got, bulk);
-		ck_assert(memcmp(in[i], out[i], bulk) == 0);
-		sock_sender_ok(pid[i]);
-		free(in[i]);
-		free(out[i]);
-	}
+	sock_bulk_both(r.base, r.srv, r.lout, bulk);
 	ck_assert_uint_eq(moved[to_local], held + bulk);
 	ck_assert_uint_eq(moved[to_tls], bulk);
 

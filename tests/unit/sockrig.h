@@ -2,7 +2,7 @@
  * Shared by the unit tests that join sockets in an event loop
  * (check_fdsplice, check_tlsjoin): loopback TCP pairs, reading our ends
  * while the loop runs, and senders in other processes, so that bytes
- * arrive while the loop waits.
+ * arrive while the loop waits; bulk both ways at once.
  */
 #ifndef NATKIT_SOCKRIG_H
 #define NATKIT_SOCKRIG_H
@@ -118,6 +118,45 @@ sock_sender_ok(pid_t pid)
 
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* n bytes that differ from position to position, and by k. */
+static inline char *
+sock_pattern(size_t n, int k)
+{
+	char  *b = malloc(n);
+	size_t i;
+
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < n; i++)
+		b[i] = (char)(i * (size_t)k + i / 4093);
+	return b;
+}
+
+/*
+ * n bytes each way at once between our ends x and y, sent by two other
+ * processes so that they arrive while the loop runs: each byte-exact.
+ */
+static inline void
+sock_bulk_both(struct event_base *base, int x, int y, size_t n)
+{
+	char		*out[2] = {sock_pattern(n, 13), sock_pattern(n, 31)};
+	char		*in[2] = {malloc(n), malloc(n)};
+	struct sock_want w[2] = {{y, in[0], n, 0, 0}, {x, in[1], n, 0, 0}};
+	pid_t		 pid[2];
+	int		 i;
+
+	ck_assert(in[0] != NULL && in[1] != NULL);
+	pid[0] = sock_sender(x, out[0], n);
+	pid[1] = sock_sender(y, out[1], n);
+	sock_wait(base, w, 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_uint_eq(w[i].got, n);
+		ck_assert(memcmp(in[i], out[i], n) == 0);
+		sock_sender_ok(pid[i]);
+		free(out[i]);
+		free(in[i]);
+	}
 }
 
 #endif
