@@ -34,6 +34,7 @@ struct service_spec {
 	int  local_port; /* [connect] too: where local programs send */
 	int  remote_port;
 	int  pool; /* ready data connections (tcp) */
+	int  mux;  /* tcp: visitors over one data connection */
 	char proxy_protocol[8]; /* v1, v2 or no (tcp) */
 	char domains[512]; /* http, https: names, apart by spaces */
 	char subdomain[64]; /* http, https: a label under the relay's host */

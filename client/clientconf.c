@@ -70,6 +70,7 @@ const struct conf_key expose_keys[] = {
 	    "0"},
 	{"expose", "pool", CONF_INT, SOFF(pool), 0, 0, EXPOSE_POOL_MAX, 0,
 	    "2"},
+	{"expose", "mux", CONF_BOOL, SOFF(mux), 0, 0, 0, 0, "no"},
 	{"expose", "proxy_protocol", CONF_STR, SOFF(proxy_protocol),
 	    SSIZE(proxy_protocol), 0, 0, 0, "no"},
 	{"expose", "domain", CONF_STR, SOFF(domains), SSIZE(domains), 0, 0, 0,

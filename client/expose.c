@@ -459,15 +459,20 @@ expose_exposed(struct expose_run *e, json_t *msg)
 	const char     *why;
 	uint16_t	p;
 	struct timeval	tv = {EXPOSE_HEARTBEAT_S, 0};
-
+	json_int_t	idle = 0;
 	json_t	       *names = NULL;
 
-	if (json_unpack(msg, "{s:i,s?o}", "remote_port", &e->port, "domains",
-		&names) == -1 ||
+	if (json_unpack(msg, "{s:i,s?o,s?I}", "remote_port", &e->port,
+		"domains", &names, "idle_timeout", &idle) == -1 ||
 	    (e->type->vhost && json_array_size(names) == 0)) {
 		expose_refused(e, msg, "expose");
 		return;
 	}
+	/* Within the relay's idle timeout (a third of it), or every 20 s. */
+	e->heartbeat_s = EXPOSE_HEARTBEAT_S;
+	if (idle > 0 && idle / 3 < EXPOSE_HEARTBEAT_S)
+		e->heartbeat_s = idle >= 3 ? (int)(idle / 3) : 1;
+	tv.tv_sec = e->heartbeat_s;
 	e->step = EXPOSE_EXPOSED;
 	e->exposed = 1;
 	e->backoff = 1;
@@ -509,6 +514,8 @@ expose_message(struct expose_run *e)
 	if (!e->type->vhost) {
 		json_object_set_new(m, "remote_port",
 		    json_integer(p->remote_port ? p->remote_port : e->port));
+		if (e->type->stream && p->mux)
+			json_object_set_new(m, "mux", json_true());
 		return m;
 	}
 	names = json_array();
@@ -564,6 +571,9 @@ expose_line(struct expose_run *e, json_t *msg)
 	else if (strcmp(type, "pool") == 0 &&
 	    json_unpack(msg, "{s:s}", "id", &id) == 0)
 		expose_pool_ask(e, id);
+	else if (strcmp(type, "mux") == 0 &&
+	    json_unpack(msg, "{s:s}", "id", &id) == 0 && e->s->spec.mux)
+		expose_mux_ask(e, id);
 	else if (strcmp(type, "reconnect") == 0) {
 		fprintf(stderr, "natclient: %s: the relay asked to reconnect\n",
 		    p->name);
@@ -662,7 +672,7 @@ static void
 expose_timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct expose_run *e = arg;
-	struct timeval	   tv = {EXPOSE_HEARTBEAT_S, 0};
+	struct timeval	   tv = {e->heartbeat_s, 0};
 
 	(void)fd;
 	(void)ev;
@@ -736,6 +746,8 @@ expose_check(const struct service_spec *p, char *why, size_t len)
 		    p->proxy_protocol);
 	else if (proxy_version(p->proxy_protocol) != PROXY_NONE && !t->stream)
 		snprintf(why, len, "proxy_protocol: for tcp only");
+	else if (p->mux && strcmp(t->name, "tcp") != 0)
+		snprintf(why, len, "mux: for tcp only");
 	else
 		return 0;
 	return -1;
@@ -785,6 +797,7 @@ expose_start(struct service *s, char *why, size_t len)
 	LIST_INIT(&e->waiting);
 	LIST_INIT(&e->udp);
 	LIST_INIT(&e->pooled);
+	LIST_INIT(&e->muxes);
 	e->timer = evtimer_new(a->base, expose_timer_cb, e);
 	s->run = e;
 	expose_client_id(e);
@@ -802,6 +815,7 @@ expose_stop(struct service *s)
 	while (!LIST_EMPTY(&e->waiting))
 		expose_visitor_free(LIST_FIRST(&e->waiting));
 	splice_close_all(&e->joins);
+	expose_mux_close_all(e);
 	expose_udp_close_all(e);
 	free(e);
 	s->run = NULL;
@@ -820,6 +834,11 @@ expose_status(struct service *s, json_t *j)
 	if (e->type->vhost)
 		json_object_set_new(j, "urls", json_string(e->urls));
 	json_object_set_new(j, "pooled", json_integer(e->npooled));
+	if (s->spec.mux) {
+		json_object_set_new(j, "mux", json_integer(e->nmux));
+		json_object_set_new(j, "rtt_us",
+		    json_integer(expose_mux_rtt_us(e)));
+	}
 }
 
 const struct service_kind expose_kind = {"expose", expose_keys, expose_check,
@@ -852,6 +871,7 @@ cmd_expose(struct client_opts *o, int argc, char **argv)
 	p.local_port = (int)port;
 	p.remote_port = o->remote_port;
 	p.pool = o->pool;
+	p.mux = o->mux;
 	snprintf(p.proxy_protocol, sizeof(p.proxy_protocol), "%s",
 	    o->proxy_protocol);
 	snprintf(p.domains, sizeof(p.domains), "%s", o->domains);

@@ -44,6 +44,7 @@ struct expose_run {
 	int		      port; /* what we were given last */
 	int		      exposed; /* once, since it started */
 	int		      backoff; /* seconds */
+	int		      heartbeat_s; /* within the relay's idle timeout */
 	struct event	     *timer;
 	struct splice_owner   joins;
 	LIST_HEAD(, expose_visitor) waiting;
@@ -53,6 +54,8 @@ struct expose_run {
 	unsigned	      npooled; /* open or being opened */
 	char		      asks[EXPOSE_POOL_MAX][64]; /* waiting for room */
 	unsigned	      nasks;
+	LIST_HEAD(, expose_mux) muxes; /* visitors' carriers (mux = yes) */
+	unsigned	      nmux, nmuxed; /* carriers; their streams */
 	int		      proxy; /* PROXY_V1, PROXY_V2 or PROXY_NONE */
 	char		      urls[600]; /* http, https: what the relay gave */
 };
@@ -65,6 +68,12 @@ void expose_addr(char *, json_t *, const char *);
 /* expose_pool.c */
 void expose_pool_ask(struct expose_run *, const char *);
 void expose_pool_close_all(struct expose_run *);
+
+/* expose_mux.c */
+struct expose_mux;
+void	expose_mux_ask(struct expose_run *, const char *);
+void	expose_mux_close_all(struct expose_run *);
+int64_t expose_mux_rtt_us(const struct expose_run *);
 
 /* expose_udp.c */
 struct expose_udp;

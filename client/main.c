@@ -98,9 +98,11 @@ static const struct command commands[] = {
 	"example: natclient --key ~/.config/natkit/key key >> allowed\n"},
     {"expose", cmd_expose, "make a local TCP, UDP or web service public",
 	"natclient -s host[:port] --token-file f [--local-host h]\n"
-	"          [--remote-port n] [--name n] [--pool n] [--proxy-protocol v]\n"
-	"          [--domain name]... [--subdomain label]\n"
+	"          [--remote-port n] [--name n] [--pool n] [--mux]\n"
+	"          [--proxy-protocol v] [--domain name]... [--subdomain label]\n"
 	"          [--json] expose tcp|udp|http|https LOCAL_PORT\n"
+	"  --mux            tcp: all visitors over one data connection to the\n"
+	"                   relay (no new connection or TLS handshake each)\n"
 	"  --proxy-protocol v1|v2  tell the service each visitor's address\n"
 	"                   first (tcp; haproxy's accept-proxy, nginx's\n"
 	"                   proxy_protocol)\n"
@@ -155,6 +157,7 @@ static const struct option longopts[] = {
     {"listed", no_argument, NULL, 'M'},
     {"no-tls", no_argument, NULL, 'G'},
     {"no-portmap", no_argument, NULL, 1009},
+    {"mux", no_argument, NULL, 1010},
     {"tls-ca-file", required_argument, NULL, 'B'},
     {"tls-fingerprint", required_argument, NULL, 'C'},
     {"known-servers", required_argument, NULL, 'D'},
@@ -218,7 +221,8 @@ usage(FILE *fp, int code)
 	    "                 [--keep-listening] [--count n] [--stream]\n"
 	    "                 [--tracker host[:port]] [--relay host[:port]]\n"
 	    "                 [--local-host host]\n"
-	    "                 [--remote-port port] [--name name] [--pool n]\n"
+	    "                 [--remote-port port] [--name name] [--pool n] "
+	    "[--mux]\n"
 	    "                 [--proxy-protocol v1|v2]\n"
 	    "                 [--token-file file]\n"
 	    "                 [--key file] [--allow file] [--allow-any] "
@@ -291,7 +295,7 @@ main(int argc, char *argv[])
 	const char *peer_key = NULL, *known = NULL;
 	int	    allow_any = 0, listed = 0, no_tls = 0, no_portmap = 0;
 	const char *ca = NULL, *fingerprint = NULL, *known_servers = NULL;
-	int	    remote_port = 0, pool = 2, ping_count = 0, ping_stream = 0;
+	int	    remote_port = 0, pool = 2, mux = 0, ping_count = 0, ping_stream = 0;
 
 	while ((ch = getopt_long(argc, argv, "46a:b:c:hn:o:s:tv", longopts,
 		    NULL)) != -1) {
@@ -408,6 +412,9 @@ main(int argc, char *argv[])
 			pool = (int)parse_number("--pool", optarg, 0,
 			    EXPOSE_POOL_MAX);
 			break;
+		case 1010:
+			mux = 1;
+			break;
 		case 'm':
 			name = optarg;
 			break;
@@ -519,6 +526,7 @@ main(int argc, char *argv[])
 	o.listed = listed;
 	o.remote_port = remote_port;
 	o.pool = pool;
+	o.mux = mux;
 	o.src_port = src_port;
 	o.src_count = src_count;
 	o.peer_offset = offset;

@@ -45,6 +45,7 @@ struct client_opts {
 	char local_host[ADDR_HOSTLEN];	/* expose --local-host */
 	int  remote_port;		/* expose --remote-port */
 	int  pool;			/* expose --pool */
+	int  mux;			/* expose --mux */
 	char proxy_protocol[8];		/* expose --proxy-protocol */
 	char domains[512];		/* expose --domain, apart by spaces */
 	char subdomain[64];		/* expose --subdomain */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "evsock.h"
 #include "fdsplice.h"
 #include "splice.h"
 
@@ -42,21 +43,6 @@ splice_closed(void *arg)
 	free(s);
 }
 
-/* The socket out of its bufferevent, with what it holds both ways. */
-static int
-splice_take(struct bufferevent *bev, struct evbuffer *in, struct evbuffer *out)
-{
-	int fd = bufferevent_getfd(bev);
-
-	evbuffer_add_buffer(in, bufferevent_get_input(bev));
-	/* Only the bufferevent drains its output; now we do. */
-	evbuffer_unfreeze(bufferevent_get_output(bev), 1);
-	evbuffer_add_buffer(out, bufferevent_get_output(bev));
-	bufferevent_setfd(bev, -1); /* freed without closing the socket */
-	bufferevent_free(bev);
-	return fd;
-}
-
 /*
  * Join a and b (both connected; what they already read, or have yet
  * to write, goes first), counted for owner.  The join owns both: 0, or
@@ -79,8 +65,8 @@ splice_join(struct event_base *base, struct bufferevent *a,
 		in[i] = evbuffer_new();
 		out[i] = evbuffer_new();
 	}
-	fd[0] = splice_take(a, in[0], out[0]);
-	fd[1] = splice_take(b, in[1], out[1]);
+	fd[0] = evsock_unwrap(a, in[0], out[0]);
+	fd[1] = evsock_unwrap(b, in[1], out[1]);
 	if (s == NULL || in[0] == NULL || in[1] == NULL || out[0] == NULL ||
 	    out[1] == NULL) {
 		close(fd[0]);

@@ -54,6 +54,7 @@ static const char *stat_names[STAT_MAX] = {
     [STAT_TURN_BYTES_IN] = "turn_bytes_from_peers",
     [STAT_TURN_NO_PERM] = "turn_drops_no_permission",
     [STAT_TURN_OVER_BPS] = "turn_drops_over_bandwidth",
+    [STAT_MUX_STREAMS] = "relay_mux_streams",
 };
 
 const char *
@@ -67,6 +68,7 @@ static const char *gauge_names[GAUGE_MAX] = {
     [GAUGE_EXPOSURES] = "relay_exposures",
     [GAUGE_POOLED] = "relay_pooled",
     [GAUGE_TURN] = "turn_allocations",
+    [GAUGE_MUX] = "relay_mux_connections",
 };
 
 const char *

@@ -51,6 +51,7 @@ enum stat_counter {
 	STAT_TURN_BYTES_IN,
 	STAT_TURN_NO_PERM,   /* datagrams dropped: no permission or channel */
 	STAT_TURN_OVER_BPS,  /* datagrams dropped: over turn.max_bps */
+	STAT_MUX_STREAMS,    /* visitors as streams on a mux connection */
 	STAT_MAX
 };
 
@@ -60,6 +61,7 @@ enum stat_gauge {
 	GAUGE_EXPOSURES, /* exposed ports */
 	GAUGE_POOLED,	 /* ready data connections in pools */
 	GAUGE_TURN,	 /* TURN allocations */
+	GAUGE_MUX,	 /* mux data connections (carriers) */
 	GAUGE_MAX
 };
 

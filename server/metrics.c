@@ -88,6 +88,8 @@ static const char *stat_help[STAT_MAX] = {
     [STAT_TURN_NO_PERM] = "TURN datagrams dropped: no permission, channel "
 			  "or allocation for them.",
     [STAT_TURN_OVER_BPS] = "TURN datagrams dropped: over turn.max_bps.",
+    [STAT_MUX_STREAMS] = "Visitors carried as streams on a mux data "
+			 "connection.",
 };
 
 static const char *gauge_help[GAUGE_MAX] = {
@@ -95,6 +97,7 @@ static const char *gauge_help[GAUGE_MAX] = {
     [GAUGE_EXPOSURES] = "Ports exposed now.",
     [GAUGE_POOLED] = "Ready data connections waiting in exposures' pools.",
     [GAUGE_TURN] = "TURN allocations now.",
+    [GAUGE_MUX] = "Mux data connections carrying exposures' visitors now.",
 };
 
 struct metrics_conn {

@@ -160,7 +160,8 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	}
 	/* The gate counted this one among the first lines; streams and
 	 * pooled data connections too. */
-	if (gate_count(LISTEN_RELAY) + splice_count() + relay_pooled_count() >
+	if (gate_count(LISTEN_RELAY) + splice_count() + relay_mux_count() +
+	    relay_pooled_count() >
 	    w->conf->relay_max_connections) {
 		code = "server_full";
 		text = "the server is full";
@@ -208,7 +209,7 @@ relay_drain(struct worker *w)
 {
 	(void)w;
 	relay_ctl_drain();
-	log_info("draining %d streams", splice_count());
+	log_info("draining %d streams", splice_count() + relay_mux_count());
 }
 
 /* What still holds this worker: streams, visitors, first lines. */
@@ -216,7 +217,7 @@ int
 relay_busy(struct worker *w)
 {
 	(void)w;
-	return splice_count() + relay_visitors_waiting() +
+	return splice_count() + relay_mux_count() + relay_visitors_waiting() +
 	    relay_vhost_waiting() + gate_count(LISTEN_RELAY) +
 	    tls_front_count();
 }

@@ -34,6 +34,7 @@ struct relay_wait {
 struct relay_ctl;
 struct relay_port;
 struct relay_http;
+struct relay_mux;
 struct fdsplice;
 struct json_t;
 struct state_exposure;
@@ -64,6 +65,7 @@ struct relay_kind {
 	event_callback_fn visitor;  /* the port's socket is readable */
 	void (*close)(struct relay_port *); /* its own state, or NULL */
 	int pooled; /* it takes ready data connections (relay_pool.c) */
+	int mux;    /* its visitors may share one (relay_mux.c) */
 	int (*open)(struct relay_ctl *, struct relay_port *, struct json_t *,
 	    struct json_t *);
 };
@@ -77,6 +79,7 @@ struct relay_port {
 	int			 port, fd, nconns, closed;
 	struct relay_usess *usess; /* udp: its visitors' sessions */
 	struct relay_pool  *pool; /* tcp: its ready data connections, or NULL */
+	struct relay_mux   *mux;  /* tcp: its visitors' carrier, or NULL */
 	struct state_exposure *expo; /* its counters in the worker's slot */
 	char		    name[NAMED_NAME_MAX + 1];
 	struct event	   *ev;
@@ -120,6 +123,7 @@ void   relay_unexpose(struct relay_ctl *, struct json_t *);
 void   relay_port_close(struct relay_port *);
 void   relay_port_release(struct relay_port *);
 size_t relay_key(uint8_t *, char, const void *, size_t);
+int    relay_wait_id(struct worker *, uint64_t, uint8_t *, int);
 int    relay_data_start(struct worker *, int, const char *, const char *, int);
 int    relay_visitors_waiting(void);
 void   relay_refused_log(struct worker *, int, const char *, size_t);
@@ -133,6 +137,13 @@ int  relay_pool_take(struct relay_port *, int, const struct sockaddr *,
      void *);
 void relay_pool_close(struct relay_port *);
 int  relay_pooled_count(void);
+
+/* relay_mux.c */
+int  relay_mux_open(struct relay_port *);
+int  relay_mux_take(struct relay_port *, int, const struct sockaddr *,
+     struct state_exposure *, void (*)(void *), void *);
+void relay_mux_close(struct relay_port *);
+int  relay_mux_count(void);
 
 /* relay_udp.c */
 void relay_udp_read(evutil_socket_t, short, void *);

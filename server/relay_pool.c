@@ -71,27 +71,6 @@ relay_pooled_free(struct relay_pooled *c)
 	free(c);
 }
 
-/* A one-time id for the pool's next connection, recorded: 0, or -1. */
-static int
-relay_pool_id(struct relay_pool *pool, uint8_t *id, int64_t now)
-{
-	struct worker	 *w = pool->port->ctl->w;
-	struct relay_wait rw = {pool->base.id, (uint16_t)w->ordinal};
-	uint8_t		  key[TABLE_KEY_MAX];
-	int		  try;
-
-	/* Another id lands in another stripe of the table, which may
-	 * have room where this one's had none. */
-	for (try = 0; try < RELAY_POOL_TRIES; try++)
-		if (getrandom(id, RELAY_ID_LEN, 0) == RELAY_ID_LEN &&
-		    table_put(w->state->table, TABLE_KIND_RELAY_VISITOR, key,
-			relay_key(key, 'D', id, RELAY_ID_LEN), &rw, sizeof(rw),
-			(int64_t)w->conf->relay_handshake_timeout * 1000,
-			now) == 0)
-			return 0;
-	return -1;
-}
-
 /*
  * Ask the client for connections until the pool is full again; when it
  * cannot be (the table is full) or asks are out, look again in a
@@ -113,7 +92,7 @@ relay_pool_fill(struct relay_pool *pool)
 		else
 			i++;
 	while (pool->nidle + pool->nasked < pool->want) {
-		if (relay_pool_id(pool, id, now) == -1) {
+		if (relay_wait_id(w, pool->base.id, id, RELAY_POOL_TRIES) == -1) {
 			next = now + 1000;
 			break;
 		}

@@ -60,6 +60,7 @@ relay_port_close(struct relay_port *p)
 	if (p->kind->close != NULL)
 		p->kind->close(p);
 	relay_pool_close(p);
+	relay_mux_close(p);
 	if (p->ev != NULL)
 		event_free(p->ev);
 	if (p->fd != -1)
@@ -246,7 +247,11 @@ relay_visitor_start(struct relay_port *p, int fd, const struct sockaddr *from,
 	p->nconns++; /* a pooled connection's stream ends with it */
 	if (lead == NULL)
 		lead = &none;
-	if (relay_pool_take(p, fd, (struct sockaddr *)&ss, expo, lead,
+	/* A virtual host's visitor, with its head read, is not muxed. */
+	if ((lead->use == 0 && lead->prelen == 0 &&
+		relay_mux_take(p, fd, (struct sockaddr *)&ss, expo,
+		    relay_stream_closed, p) == 0) ||
+	    relay_pool_take(p, fd, (struct sockaddr *)&ss, expo, lead,
 		relay_stream_closed, p) == 0)
 		return 0;
 	p->nconns--;
@@ -296,6 +301,29 @@ relay_visitor_start(struct relay_port *p, int fd, const struct sockaddr *from,
 }
 
 /*
+ * A new one-time id for a data connection to connection conn of this
+ * worker, recorded as D|id for relay.handshake_timeout: 0, or -1 when
+ * tries ids all found their stripe of the table full.
+ */
+int
+relay_wait_id(struct worker *w, uint64_t conn, uint8_t *id, int tries)
+{
+	struct relay_wait rw = {conn, (uint16_t)w->ordinal};
+	uint8_t		  key[TABLE_KEY_MAX];
+
+	/* Another id lands in another stripe of the table, which may
+	 * have room where this one's had none. */
+	while (tries-- > 0)
+		if (getrandom(id, RELAY_ID_LEN, 0) == RELAY_ID_LEN &&
+		    table_put(w->state->table, TABLE_KIND_RELAY_VISITOR, key,
+			relay_key(key, 'D', id, RELAY_ID_LEN), &rw, sizeof(rw),
+			(int64_t)w->conf->relay_handshake_timeout * 1000,
+			table_now_ms()) == 0)
+			return 0;
+	return -1;
+}
+
+/*
  * Tell the port's client about a visitor (connection id conn in this
  * worker) under a new one-time id, recorded as D|id; 0, or -1.  The
  * visitor's address, and for TCP the address it reached (to), let the
@@ -306,17 +334,12 @@ relay_announce(struct relay_port *p, uint64_t conn,
     const struct sockaddr *visitor, const struct sockaddr *to)
 {
 	struct relay_ctl *c = p->ctl;
-	struct relay_wait rw = {conn, (uint16_t)c->w->ordinal};
-	uint8_t		  id[RELAY_ID_LEN], key[TABLE_KEY_MAX];
+	uint8_t		  id[RELAY_ID_LEN];
 	char		  hex[2 * RELAY_ID_LEN + 1], a[ADDR_STRLEN];
 	char		  b[ADDR_STRLEN] = "";
 	json_t		 *msg;
 
-	if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
-	    table_put(c->w->state->table, TABLE_KIND_RELAY_VISITOR, key,
-		relay_key(key, 'D', id, sizeof(id)), &rw, sizeof(rw),
-		(int64_t)c->w->conf->relay_handshake_timeout * 1000,
-		table_now_ms()) == -1)
+	if (relay_wait_id(c->w, conn, id, 1) == -1)
 		return -1;
 	addr_format_sa(visitor, a, sizeof(a));
 	msg = json_pack("{s:s,s:s,s:s,s:i,s:s}", "type", "conn", "id",
@@ -332,10 +355,11 @@ relay_announce(struct relay_port *p, uint64_t conn,
 
 /* The kinds of exposure, one row each. */
 static const struct relay_kind relay_kinds[] = {
-    {"tcp", SOCK_STREAM, relay_visitor_cb, NULL, 1, relay_port_open},
-    {"udp", SOCK_DGRAM, relay_udp_read, relay_udp_close, 0, relay_port_open},
-    {"http", 0, NULL, relay_vhost_close, 1, relay_vhost_open},
-    {"https", 0, NULL, relay_vhost_close, 1, relay_vhost_open},
+    {"tcp", SOCK_STREAM, relay_visitor_cb, NULL, 1, 1, relay_port_open},
+    {"udp", SOCK_DGRAM, relay_udp_read, relay_udp_close, 0, 0,
+	relay_port_open},
+    {"http", 0, NULL, relay_vhost_close, 1, 0, relay_vhost_open},
+    {"https", 0, NULL, relay_vhost_close, 1, 0, relay_vhost_open},
 };
 
 static const struct relay_kind *
@@ -523,15 +547,16 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 	const struct relay_token *t = &c->w->conf->relay_tokens[c->token];
 	const char		*proto = NULL, *name = "";
 	json_int_t		 pool = 0;
+	int			 mux = 0;
 	struct relay_port	*p;
 	const struct relay_kind *k;
 	json_t			*exposed;
 
-	if (json_unpack(msg, "{s:s,s?s,s?I}", "proto", &proto, "name", &name,
-		"pool", &pool) == -1)
+	if (json_unpack(msg, "{s:s,s?s,s?I,s?b}", "proto", &proto, "name",
+		&name, "pool", &pool, "mux", &mux) == -1)
 		return relay_error(c, "bad_message",
-		    "expose needs proto; remote_port (or domains), name and "
-		    "pool are optional");
+		    "expose needs proto; remote_port (or domains), name, "
+		    "pool and mux are optional");
 	if ((k = relay_kind_find(proto)) == NULL)
 		return relay_error(c, "unsupported",
 		    "proto is tcp, udp, http or https");
@@ -568,8 +593,15 @@ relay_expose(struct relay_ctl *c, json_t *msg)
 		pool = c->w->conf->relay_pool_max;
 	/* Said before the pool's asks, so the client knows the port first. */
 	json_object_set_new(exposed, "pool", json_integer(pool));
+	mux = mux && k->mux;
+	json_object_set_new(exposed, "mux", json_boolean(mux));
+	/* A client heartbeats often enough to stay within it. */
+	json_object_set_new(exposed, "idle_timeout",
+	    json_integer(c->w->conf->relay_idle_timeout));
 	relay_send(c, exposed);
 	relay_pool_open(p, (int)pool);
+	if (mux && relay_mux_open(p) == -1)
+		proc_count(c->w, STAT_NOMEM);
 }
 
 /* What list says of a port. */

@@ -69,7 +69,8 @@ relay_stream_closed(void *arg)
 	}
 	if (s->closed != NULL)
 		s->closed(s->arg);
-	s->w->slot->gauge[GAUGE_STREAMS] = --splice_live;
+	splice_live--;
+	s->w->slot->gauge[GAUGE_STREAMS]--; /* with relay_mux.c's */
 	if (again != -1) /* its next request is another host's */
 		relay_vhost_again(s->w, again, late);
 	free(s);
@@ -124,7 +125,8 @@ splice_join(struct worker *w, int a, int b, struct state_exposure *expo,
 	}
 	if (s->http != NULL)
 		relay_http_join(s->http, pair);
-	w->slot->gauge[GAUGE_STREAMS] = ++splice_live;
+	splice_live++;
+	w->slot->gauge[GAUGE_STREAMS]++;
 	/* On failure the pair is closed, and s with it (closed is called). */
 	if (lead != NULL &&
 	    fdsplice_pre(pair, 0, lead->pre, lead->prelen) == -1)

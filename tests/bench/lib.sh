@@ -53,3 +53,16 @@ bench_start() {
 	server/natserver -c "$dir/conf" -d >"$dir/log" 2>&1 &
 	sleep 1
 }
+
+# natclient's flag for MUX=yes: all visitors over one data connection.
+bench_mux() {
+	[ "${MUX:-no}" = yes ] && echo --mux
+	return 0
+}
+
+# With MUX=yes, a moment for the relay to ask for the data connection
+# and the agent to open it, so that no visitor is measured before.
+bench_mux_wait() {
+	[ "${MUX:-no}" = yes ] && sleep 2
+	return 0
+}

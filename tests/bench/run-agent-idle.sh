@@ -4,7 +4,8 @@
 # RSS before they come, with all of them open (each had 1 KiB echoed
 # and then waits), and per visitor; then how many of them still carry
 # 64 KiB both ways and a clean end.  Relay TLS on (as deployed) or off
-# with TLS=no.  A visitor holds 2 descriptors in the agent over TLS (the
+# with TLS=no; MUX=yes carries them over one data connection (natclient
+# --mux: a visitor holds its local socket in the agent, 1 descriptor).  A visitor holds 2 descriptors in the agent over TLS (the
 # data connection, whose TLS pump writes the local service's socket
 # itself, and that socket) and 6 in plaintext (two spliced sockets and
 # their two pipes), 2 in the relay worker (relay.splice = no), so it
@@ -16,6 +17,7 @@ set -e
 . tests/bench/lib.sh
 N=${N:-10000}
 TLS=${TLS:-yes}
+MUX=${MUX:-no}
 ulimit -n $((N * 5 + 1000)) 2>/dev/null ||
     echo "note: open files stay limited to $(ulimit -n); about 4 per visitor are needed" >&2
 T=$(mktemp -d)
@@ -32,10 +34,11 @@ server/natserver -c "$T/conf" -d >"$T/log" 2>&1 &
 sleep 1
 printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
 XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" -s "127.0.0.1:$RELAY" \
-    --token-file "$T/token" --remote-port "$PUB" expose tcp "$ECHO" >"$T/expose.out" 2>"$T/expose.err" &
+    --token-file "$T/token" --remote-port "$PUB" $(bench_mux) expose tcp "$ECHO" >"$T/expose.out" 2>"$T/expose.err" &
 AGENT=$!
 for i in $(seq 100); do grep -q ":$PUB" "$T/expose.out" && break; sleep 0.1; done
 grep -q ":$PUB" "$T/expose.out" || { cat "$T/expose.err"; exit 1; }
+bench_mux_wait
 rss() { awk '/VmRSS/ {print $2}' "/proc/$AGENT/status"; }
 before=$(rss)
 mkfifo "$T/go"

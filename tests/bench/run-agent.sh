@@ -7,7 +7,8 @@
 # percentile), the first byte's time one connection at a time
 # (first_byte.py), and the agent's RSS.  Relay TLS is on (as deployed) or
 # off with TLS=no; POOL=0 makes the agent connect back for every
-# visitor.  Needs ab (apache2-utils) and haproxy.
+# visitor; MUX=yes carries all visitors over one data connection
+# (natclient --mux).  Needs ab (apache2-utils) and haproxy.
 # Run from the build directory after make; prints a Markdown table.
 set -e
 . tests/bench/lib.sh
@@ -16,6 +17,7 @@ N=${N:-20000}
 C=${C:-50}
 TLS=${TLS:-yes}
 POOL=${POOL:-8} # ready data connections (natclient --pool; relay.pool_max 8)
+MUX=${MUX:-no}
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 base=$((20000 + $$ % 9000))
@@ -29,10 +31,11 @@ bench_responder "$T/web.cfg" "$WEB"
 bench_start "$T" tcp "$HAP" "$WEB" "default_backend web"
 printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
 XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" -s "127.0.0.1:$RELAY" \
-    --token-file "$T/token" --remote-port "$PUB" --pool "$POOL" expose tcp "$WEB" >"$T/expose.out" 2>"$T/expose.err" &
+    --token-file "$T/token" --remote-port "$PUB" --pool "$POOL" $(bench_mux) expose tcp "$WEB" >"$T/expose.out" 2>"$T/expose.err" &
 AGENT=$!
 for i in $(seq 100); do grep -q ":$PUB" "$T/expose.out" && break; sleep 0.1; done
 grep -q ":$PUB" "$T/expose.out" || { cat "$T/expose.err"; exit 1; }
+bench_mux_wait
 run() { # port: "conn/s p50 p99 failed"
 	ab -q -n "$N" -c "$C" "http://127.0.0.1:$1/" 2>&1 |
 	    awk '/Requests per second/ {r = $4} /Failed requests/ {f = $3}
@@ -75,4 +78,4 @@ for path in direct haproxy relay; do
 	    {a[NR] = $2; b[NR] = $3} END {m = int((n + 1) / 2); printf "| %s | %s | %s |\n", p, a[m], b[m]}'
 done
 echo
-echo "relay with the agent ÷ one haproxy hop: $(echo "scale=2; $rel / $hap" | bc) ×; agent RSS after the run: $rss KiB; TLS to the relay: $TLS; pool $POOL; ab -n $N -c $C"
+echo "relay with the agent ÷ one haproxy hop: $(echo "scale=2; $rel / $hap" | bc) ×; agent RSS after the run: $rss KiB; TLS to the relay: $TLS; pool $POOL; mux $MUX; ab -n $N -c $C"

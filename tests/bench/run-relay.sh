@@ -6,7 +6,8 @@
 # haproxies in a row (the relay's two hops) and through socat.  The
 # paths take turns, ROUNDS times.  TLS between natclient and the relay
 # as deployed (TLS=no: plaintext); BIDIR=yes: iperf3 --bidir, both
-# directions at once, their sum.  Needs iperf3, haproxy, socat and
+# directions at once, their sum; MUX=yes: natclient --mux (the visitors
+# over one data connection).  Needs iperf3, haproxy, socat and
 # python3 (Debian packages).
 # Run from the build directory after make; prints Markdown tables.
 set -e
@@ -15,6 +16,7 @@ SECS=${SECS:-10}
 ROUNDS=${ROUNDS:-5}
 TLS=${TLS:-yes}
 BIDIR=${BIDIR:-no}
+MUX=${MUX:-no}
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 base=$((20000 + $$ % 9000))
@@ -32,7 +34,7 @@ expose() { # local-port name
 	printf '[client]\ntls = %s\n' "$TLS" >"$T/client.conf"
 	XDG_CONFIG_HOME=$T/cfg client/natclient -c "$T/client.conf" \
 	    -s "127.0.0.1:$RELAY" --token-file "$T/token" \
-	    --name "$2" expose tcp "$1" >"$T/$2" 2>/dev/null &
+	    --name "$2" $(bench_mux) expose tcp "$1" >"$T/$2" 2>/dev/null &
 }
 public() { # name: the public port
 	for i in $(seq 100); do grep -q : "$T/$1" 2>/dev/null && break; sleep 0.1; done
@@ -42,6 +44,7 @@ expose "$IPERF" iperf
 expose "$ECHO" echo
 R_IPERF=$(public iperf)
 R_ECHO=$(public echo)
+bench_mux_wait
 cat >"$T/haproxy.cfg" <<CFG
 global
 	maxconn 4096

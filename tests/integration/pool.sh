@@ -76,30 +76,11 @@ pass "--pool 0: 10 visitors intact with no pooled connection"
 # The relay and a client of its protocol: pool 100 is granted 3; a
 # pooled connection that speaks is closed and asked for again; an id
 # used twice is unknown the second time.
-python3 - "$RELAY_PORT" "$T/token" "$T/cfg/natkit/known_servers" <<'PY' || fail "the relay's side of the pool"
-import hashlib, hmac, json, socket, ssl, sys
-port, token = int(sys.argv[1]), open(sys.argv[2], "rb").read().strip()
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-def conn():
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
-c = conn()
-buf = bytearray()
-def send(s, m):
-    s.sendall(json.dumps(m).encode() + b"\n")
-def read():
-    while b"\n" not in buf:
-        d = c.recv(4096)
-        assert d, "the relay closed the control connection"
-        buf.extend(d)
-    line, _, rest = bytes(buf).partition(b"\n")
-    buf[:] = rest
-    return json.loads(line)
-send(c, {"type": "hello", "version": 1, "client_id": "p" * 32})
-nonce = bytes.fromhex(read()["nonce"])
-send(c, {"type": "auth", "hmac": hmac.new(token, nonce, hashlib.sha256).hexdigest()})
-assert read()["type"] == "ok"
+PYTHONPATH=$SRCDIR/tests/integration python3 - "$RELAY_PORT" "$T/token" <<'PY' || fail "the relay's side of the pool"
+import socket, sys
+from relayctl import Relay
+r = Relay(int(sys.argv[1]), sys.argv[2], "p" * 32)
+c, conn, send, read = r.c, r.conn, r.send, r.read
 send(c, {"type": "expose", "proto": "tcp", "remote_port": 0, "pool": 100})
 e = read()
 assert e["type"] == "exposed" and e["pool"] == 3, e
