@@ -834,10 +834,12 @@ expose_status(struct service *s, json_t *j)
 	if (e->type->vhost)
 		json_object_set_new(j, "urls", json_string(e->urls));
 	json_object_set_new(j, "pooled", json_integer(e->npooled));
-	if (s->spec.mux) {
+	if (s->spec.mux) { /* its carriers, and the newest one's ping */
+		int64_t rtt = expose_mux_rtt_us(e);
+
 		json_object_set_new(j, "mux", json_integer(e->nmux));
-		json_object_set_new(j, "rtt_us",
-		    json_integer(expose_mux_rtt_us(e)));
+		json_object_set_new(j, "rtt_ms",
+		    rtt > 0 ? json_real((double)rtt / 1000) : json_null());
 	}
 }
 

@@ -59,8 +59,6 @@ expose_mux_ended(void *arg, const char *reason)
 	struct expose_mstream *t = arg;
 
 	(void)reason;
-	if (t == NULL)
-		return;
 	if (t->dial != NULL)
 		dial_cancel(t->dial);
 	if (t->joined)

@@ -22,6 +22,7 @@ struct evsock {
 	const struct evsock_cbs *cbs;
 	void			*arg;
 	size_t			 low;
+	size_t			 rsize; /* the next read's room */
 	int			 reading;
 };
 
@@ -36,7 +37,7 @@ evsock_read_cb(evutil_socket_t fd, short ev, void *arg)
 	int		       nv, i;
 
 	(void)ev;
-	nv = evbuffer_reserve_space(s->in, EVSOCK_READ, v, 2);
+	nv = evbuffer_reserve_space(s->in, (ev_ssize_t)s->rsize, v, 2);
 	if (nv <= 0) {
 		if (s->cbs != NULL)
 			s->cbs->event(s->arg, EVSOCK_ERROR);
@@ -57,6 +58,12 @@ evsock_read_cb(evutil_socket_t fd, short ev, void *arg)
 			    n == 0 ? EVSOCK_EOF : EVSOCK_ERROR);
 		return;
 	}
+	/* Filled: read more at once next time; mostly empty: less. */
+	if ((size_t)n >= s->rsize && s->rsize < EVSOCK_READ)
+		s->rsize = s->rsize * 2 + 256 > EVSOCK_READ ? EVSOCK_READ
+							  : s->rsize * 2 + 256;
+	else if ((size_t)n < s->rsize / 4 && s->rsize > EVSOCK_READ_MIN)
+		s->rsize = (s->rsize - 256) / 2;
 	for (i = 0, left = (size_t)n; i < nv; i++) {
 		v[i].iov_len = left < v[i].iov_len ? left : v[i].iov_len;
 		left -= v[i].iov_len;
@@ -110,6 +117,7 @@ evsock_new(struct event_base *base, int fd, const struct evsock_cbs *cbs,
 	s->fd = fd;
 	s->cbs = cbs;
 	s->arg = arg;
+	s->rsize = EVSOCK_READ_MIN;
 	if ((s->in = evbuffer_new()) == NULL ||
 	    (s->out = evbuffer_new()) == NULL ||
 	    (s->rev = event_new(base, fd, EV_READ | EV_PERSIST, evsock_read_cb,

@@ -11,7 +11,15 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#define EVSOCK_READ (64 * 1024)
+/*
+ * A read's room, from EVSOCK_READ_MIN, doubled while reads fill it and
+ * halved when they leave most of it, up to EVSOCK_READ: a busy stream
+ * reads 64 KiB at once, a short request does not cost a 64 KiB buffer
+ * (malloc's and the kernel's work for each).  libevent adds its chain's
+ * head and rounds up to a power of 2: 256 bytes less keeps to it.
+ */
+#define EVSOCK_READ	(64 * 1024 - 256)
+#define EVSOCK_READ_MIN (4 * 1024 - 256)
 
 #define EVSOCK_EOF   1 /* the peer ended its direction */
 #define EVSOCK_ERROR 2 /* errno says why */

@@ -77,6 +77,7 @@ muxc_destroy(struct muxc *m)
 	m->ops->dead(m->arg, m->why != NULL ? m->why : "closed");
 	muxf_table_free(&m->streams);
 	event_free(m->tick);
+	event_free(m->flush);
 	evsock_free(m->sock);
 	free(m);
 }
@@ -84,28 +85,46 @@ muxc_destroy(struct muxc *m)
 static void muxc_wake(struct muxc *);
 
 /*
- * The outermost call in returns: the frames it queued go now, and
- * streams that waited for room in the carrier read on if that made it.
+ * The outermost call in returns: what it queued is written once the
+ * loop has run this round's other callbacks (theirs go in the same
+ * write), without waiting for the socket's write event.
  */
 void
 muxc_leave(struct muxc *m)
 {
 	if (--m->busy > 0)
 		return;
+	if (m->doomed)
+		muxc_destroy(m);
+	else if (!m->flushing &&
+	    evbuffer_get_length(evsock_output(m->sock)) > 0) {
+		m->flushing = 1;
+		event_active(m->flush, EV_TIMEOUT, 0);
+	}
+}
+
+/* The round's frames go; streams that waited for room read on while
+ * the socket takes them.  What it does not take waits for the write
+ * event. */
+static void
+muxc_flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct muxc *m = arg;
+
+	(void)fd;
+	(void)ev;
+	m->flushing = 0;
+	m->busy++;
 	for (;;) {
-		if (m->doomed) {
-			muxc_destroy(m);
-			return;
-		}
 		evsock_flush(m->sock);
-		if (TAILQ_EMPTY(&m->blocked) ||
+		if (m->doomed || TAILQ_EMPTY(&m->blocked) ||
 		    evbuffer_get_length(evsock_output(m->sock)) >=
 			MUXC_CARRIER_HIGH)
-			return;
-		m->busy++;
+			break;
 		muxc_wake(m);
-		m->busy--;
 	}
+	if (--m->busy == 0 && m->doomed)
+		muxc_destroy(m);
 }
 
 /* The peer opens id: 0, or -1 when it may not (the carrier is broken). */
@@ -259,8 +278,12 @@ muxc_new(struct event_base *base, struct evsock *sock,
 	struct muxc   *m = calloc(1, sizeof(*m));
 	struct timeval sec = {1, 0};
 
-	if (m == NULL || (m->tick = event_new(base, -1, EV_PERSIST,
-			      muxc_tick_cb, m)) == NULL) {
+	if (m == NULL ||
+	    (m->tick = event_new(base, -1, EV_PERSIST, muxc_tick_cb, m)) ==
+		NULL ||
+	    (m->flush = event_new(base, -1, 0, muxc_flush_cb, m)) == NULL) {
+		if (m != NULL && m->tick != NULL)
+			event_free(m->tick);
 		free(m);
 		evsock_free(sock);
 		return NULL;

@@ -45,7 +45,8 @@ struct muxc_ops {
 	 * socket (muxc_attach) or resets it, now or later. */
 	void (*opened)(void *marg, struct muxc_stream *s, const char *meta);
 	void (*moved)(void *sarg, int dir, size_t n); /* 0: to the peer */
-	/* s ended; reason is the peer's RESET text, or NULL. */
+	/* s ended (one its owner named: arg not NULL); reason is the
+	 * peer's RESET text, or NULL. */
 	void (*ended)(void *sarg, const char *reason);
 	/* The carrier is gone, after its streams (muxc_free, or it broke):
 	 * called once, last. */

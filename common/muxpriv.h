@@ -45,8 +45,9 @@ struct muxc {
 	int		       n;
 	struct muxc_streams    idle, blocked;
 	struct event	      *tick;
+	struct event	      *flush; /* activated: write at the round's end */
 	int64_t		       heard, pinged, rtt_us;
-	int		       busy, doomed;
+	int		       busy, doomed, flushing;
 	const char	      *why; /* doomed: what the owner hears */
 };
 

@@ -59,7 +59,8 @@ muxc_stream_end(struct muxc_stream *s, const char *reason, int tell)
 	if (s->early != NULL)
 		evbuffer_free(s->early);
 	m->n--;
-	m->ops->ended(s->arg, reason);
+	if (s->arg != NULL) /* the owner named it, so it hears */
+		m->ops->ended(s->arg, reason);
 	free(s);
 }
 
@@ -111,7 +112,8 @@ muxc_pump(struct muxc_stream *s)
 		evbuffer_add(out, h, sizeof(h));
 		evbuffer_remove_buffer(in, out, n);
 		s->credit -= (uint32_t)n;
-		m->ops->moved(s->arg, 0, n);
+		if (s->arg != NULL)
+			m->ops->moved(s->arg, 0, n);
 		muxc_touch(s);
 	}
 	evsock_reading(s->sock, len == 0 && !s->local_eof);
@@ -275,17 +277,19 @@ muxc_open(struct muxc *m, struct evsock *sock, const char *meta, void *arg)
 	size_t		    n = strlen(meta);
 
 	if (n > MUXF_META_MAX || m->doomed ||
-	    (s = muxc_stream_new(m, m->last_id + 1, arg)) == NULL) {
+	    (s = muxc_stream_new(m, m->last_id + 1, NULL)) == NULL) {
 		evsock_free(sock);
 		return NULL;
 	}
 	m->last_id++;
 	muxc_enter(m);
-	muxc_send(m, MUXF_OPEN, s->id, meta, n);
 	if (muxc_stream_bind(s, sock) == -1) {
 		evsock_free(sock);
-		muxc_stream_end(s, NULL, 1);
+		muxc_stream_end(s, NULL, 0); /* unnamed: the owner hears not */
 		s = NULL;
+	} else {
+		s->arg = arg;
+		muxc_send(m, MUXF_OPEN, s->id, meta, n);
 	}
 	muxc_leave(m);
 	return s;
@@ -352,7 +356,8 @@ muxc_stream_frame(struct muxc_stream *s, int kind, size_t n)
 			return;
 		}
 		s->owed += (uint32_t)n;
-		m->ops->moved(s->arg, 1, n);
+		if (s->arg != NULL)
+			m->ops->moved(s->arg, 1, n);
 		muxc_touch(s);
 		if (s->sock == NULL)
 			evbuffer_remove_buffer(in, s->early, n);

@@ -46,7 +46,7 @@ struct relay_mux {
 struct relay_mstream {
 	struct relay_mux  *x;
 	struct relay_port *port;
-	uint64_t	  *bytes; /* the exposure's counters, or NULL */
+	struct state_exposure *expo; /* its counters, or NULL */
 	void (*done)(void *);
 	void		  *arg;
 };
@@ -109,8 +109,8 @@ relay_mux_moved(void *arg, int dir, size_t n)
 
 	t->x->w->slot->counter[dir == 0 ? STAT_BYTES_IN : STAT_BYTES_OUT] +=
 	    n;
-	if (t->bytes != NULL)
-		t->bytes[dir] += n;
+	if (t->expo != NULL)
+		t->expo->bytes[dir] += n;
 }
 
 static void
@@ -119,8 +119,12 @@ relay_mux_ended(void *arg, const char *reason)
 	struct relay_mstream *t = arg;
 	struct relay_mux     *x = t->x;
 
-	if (reason != NULL && reason[0] != '\0')
+	/* The client's word: its service refused the visitor. */
+	if (reason != NULL && reason[0] != '\0') {
 		relay_refused_log(x->w, t->port->port, reason, strlen(reason));
+		if (t->expo != NULL)
+			t->expo->errors++;
+	}
 	x->w->slot->gauge[GAUGE_STREAMS]--;
 	relay_mux_live--;
 	t->done(t->arg);
@@ -247,20 +251,19 @@ relay_mux_take(struct relay_port *p, int vfd, const struct sockaddr *visitor,
 	}
 	t->x = x;
 	t->port = p;
-	t->bytes = expo != NULL ? expo->bytes : NULL;
+	t->expo = expo;
 	t->done = done;
 	t->arg = arg;
-	x->w->slot->gauge[GAUGE_STREAMS]++;
-	relay_mux_live++;
-	proc_count(x->w, STAT_MUX_STREAMS);
 	if (muxc_open(x->carrier, sock, meta, t) == NULL) {
 		/* sock (and vfd) freed */
-		x->w->slot->gauge[GAUGE_STREAMS]--;
-		relay_mux_live--;
 		free(t);
 		proc_count(x->w, STAT_NOMEM);
 		done(arg);
+		return 0;
 	}
+	x->w->slot->gauge[GAUGE_STREAMS]++;
+	relay_mux_live++;
+	proc_count(x->w, STAT_MUX_STREAMS);
 	return 0;
 }
 

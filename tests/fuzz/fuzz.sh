@@ -8,7 +8,7 @@
 CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || skip "clang is not installed (Debian: clang)"
 SECONDS_EACH=${FUZZ_SECONDS:-15}
-HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost http turn pcp}
+HARNESSES=${FUZZ_ONLY:-stun text tracker n4 addr conf noise rendezvous relay vhost http turn pcp mux}
 F=$SRCDIR/tests/fuzz
 B=${FUZZ_BUILD:-$T/build} # FUZZ_BUILD: keep the harnesses
 mkdir -p "$B"

@@ -48,7 +48,7 @@ CONF
 		t1) printf '[expose t1]\nlocal_port = %s\n' "$P1" ;;
 		t2) printf '[expose t2]\ntype = tcp\nlocal_port = %s\n' "$P2" ;;
 		t3) printf '[expose t3]\nlocal_port = %s\n' "$P3" ;;
-		t4) printf '[expose t4]\nlocal_port = %s\nlocal_host = 127.0.0.1\n' "$P4" ;;
+		t4) printf '[expose t4]\nlocal_port = %s\nlocal_host = 127.0.0.1\nmux = yes\n' "$P4" ;;
 		down) printf '[expose down]\nlocal_port = %s\n' "$DOWN" ;;
 		u1) printf '[expose u1]\ntype = udp\nlocal_port = %s\n' "$U1" ;;
 		u2) printf '[expose u2]\ntype = udp\nlocal_port = %s\n' "$U2" ;;
@@ -141,7 +141,15 @@ wait_for 100 grep -q ready "$T/streams.err" || fail "the streams did not start: 
 conf t2 t3 t4 u1 u2 peer down >"$T/natclient.conf"
 kill -HUP "$AGENT"
 wait_for 150 port t4 || fail "t4 was not added: $(status) $(tail -5 "$T/up.err")"
+# t4 has mux = yes: its visitors are streams on one data connection,
+# once the relay has it.
+muxed() { [ "$(metric natkit_relay_mux_connections)" = 1 ]; }
+wait_for 100 muxed || fail "t4 has no mux connection: $(status)"
+status | grep -q '"mux":1' || fail "status does not show t4's mux connection: $(status)"
+before=$(metric 'natkit_relay_mux_streams_total{kind="relay"}')
 out=$($PEER visits "$(port t4)" 20) && [ "$out" = 20 ] || fail "t4 visitors: $out"
+[ "$(metric 'natkit_relay_mux_streams_total{kind="relay"}')" = $((before + 20)) ] ||
+    fail "t4's visitors were not streams on its mux connection"
 status | grep -q '"name":"t1"' && fail "t1 was not removed: $(status)"
 grep -q "t1: stopped" "$T/up.err" || fail "no word of t1: $(cat "$T/up.err")"
 grep -q "t3: stopped" "$T/up.err" && fail "t3 was touched"
@@ -153,7 +161,7 @@ wait_for 100 grep -q "reload refused, the services stay as they were: .*natclien
 exposed 6 || fail "services lost on a bad reload: $(status)"
 wait "$STREAMS" || fail "the streams: $(cat "$T/streams.out" "$T/streams.err")"
 [ "$(cat "$T/streams.out")" = 2 ] || fail "streams on t3 across the reload: $(cat "$T/streams.out")"
-pass "SIGHUP: t1 removed and t4 added while 2 streams on t3 carried data both ways byte-exact; a bad file is refused with its line, services kept"
+pass "SIGHUP: t1 removed and t4 (mux = yes: 20 visitors as streams on one connection) added while 2 streams on t3 carried data both ways byte-exact; a bad file is refused with its line, services kept"
 
 # Many visitors at once: no process for any, RSS bounded; full duplex.
 N=${AGENT_VISITORS:-2000}
