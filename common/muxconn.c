@@ -149,8 +149,9 @@ muxc_opened(struct muxc *m, uint32_t id, size_t n)
 static void
 muxc_ping(struct muxc *m, int kind, const uint8_t *b)
 {
-	int64_t	 t = 0;
-	int	 i;
+	struct timespec ts;
+	uint64_t	t = 0;
+	int		i;
 
 	if (kind == MUXF_PING) {
 		muxc_send(m, MUXF_PONG, 0, b, 8);
@@ -158,7 +159,11 @@ muxc_ping(struct muxc *m, int kind, const uint8_t *b)
 	}
 	for (i = 0; i < 8; i++)
 		t = t << 8 | b[i];
-	m->rtt_us = muxc_now_ms() * 1000 - t;
+	if (t != m->ping_us || t == 0)
+		return; /* not the echo of our last PING */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	m->rtt_us = (int64_t)((uint64_t)ts.tv_sec * 1000000 +
+	    (uint64_t)ts.tv_nsec / 1000 - t);
 }
 
 /* Frames from the peer, each whole one in the input. */
@@ -245,8 +250,9 @@ muxc_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	struct muxc	   *m = arg;
 	struct muxc_stream *s;
 	int64_t		    now = muxc_now_ms();
+	struct timespec	    ts;
 	uint8_t		    b[8];
-	int64_t		    t = now * 1000;
+	uint64_t	    t;
 	int		    i;
 
 	(void)fd;
@@ -255,6 +261,9 @@ muxc_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (now - m->heard > MUXC_DEAD_MS)
 		muxc_fail(m, "the peer was silent");
 	else if (now - m->pinged >= MUXC_PING_MS) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = m->ping_us = (uint64_t)ts.tv_sec * 1000000 +
+		    (uint64_t)ts.tv_nsec / 1000;
 		for (i = 7; i >= 0; i--, t >>= 8)
 			b[i] = (uint8_t)t;
 		muxc_send(m, MUXF_PING, 0, b, 8);

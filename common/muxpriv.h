@@ -47,6 +47,7 @@ struct muxc {
 	struct event	      *tick;
 	struct event	      *flush; /* activated: write at the round's end */
 	int64_t		       heard, pinged, rtt_us;
+	uint64_t	       ping_us; /* what our last PING said */
 	int		       busy, doomed, flushing;
 	const char	      *why; /* doomed: what the owner hears */
 };
