@@ -66,6 +66,7 @@ void expose_proxy(struct expose_run *, struct bufferevent *, const char *,
 void expose_addr(char *, json_t *, const char *);
 
 /* expose_pool.c */
+int  expose_id_ok(const char *, size_t);
 void expose_pool_ask(struct expose_run *, const char *);
 void expose_pool_close_all(struct expose_run *);
 

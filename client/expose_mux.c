@@ -43,6 +43,15 @@ struct expose_mstream {
 	char		    from[ADDR_STRLEN], to[ADDR_STRLEN];
 };
 
+/* A carrier that is not (or no longer) there: forgotten. */
+static void
+expose_mux_forget(struct expose_mux *x)
+{
+	LIST_REMOVE(x, entry);
+	x->e->nmux--;
+	free(x);
+}
+
 static void
 expose_mux_moved(void *arg, int dir, size_t n)
 {
@@ -75,9 +84,7 @@ expose_mux_dead(void *arg, const char *why)
 
 	if (strcmp(why, "closed") != 0)
 		agent_error(x->e->s, "mux connection: %s", why);
-	LIST_REMOVE(x, entry);
-	x->e->nmux--;
-	free(x);
+	expose_mux_forget(x);
 }
 
 /* The local service answered (or not): joined, or the stream reset. */
@@ -175,9 +182,7 @@ expose_mux_dialed_cb(struct bufferevent *bev, const char *why, int final,
 	}
 	if (x->carrier == NULL) {
 		agent_error(e->s, "mux connection: %s", why);
-		LIST_REMOVE(x, entry);
-		e->nmux--;
-		free(x);
+		expose_mux_forget(x);
 	}
 }
 
@@ -188,9 +193,8 @@ expose_mux_ask(struct expose_run *e, const char *id)
 	struct service	  *s = e->s;
 	struct expose_mux *x;
 
-	if (strlen(id) >= sizeof(x->id) ||
-	    strspn(id, "0123456789abcdef") != strlen(id) ||
-	    e->nmux >= EXPOSE_MUX_MAX || (x = calloc(1, sizeof(*x))) == NULL) {
+	if (!expose_id_ok(id, sizeof(x->id)) || e->nmux >= EXPOSE_MUX_MAX ||
+	    (x = calloc(1, sizeof(*x))) == NULL) {
 		agent_error(s, "a mux connection the relay asked for was not "
 			       "made (%u open, or a bad id)",
 		    e->nmux);
@@ -203,9 +207,7 @@ expose_mux_ask(struct expose_run *e, const char *id)
 	if ((x->dial = dial_start(s->a->base, &e->relay, &e->server, 1,
 		 expose_mux_dialed_cb, x)) == NULL) {
 		agent_error(s, "mux connection: %s", strerror(errno));
-		LIST_REMOVE(x, entry);
-		e->nmux--;
-		free(x);
+		expose_mux_forget(x);
 	}
 }
 
@@ -220,9 +222,7 @@ expose_mux_close_all(struct expose_run *e)
 			muxc_free(x->carrier); /* expose_mux_dead frees x */
 		else {
 			dial_cancel(x->dial);
-			LIST_REMOVE(x, entry);
-			e->nmux--;
-			free(x);
+			expose_mux_forget(x);
 		}
 	}
 }

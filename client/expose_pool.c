@@ -237,6 +237,15 @@ pooled_open(struct expose_run *e, const char *id)
 	}
 }
 
+/* An id the relay gave for a data connection: lower-case hex that fits
+ * in size bytes with its NUL. */
+int
+expose_id_ok(const char *id, size_t size)
+{
+	return strlen(id) < size &&
+	    strspn(id, "0123456789abcdef") == strlen(id);
+}
+
 /* pool {id}: the relay asks for one more ready data connection. */
 void
 expose_pool_ask(struct expose_run *e, const char *id)
@@ -244,8 +253,7 @@ expose_pool_ask(struct expose_run *e, const char *id)
 	struct service *s = e->s;
 	unsigned	max = (unsigned)s->spec.pool;
 
-	if (strlen(id) >= sizeof(e->asks[0]) ||
-	    strspn(id, "0123456789abcdef") != strlen(id) ||
+	if (!expose_id_ok(id, sizeof(e->asks[0])) ||
 	    (e->npooled >= max && e->nasks >= max)) {
 		agent_error(s, "a pooled connection the relay asked for was "
 			       "not made (%u of %u open, %u waiting, or a bad "

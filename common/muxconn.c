@@ -34,13 +34,19 @@
 
 static void muxc_fail(struct muxc *, const char *);
 
-int64_t
-muxc_now_ms(void)
+static uint64_t
+muxc_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int64_t
+muxc_now_ms(void)
+{
+	return (int64_t)(muxc_now_us() / 1000);
 }
 
 void
@@ -149,9 +155,8 @@ muxc_opened(struct muxc *m, uint32_t id, size_t n)
 static void
 muxc_ping(struct muxc *m, int kind, const uint8_t *b)
 {
-	struct timespec ts;
-	uint64_t	t = 0;
-	int		i;
+	uint64_t t = 0;
+	int	 i;
 
 	if (kind == MUXF_PING) {
 		muxc_send(m, MUXF_PONG, 0, b, 8);
@@ -161,9 +166,7 @@ muxc_ping(struct muxc *m, int kind, const uint8_t *b)
 		t = t << 8 | b[i];
 	if (t != m->ping_us || t == 0)
 		return; /* not the echo of our last PING */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	m->rtt_us = (int64_t)((uint64_t)ts.tv_sec * 1000000 +
-	    (uint64_t)ts.tv_nsec / 1000 - t);
+	m->rtt_us = (int64_t)(muxc_now_us() - t);
 }
 
 /* Frames from the peer, each whole one in the input. */
@@ -250,7 +253,6 @@ muxc_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	struct muxc	   *m = arg;
 	struct muxc_stream *s;
 	int64_t		    now = muxc_now_ms();
-	struct timespec	    ts;
 	uint8_t		    b[8];
 	uint64_t	    t;
 	int		    i;
@@ -261,9 +263,7 @@ muxc_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (now - m->heard > MUXC_DEAD_MS)
 		muxc_fail(m, "the peer was silent");
 	else if (now - m->pinged >= MUXC_PING_MS) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = m->ping_us = (uint64_t)ts.tv_sec * 1000000 +
-		    (uint64_t)ts.tv_nsec / 1000;
+		t = m->ping_us = muxc_now_us();
 		for (i = 7; i >= 0; i--, t >>= 8)
 			b[i] = (uint8_t)t;
 		muxc_send(m, MUXF_PING, 0, b, 8);

@@ -156,6 +156,17 @@ spin_until(const int *flag, int want)
 	ck_assert_int_ge(*flag, want);
 }
 
+/* Run the loop until the acceptor heard of a new stream (or about 5 s). */
+static void
+wait_opened(void)
+{
+	int i;
+
+	for (i = 0; i < 5000 && acceptor.opened == NULL; i++)
+		spin(1);
+	ck_assert_ptr_nonnull(acceptor.opened);
+}
+
 START_TEST(test_frames_and_table)
 {
 	struct muxf_table t = {0};
@@ -200,8 +211,7 @@ START_TEST(test_bulk_both_ways)
 
 	rig(0, 0);
 	app = visit("192.0.2.1:40000 198.51.100.2:7000");
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	ck_assert_str_eq(acceptor.meta, "192.0.2.1:40000 198.51.100.2:7000");
 	sock_bulk_both(base, app, local_app, n);
 	ck_assert_uint_eq(opener.moved[0], n);
@@ -222,8 +232,7 @@ START_TEST(test_early_bytes_and_half_close)
 	app = visit("a b");
 	ck_assert_int_eq(send(app, "before the attach", 17, 0), 17);
 	ck_assert_int_eq(shutdown(app, SHUT_WR), 0);
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	spin(50); /* the bytes and the EOF wait for the local socket */
 	attach(acceptor.opened);
 	ck_assert_uint_eq(sock_read(base, local_app, in, sizeof(in)), 17);
@@ -256,8 +265,7 @@ START_TEST(test_slow_reader_holds_only_its_stream)
 
 	rig(0, 0);
 	slow_app = visit("slow -");
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	slow_local = local_app;
 	setsockopt(slow_local, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	pid = sock_sender(slow_app, pattern, n);
@@ -266,8 +274,7 @@ START_TEST(test_slow_reader_holds_only_its_stream)
 	ck_assert_uint_ge(opener.moved[0], MUXF_INFLIGHT);
 	acceptor.opened = NULL;
 	fast_app = visit("fast -");
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	for (i = 0; i < 100; i++) {
 		ck_assert_int_eq(send(fast_app, "ping", 4, 0), 4);
 		ck_assert_uint_eq(sock_read(base, local_app, buf, 4), 4);
@@ -307,8 +314,7 @@ START_TEST(test_many_streams_fill_the_carrier)
 	for (i = 0; i < N; i++) {
 		acceptor.opened = NULL;
 		app[i] = visit("many -");
-		while (acceptor.opened == NULL)
-			spin(1);
+		wait_opened();
 		local[i] = local_app;
 		pid[i] = sock_sender(app[i], pattern, n);
 	}
@@ -339,8 +345,7 @@ START_TEST(test_reset_says_why)
 	attach_at_once = 0;
 	rig(0, 0);
 	app = visit("x y");
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	muxc_reset(acceptor.opened, "local service 127.0.0.1:9: refused");
 	ck_assert_int_eq(acceptor.ended, 1);
 	spin_until(&opener.ended, 1);
@@ -377,8 +382,7 @@ START_TEST(test_past_the_window_is_reset)
 	size_t	n = 0;
 
 	raw_frame(raw, MUXF_OPEN, 1, "p q", 3);
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	setsockopt(local_app, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	/* Never granted more: twice the window, the local side not reading. */
 	for (i = 0; i < 2 * MUXF_INFLIGHT / 65536 && acceptor.ended == 0; i++) {
@@ -408,8 +412,7 @@ START_TEST(test_junk_breaks_the_carrier)
 	int raw = rig(0, 1);
 
 	raw_frame(raw, MUXF_OPEN, 1, "p q", 3);
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	raw_frame(raw, 9, 1, NULL, 0);
 	spin_until(&acceptor.dead, 1);
 	ck_assert_str_eq(acceptor.why, "a frame that cannot be");
@@ -430,12 +433,10 @@ START_TEST(test_idle_streams_are_reset)
 	opener_ops.idle_s = 1;
 	rig(0, 0);
 	quiet = visit("q -");
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	acceptor.opened = NULL;
 	busy = visit("b -");
-	while (acceptor.opened == NULL)
-		spin(1);
+	wait_opened();
 	for (i = 0; i < 25 && opener.ended == 0; i++) {
 		ck_assert_int_eq(send(busy, "tick", 4, 0), 4);
 		ck_assert_uint_eq(sock_read(base, local_app, in, 4), 4);
