@@ -32,6 +32,13 @@ struct relay_new {
 	int	       awaited; /* a data connection a visitor waited for */
 };
 
+/* Streams joined now, spliced or muxed. */
+static int
+relay_streams(void)
+{
+	return splice_count() + relay_mux_count();
+}
+
 /*
  * Freed when its first line is read (it moves on) or it fails.  It is
  * spent from its address's bucket (relay.conn_burst) then, unless a
@@ -160,8 +167,7 @@ relay_accept(struct worker *w, struct listener *l, int fd,
 	}
 	/* The gate counted this one among the first lines; streams and
 	 * pooled data connections too. */
-	if (gate_count(LISTEN_RELAY) + splice_count() + relay_mux_count() +
-	    relay_pooled_count() >
+	if (gate_count(LISTEN_RELAY) + relay_streams() + relay_pooled_count() >
 	    w->conf->relay_max_connections) {
 		code = "server_full";
 		text = "the server is full";
@@ -209,7 +215,7 @@ relay_drain(struct worker *w)
 {
 	(void)w;
 	relay_ctl_drain();
-	log_info("draining %d streams", splice_count() + relay_mux_count());
+	log_info("draining %d streams", relay_streams());
 }
 
 /* What still holds this worker: streams, visitors, first lines. */
@@ -217,7 +223,7 @@ int
 relay_busy(struct worker *w)
 {
 	(void)w;
-	return splice_count() + relay_mux_count() + relay_visitors_waiting() +
+	return relay_streams() + relay_visitors_waiting() +
 	    relay_vhost_waiting() + gate_count(LISTEN_RELAY) +
 	    tls_front_count();
 }
